@@ -1,0 +1,94 @@
+"""Train a classifier on the labeled items and predict every item, with out-of-fold probabilities."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+MIN_LABELS = 10
+
+
+class NotEnoughLabels(ValueError):
+    """Raised when the labeled set is too small or has a single class."""
+
+
+@dataclass
+class TrainResult:
+    algorithm: str
+    params: dict
+    n_train: int
+    cv_accuracy: float
+    oof_proba: np.ndarray  # (n_labeled, n_classes), out-of-fold, aligned with the labeled rows
+    proba: np.ndarray  # (n_items, n_classes), from the model refit on all labels
+    classes: np.ndarray  # class indices present, shape (n_classes,)
+    extra: dict = field(default_factory=dict)
+
+
+def make_model(X, random_state: int = 0):
+    """Logistic regression; dense input is standardised first."""
+    clf = LogisticRegression(max_iter=1000, C=1.0, random_state=random_state)
+    if sparse.issparse(X):
+        return clf
+    return make_pipeline(StandardScaler(), clf)
+
+
+def _expand(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
+    """Place columns for the classes a model saw into a (n, n_classes) array; unseen classes get 0."""
+    full = np.zeros((proba.shape[0], n_classes), dtype=np.float64)
+    full[:, seen] = proba
+    return full
+
+
+def out_of_fold_proba(X, y: np.ndarray, n_classes: int, *, n_splits: int = 5, random_state: int = 0) -> np.ndarray:
+    """K-fold out-of-fold class probabilities for labeled rows ``X``, ``y`` (ints in [0, n_classes)).
+
+    Returns shape (len(y), n_classes). Folds are stratified; K shrinks when a class has fewer rows.
+    """
+    y = np.asarray(y)
+    counts = np.bincount(y, minlength=n_classes)
+    k = int(min(n_splits, counts[counts > 0].min())) if len(y) else 0
+    k = max(k, 2)
+    oof = np.zeros((len(y), n_classes))
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
+    for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
+        seen = np.unique(y[train_idx])
+        if len(seen) == 1:
+            oof[np.ix_(test_idx, seen)] = 1.0
+            continue
+        model = make_model(X, random_state).fit(X[train_idx], y[train_idx])
+        oof[test_idx] = _expand(model.predict_proba(X[test_idx]), seen, n_classes)
+    return oof
+
+
+def train_and_predict(X, y: np.ndarray, labeled_idx: np.ndarray, n_classes: int, *, random_state: int = 0) -> TrainResult:
+    """Train on rows ``labeled_idx`` of ``X`` with labels ``y`` and predict all rows of ``X``.
+
+    ``y`` has one int label per entry of ``labeled_idx``. Raises NotEnoughLabels when there are fewer than
+    MIN_LABELS labels or a single class.
+    """
+    y = np.asarray(y, dtype=int)
+    labeled_idx = np.asarray(labeled_idx, dtype=int)
+    if len(y) < MIN_LABELS:
+        raise NotEnoughLabels(f"need at least {MIN_LABELS} labels to train, have {len(y)}")
+    seen = np.unique(y)
+    if len(seen) < 2:
+        raise NotEnoughLabels("need labels from at least two classes to train")
+    X_lab = X[labeled_idx]
+    oof = out_of_fold_proba(X_lab, y, n_classes, random_state=random_state)
+    cv_accuracy = float((oof.argmax(axis=1) == y).mean())
+    model = make_model(X, random_state).fit(X_lab, y)
+    proba = _expand(model.predict_proba(X), seen, n_classes)
+    return TrainResult(
+        algorithm="logistic_regression",
+        params={"C": 1.0, "max_iter": 1000, "scaled": not sparse.issparse(X)},
+        n_train=len(y),
+        cv_accuracy=cv_accuracy,
+        oof_proba=oof,
+        proba=proba,
+        classes=seen,
+    )
