@@ -1,0 +1,47 @@
+# Quorum: `make run` serves the demo, `make test` runs the whole suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install run test test-fast bench lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed ## the venv and dependencies only
+
+run: install ## migrate, load the demo once, serve on PORT with a Celery worker; Ctrl-C stops both
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo ""
+	@echo "  Quorum is starting at http://127.0.0.1:$(PORT)/"
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A quorum worker --loglevel=warning --concurrency=1 --pool=solo & \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload --skip-checks; wait
+
+test: install ## the whole suite: unit, PostgreSQL, Redis/Celery, API, browser
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: install
+	$(BIN)/python -m pytest -x -m "not e2e"
+
+bench: install ## every benchmark under bench/; results land in bench/results/*.json
+	@for m in $$(ls bench/*.py | grep -v __init__ | sed 's#/#.#; s#\.py$$##'); do \
+		echo "== $$m"; $(BIN)/python -m $$m || exit 1; done
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf var staticfiles .pytest_cache

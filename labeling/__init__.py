@@ -1,0 +1,1 @@
+"""Labeling: projects, items, annotations, the queue, importers and retraining."""

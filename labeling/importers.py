@@ -1,0 +1,324 @@
+"""Importers: parse and validate a whole upload first, then write it in one transaction.
+
+Text: CSV or JSONL with a ``text`` column, an optional ``label`` column; every other column is metadata.
+Images: a zip or a folder; a first-level sub-folder name is the given label of the images in it.
+"""
+import csv
+import hashlib
+import io
+import json
+import random
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ImportErrors, ImportRowError, QuorumError
+from .models import Item, Label, LabelEvent, Project
+from .models.item import item_upload_to
+from .services import labels_set
+
+IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+MAX_TEXT_CHARS = 100_000
+MAX_ZIP_RATIO = 200  # larger compression ratios are treated as zip bombs
+BATCH = 2000
+
+
+@dataclass
+class Row:
+    line: int | None
+    source_name: str
+    content_hash: str
+    text: str = ""
+    image_bytes: bytes | None = None
+    image_suffix: str = ""
+    label: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class ImportResult:
+    created: int
+    duplicates: int
+    labels_created: list[str]
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "duplicates": self.duplicates, "labels_created": self.labels_created}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _metadata(name: str, line: int, raw: dict, errors: list) -> tuple[str | None, str | None, dict]:
+    text = raw.get("text")
+    if text is None:
+        errors.append(ImportRowError(file=name, line=line, reason="missing the 'text' field"))
+        return None, None, {}
+    if not isinstance(text, str):
+        errors.append(ImportRowError(file=name, line=line, reason="'text' must be a string"))
+        return None, None, {}
+    if len(text) > MAX_TEXT_CHARS:
+        errors.append(ImportRowError(file=name, line=line, reason=f"text longer than {MAX_TEXT_CHARS} characters"))
+    label = raw.get("label")
+    if label is not None and not isinstance(label, str | int):
+        errors.append(ImportRowError(file=name, line=line, reason="'label' must be a string"))
+        label = None
+    label = str(label).strip() if label not in (None, "") else None
+    meta = {k: v for k, v in raw.items() if k not in ("text", "label")}
+    return text, label, meta
+
+
+def parse_jsonl(name: str, stream: io.BufferedIOBase) -> tuple[list[Row], list[ImportRowError]]:
+    rows, errors = [], []
+    for line_no, raw_line in enumerate(stream, start=1):
+        if not raw_line.strip():
+            continue
+        try:
+            obj = json.loads(raw_line.decode("utf-8"))
+        except UnicodeDecodeError:
+            errors.append(ImportRowError(file=name, line=line_no, reason="not valid UTF-8; save the file as UTF-8"))
+            continue
+        except json.JSONDecodeError as exc:
+            errors.append(ImportRowError(file=name, line=line_no, reason=f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(obj, dict):
+            errors.append(ImportRowError(file=name, line=line_no, reason="each line must be a JSON object"))
+            continue
+        _append_text_row(rows, errors, name, line_no, obj)
+    return rows, errors
+
+
+def _append_text_row(rows, errors, name, line_no, obj):
+    text, label, meta = _metadata(name, line_no, obj, errors)
+    if text is not None:
+        rows.append(Row(line=line_no, source_name=f"{name}:{line_no}", content_hash=sha256(text.encode()),
+                        text=text, label=label, metadata=meta))
+
+
+def parse_records(name: str, records: list) -> tuple[list[Row], list[ImportRowError]]:
+    """Rows from an already-parsed JSON array (the API's JSON body); "line" is the 1-based position."""
+    rows, errors = [], []
+    for i, obj in enumerate(records, start=1):
+        if not isinstance(obj, dict):
+            errors.append(ImportRowError(file=name, line=i, reason="each entry must be a JSON object"))
+            continue
+        _append_text_row(rows, errors, name, i, obj)
+    return rows, errors
+
+
+def parse_csv(name: str, stream: io.BufferedIOBase) -> tuple[list[Row], list[ImportRowError]]:
+    rows, errors = [], []
+    text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    try:
+        reader = csv.DictReader(text_stream)
+        if reader.fieldnames is None or "text" not in reader.fieldnames:
+            return [], [ImportRowError(file=name, line=1, reason="the header must have a 'text' column")]
+        for record in reader:
+            line_no = reader.line_num
+            if None in record:
+                errors.append(ImportRowError(file=name, line=line_no, reason="more values than header columns"))
+                continue
+            obj = {k: v for k, v in record.items() if k is not None}
+            if obj.get("label") == "":
+                obj.pop("label")
+            _append_text_row(rows, errors, name, line_no, obj)
+    except UnicodeDecodeError:
+        errors.append(ImportRowError(file=name, line=None, reason="not valid UTF-8; save the file as UTF-8"))
+    except csv.Error as exc:
+        errors.append(ImportRowError(file=name, line=None, reason=f"not valid CSV ({exc})"))
+    finally:
+        text_stream.detach()
+    return rows, errors
+
+
+def check_image(name: str, data: bytes) -> str:
+    """Return the file suffix for a real raster image; raise ImportRowError for anything else."""
+    max_pixels = settings.QUORUM_MAX_IMAGE_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format
+            if img.width * img.height > max_pixels:
+                raise ImportRowError(file=name, line=None, reason=(
+                    f"image is {img.width}x{img.height} pixels, over the {max_pixels:,} pixel limit"))
+            img.verify()
+    except ImportRowError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImportRowError(file=name, line=None, reason=f"image refused as a decompression bomb ({exc})") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImportRowError(file=name, line=None, reason="not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)") from exc
+    if fmt not in IMAGE_FORMATS:
+        raise ImportRowError(file=name, line=None, reason=f"image format {fmt} is not accepted")
+    return IMAGE_FORMATS[fmt]
+
+
+def _image_row(name: str, label: str | None, data: bytes, errors: list) -> Row | None:
+    try:
+        suffix = check_image(name, data)
+    except ImportRowError as exc:
+        errors.append(exc)
+        return None
+    return Row(line=None, source_name=name, content_hash=sha256(data), image_bytes=data, image_suffix=suffix,
+               label=label)
+
+
+def _label_from_parts(parts: tuple[str, ...]) -> str | None:
+    return parts[0] if len(parts) > 1 else None
+
+
+def parse_zip(name: str, path_or_file) -> tuple[list[Row], list[ImportRowError]]:
+    rows, errors = [], []
+    try:
+        archive = zipfile.ZipFile(path_or_file)
+    except zipfile.BadZipFile:
+        return [], [ImportRowError(file=name, line=None, reason="not a valid zip archive")]
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        total = sum(i.file_size for i in infos)
+        compressed = sum(i.compress_size for i in infos) or 1
+        limit = settings.QUORUM_MAX_UPLOAD_BYTES * 4
+        if total > limit or total / compressed > MAX_ZIP_RATIO:
+            return [], [ImportRowError(file=name, line=None, reason=(
+                f"archive expands to {total:,} bytes (ratio {total / compressed:.0f}:1): refused as a possible zip bomb"))]
+        for info in infos:
+            entry = PurePosixPath(info.filename)
+            where = f"{name}/{info.filename}"
+            if entry.is_absolute() or ".." in entry.parts or "\\" in info.filename or ":" in info.filename:
+                errors.append(ImportRowError(file=where, line=None, reason="unsafe path in archive (absolute or '..')"))
+                continue
+            parts = tuple(p for p in entry.parts if p)
+            if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+                continue
+            if entry.suffix.lower() not in IMAGE_SUFFIXES:
+                errors.append(ImportRowError(file=where, line=None, reason=(
+                    f"'{entry.suffix or 'no extension'}' is not an image type; remove it from the archive")))
+                continue
+            row = _image_row(where, _label_from_parts(parts), archive.read(info), errors)
+            if row:
+                rows.append(row)
+    return rows, errors
+
+
+def parse_folder(folder: Path) -> tuple[list[Row], list[ImportRowError]]:
+    rows, errors = [], []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or any(p.startswith(".") for p in path.relative_to(folder).parts):
+            continue
+        rel = path.relative_to(folder).parts
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            errors.append(ImportRowError(file=str(path), line=None, reason="not an image file; remove it or import only images"))
+            continue
+        row = _image_row(str(path), _label_from_parts(rel), path.read_bytes(), errors)
+        if row:
+            rows.append(row)
+    return rows, errors
+
+
+def parse_upload(name: str, fileobj) -> tuple[list[Row], list[ImportRowError]]:
+    """Dispatch on the file name's extension."""
+    lower = name.lower()
+    if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
+        return parse_jsonl(name, fileobj)
+    if lower.endswith(".csv"):
+        return parse_csv(name, fileobj)
+    if lower.endswith(".zip"):
+        return parse_zip(name, fileobj)
+    raise QuorumError(f"{name}: unsupported file type; upload .csv or .jsonl for text, .zip for images.")
+
+
+def _check_kind(project: Project, rows: list[Row], name: str) -> None:
+    wants_image = project.is_image
+    if rows and wants_image != (rows[0].image_bytes is not None):
+        kind = "images (a .zip or folder)" if wants_image else "text (.csv or .jsonl)"
+        raise QuorumError(f"{name}: this is a {project.get_kind_display()} project; import {kind}.")
+
+
+def _resolve_labels(project: Project, rows: list[Row], name: str) -> tuple[dict[str, Label], list[str]]:
+    labels = {lab.name: lab for lab in project.labels.all()}
+    wanted = sorted({r.label for r in rows if r.label is not None})
+    unknown = [w for w in wanted if w not in labels]
+    if unknown and labels:
+        errors = []
+        for r in rows:
+            if r.label in unknown:
+                errors.append(ImportRowError(file=r.source_name if r.line is None else name, line=r.line,
+                    reason=f"label '{r.label}' is not in this project's labels ({', '.join(labels)}); "
+                           "add it to the project or fix the row"))
+        raise ImportErrors(errors)
+    created = []
+    if unknown:  # a project without labels takes them from its first import
+        for lab in labels_set(project=project, names=unknown):
+            labels[lab.name] = lab
+        created = unknown
+    return labels, created
+
+
+def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowError], name: str,
+                queue_given: bool = False, on_progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    """Write validated rows in one transaction; any error means nothing is written.
+
+    Items with a given label become labeled (source ``given``) and skip the queue unless ``queue_given``.
+    Duplicates (same content hash, in the upload or already in the project) are skipped and counted.
+    """
+    if errors:
+        raise ImportErrors(errors)
+    if not rows:
+        raise QuorumError(f"{name}: no items found.")
+    _check_kind(project, rows, name)
+    with transaction.atomic():
+        labels, created_labels = _resolve_labels(project, rows, name)
+        unique, duplicates = _dedupe(project, rows)
+        rng = random.Random()
+        written: list[str] = []
+        try:
+            for start in range(0, len(unique), BATCH):
+                batch = unique[start:start + BATCH]
+                items = [_new_item(project, r, labels, queue_given, rng, written) for r in batch]
+                Item.objects.bulk_create(items)
+                LabelEvent.objects.bulk_create([
+                    LabelEvent(project=project, item=it, source="given", to_label=it.final_label,
+                               reason=f"given label in {name}", cause="import")
+                    for it in items if it.final_label is not None])
+                if on_progress:
+                    on_progress(start + len(batch), len(unique))
+        except Exception:
+            for path in written:  # the rows roll back; do not leave their files behind
+                default_storage.delete(path)
+            raise
+    return ImportResult(created=len(unique), duplicates=duplicates, labels_created=created_labels)
+
+
+def _dedupe(project: Project, rows: list[Row]) -> tuple[list[Row], int]:
+    seen: set[str] = set()
+    hashes = [r.content_hash for r in rows]
+    for start in range(0, len(hashes), 5000):
+        seen.update(Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000])
+                    .values_list("content_hash", flat=True))
+    unique = []
+    for r in rows:
+        if r.content_hash not in seen:
+            seen.add(r.content_hash)
+            unique.append(r)
+    return unique, len(rows) - len(unique)
+
+
+def _new_item(project, row: Row, labels, queue_given, rng, written) -> Item:
+    given = labels.get(row.label) if row.label else None
+    item = Item(project=project, text=row.text, source_name=row.source_name[:500], metadata=row.metadata,
+                content_hash=row.content_hash, given_label=given, priority=rng.random(),
+                needed=project.overlap if (given is None or queue_given) else 0)
+    if given is not None:
+        item.final_label, item.final_source = given, "given"
+    if row.image_bytes is not None:
+        path = default_storage.save(item_upload_to(item, "x" + row.image_suffix), ContentFile(row.image_bytes))
+        written.append(path)
+        item.image.name = path
+    return item

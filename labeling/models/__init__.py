@@ -1,0 +1,10 @@
+"""Labeling models, one module per concept."""
+from .item import Annotation, Assignment, Item, LabelEvent, LabelSource
+from .job import Job
+from .modeling import ModelVersion, Prediction
+from .project import Label, Membership, Project, Role
+
+__all__ = [
+    "Annotation", "Assignment", "Item", "Job", "Label", "LabelEvent", "LabelSource", "Membership",
+    "ModelVersion", "Prediction", "Project", "Role",
+]

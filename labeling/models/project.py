@@ -1,0 +1,76 @@
+"""Projects, their ordered label sets and their members' roles."""
+from django.conf import settings
+from django.db import models
+
+
+class Project(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image classification"
+        TEXT = "text", "Text classification"
+
+    class Strategy(models.TextChoices):
+        MARGIN = "margin", "Margin (uncertainty)"
+        LEAST_CONFIDENCE = "least_confidence", "Least confidence"
+        ENTROPY = "entropy", "Entropy"
+        RANDOM = "random", "Random"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Single-label today; multi-label is planned and will read this flag.
+    multi_label = models.BooleanField(default=False)
+    guidelines = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
+    overlap = models.PositiveSmallIntegerField(default=1, help_text="Distinct annotators per item.")
+    retrain_every = models.PositiveIntegerField(default=50, help_text="Retrain after this many new labels.")
+    query_strategy = models.CharField(max_length=40, choices=Strategy.choices, default=Strategy.MARGIN)
+    adjudication_k = models.PositiveSmallIntegerField(default=2, help_text="Extra blind labels per disputed item.")
+    consensus_threshold = models.FloatField(default=0.7, help_text="Below this consensus confidence, a reviewer decides.")
+    gold_rate = models.FloatField(default=0.0, help_text="Share of served items that are gold items.")
+    labels_at_last_retrain = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == self.Kind.IMAGE
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=1, help_text="Keyboard key, 1-9 then letters.")
+    order = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["order"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="label_unique_name"),
+            models.UniqueConstraint(fields=["project", "key"], name="label_unique_key"),
+            models.UniqueConstraint(fields=["project", "order"], name="label_unique_order"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    MANAGER = "manager", "Manager"
+
+
+# A reviewer may also label; a manager may do everything.
+ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]
+
+    def allows(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]

@@ -1,0 +1,205 @@
+"""The annotation queue: serve the next item under a lease, take submissions, skips and corrections.
+
+Correctness under concurrency (PostgreSQL): a candidate item is locked with FOR UPDATE SKIP LOCKED, then
+its capacity is re-checked in a new statement. Anyone who leased it before held the same row lock until
+commit, so the re-check sees their lease. On SQLite, transactions are IMMEDIATE and therefore serial.
+"""
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from ml.consensus import majority_vote
+
+from . import jobs
+from .errors import NotAllowed, QuorumError
+from .models import Annotation, Assignment, Item, Job, Label, LabelSource, Project
+from .services import set_final_label
+from .signals import annotations_complete
+
+CANDIDATES = 20  # rows locked per attempt; a few are enough even with 50 annotators competing
+
+
+def lease_seconds() -> int:
+    return settings.QUORUM_LEASE_SECONDS
+
+
+def _active_leases(item_id: int, now) -> int:
+    return Assignment.objects.filter(item_id=item_id, state=Assignment.State.LEASED, expires_at__gt=now).count()
+
+
+def _has_capacity(item: Item, now, *, exclude_annotator=None) -> bool:
+    leases = Assignment.objects.filter(item_id=item.pk, state=Assignment.State.LEASED, expires_at__gt=now)
+    if exclude_annotator is not None:
+        leases = leases.exclude(annotator=exclude_annotator)
+    return item.annotation_count + leases.count() < item.needed
+
+
+def _current_lease(project: Project, annotator, now) -> Assignment | None:
+    """The annotator's open lease in this project (a second tab gets the same item), renewed if it lapsed."""
+    lease = (Assignment.objects.select_related("item").filter(project=project, annotator=annotator,
+             state=Assignment.State.LEASED).order_by("-served_at").first())
+    if lease is None:
+        return None
+    item = Item.objects.select_for_update().get(pk=lease.item_id) if _locks() else lease.item
+    if lease.expires_at > now or (not item.excluded and _has_capacity(item, now, exclude_annotator=annotator)):
+        Assignment.objects.filter(pk=lease.pk).update(expires_at=now + timedelta(seconds=lease_seconds()))
+        lease.item = item
+        return lease
+    # Lapsed and the item was taken by others meanwhile: give it up so the annotator moves on.
+    Assignment.objects.filter(pk=lease.pk).update(state=Assignment.State.SKIPPED)
+    return None
+
+
+def _locks() -> bool:
+    return connection.features.has_select_for_update_skip_locked
+
+
+def _candidates(project: Project, annotator, exclude: list[int]):
+    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator)
+    qs = (Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False)
+          .exclude(pk__in=exclude).filter(~Exists(seen)).order_by("-priority", "id"))
+    if _locks():
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return qs[:CANDIDATES]
+
+
+def next_assignment(*, project: Project, annotator) -> Assignment | None:
+    """Lease the next item for ``annotator``: their open lease if any, else the best-ranked open item."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = _current_lease(project, annotator, now)
+        if current is not None:
+            return current
+        tried: list[int] = []
+        while True:
+            batch = list(_candidates(project, annotator, tried))
+            if not batch:
+                return None
+            for item in batch:
+                # A fresh statement: sees every lease committed before we got this row's lock.
+                fresh = Item.objects.get(pk=item.pk)
+                if fresh.annotation_count < fresh.needed and _has_capacity(fresh, now):
+                    try:
+                        with transaction.atomic():
+                            assignment = Assignment.objects.create(
+                                project=project, item=fresh, annotator=annotator,
+                                expires_at=now + timedelta(seconds=lease_seconds()))
+                    except IntegrityError:  # served to this annotator by a parallel request (two tabs)
+                        continue
+                    assignment.item = fresh
+                    return assignment
+                tried.append(item.pk)
+            tried.extend(i.pk for i in batch)
+
+
+def _resolve(item: Item, project: Project) -> None:
+    """When an item has all its annotations, set its final label (annotator or consensus) and tell review."""
+    active = list(Annotation.objects.filter(item=item, superseded_by__isnull=True).order_by("created_at", "id"))
+    if not active or item.annotation_count < item.needed:
+        return
+    label_ids = [a.label_id for a in active]
+    order = {lab.pk: lab.order for lab in project.labels.all()}
+    by_order = {v: k for k, v in order.items()}
+    if len(active) == 1:
+        set_final_label(item=item, label=active[0].label, source=LabelSource.ANNOTATOR, actor=active[0].annotator,
+                        reason="labelled by annotator", cause=f"annotation:{active[0].pk}", confidence=None)
+    else:
+        winner, confidence = majority_vote([order[i] for i in label_ids], len(order))
+        set_final_label(item=item, label=Label.objects.get(pk=by_order[winner]), source=LabelSource.CONSENSUS,
+                        reason=f"majority of {len(active)} annotators ({confidence:.0%})",
+                        cause="consensus:majority", confidence=confidence)
+    annotations_complete.send(sender=Item, item=item, votes=label_ids, disagreement=len(set(label_ids)) > 1)
+
+
+@transaction.atomic
+def submit_annotation(*, project: Project, annotator, assignment_id: int, label_id: int, seconds: float = 0.0,
+                      suggested_label_id: int | None = None) -> tuple[Annotation, bool]:
+    """Store the annotation for a served item once; returns (annotation, created).
+
+    A retried or double-clicked submit for the same assignment returns the stored annotation. A submit
+    after the lease expired is still saved: a label a person gave is never dropped.
+    """
+    assignment = (Assignment.objects.select_for_update().filter(pk=assignment_id, project=project,
+                  annotator=annotator).first())
+    if assignment is None:
+        raise NotAllowed("This item was not served to you; reload the page to get your next item.")
+    existing = Annotation.objects.filter(assignment=assignment).first()
+    if existing is not None:
+        return existing, False
+    label = project.labels.filter(pk=label_id).first()
+    if label is None:
+        raise QuorumError("That label is not part of this project; reload the page.")
+    item = Item.objects.select_for_update().get(pk=assignment.item_id)
+    annotation = Annotation.objects.create(
+        project=project, item=item, annotator=annotator, label=label, seconds=max(0.0, min(seconds, 86400.0)),
+        assignment=assignment, suggested_label_id=suggested_label_id,
+        accepted_suggestion=suggested_label_id is not None and suggested_label_id == label.pk,
+    )
+    Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.DONE)
+    Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
+    item.annotation_count += 1
+    _resolve(item, project)
+    maybe_retrain(project=project)
+    return annotation, True
+
+
+@transaction.atomic
+def skip(*, project: Project, annotator, assignment_id: int) -> None:
+    """Give the item back; this annotator will not be served it again."""
+    Assignment.objects.filter(pk=assignment_id, project=project, annotator=annotator,
+                              state=Assignment.State.LEASED).update(state=Assignment.State.SKIPPED)
+
+
+def last_annotation(*, project: Project, annotator) -> Annotation | None:
+    return (Annotation.objects.select_related("item", "label")
+            .filter(project=project, annotator=annotator, superseded_by__isnull=True)
+            .order_by("-created_at", "-id").first())
+
+
+@transaction.atomic
+def correct_annotation(*, project: Project, annotator, annotation_id: int, label_id: int,
+                       seconds: float = 0.0) -> Annotation:
+    """Undo then relabel: a new annotation supersedes the annotator's previous one (never an update)."""
+    previous = (Annotation.objects.select_for_update().filter(pk=annotation_id, project=project,
+                annotator=annotator).first())
+    if previous is None:
+        raise NotAllowed("You can only correct your own labels.")
+    if Annotation.objects.filter(supersedes=previous).exists():
+        raise QuorumError("That label was already corrected; reload the page.")
+    label = project.labels.filter(pk=label_id).first()
+    if label is None:
+        raise QuorumError("That label is not part of this project; reload the page.")
+    item = Item.objects.select_for_update().get(pk=previous.item_id)
+    correction = Annotation.objects.create(project=project, item=item, annotator=annotator, label=label,
+                                           seconds=seconds, supersedes=previous)
+    _resolve(item, project)
+    return correction
+
+
+def labeled_count(project: Project) -> int:
+    return Item.objects.filter(project=project, final_label__isnull=False).count()
+
+
+def maybe_retrain(*, project: Project) -> Job | None:
+    """Queue a retrain after every ``retrain_every`` new labels; never two at once for one project."""
+    if labeled_count(project) - project.labels_at_last_retrain < project.retrain_every:
+        return None
+    return request_retrain(project=project, user=None)
+
+
+def request_retrain(*, project: Project, user) -> Job:
+    """Queue a retrain, or, if one is already queued or running, ask it to run once more afterwards."""
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        running = jobs.active_job(project, Job.Kind.RETRAIN)
+        if running is not None:
+            if running.state == Job.State.RUNNING and not running.params.get("rerun"):
+                running.params = {**running.params, "rerun": True}
+                running.save(update_fields=["params"])
+            return running
+        job = jobs.create_job(project=project, kind=Job.Kind.RETRAIN, user=user)
+        jobs.enqueue_job(job, "labeling.tasks.retrain")
+        return job

@@ -1,0 +1,75 @@
+"""Retrain a project's model from its final labels, store the version and predictions, and re-rank the queue."""
+import numpy as np
+from django.db import transaction
+from sklearn.metrics import precision_recall_fscore_support
+
+from ml import uncertainty
+from ml.training import NotEnoughLabels, train_and_predict
+
+from .featurize import project_features
+from .models import Item, ModelVersion, Prediction, Project
+
+BATCH = 2000
+
+
+def _labeled(project: Project, ids: np.ndarray):
+    """Rows of ``ids`` that have a final label usable for training, and their label orders."""
+    orders = {lab.pk: lab.order for lab in project.labels.all()}
+    labeled = dict(Item.objects.filter(project=project, final_label__isnull=False, excluded=False, ambiguous=False)
+                   .values_list("id", "final_label_id"))
+    position = {int(i): n for n, i in enumerate(ids)}
+    idx = np.array([position[i] for i in sorted(labeled)], dtype=int)
+    y = np.array([orders[labeled[i]] for i in sorted(labeled)], dtype=int)
+    return idx, y
+
+
+def _per_class(y, oof, names) -> dict:
+    p, r, f, s = precision_recall_fscore_support(y, oof.argmax(axis=1), labels=range(len(names)), zero_division=0)
+    return {n: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4), "f1": round(float(f[i]), 4),
+                "support": int(s[i])} for i, n in enumerate(names)}
+
+
+def retrain(project: Project, on_progress=None, *, version_name: str | None = None) -> ModelVersion:
+    """Train, predict every item, rank open items by uncertainty. Raises NotEnoughLabels if it cannot train."""
+    labels = list(project.labels.all())
+    names = [lab.name for lab in labels]
+    ids, X = project_features(project, on_progress)
+    idx, y = _labeled(project, ids)
+    if len(y) == 0:
+        raise NotEnoughLabels("no labeled items yet")
+    result = train_and_predict(X, y, idx, len(labels))
+    oof_by_item = {int(ids[row]): result.oof_proba[n] for n, row in enumerate(idx)}
+    scores = uncertainty.scores(result.proba, project.query_strategy)
+    with transaction.atomic():
+        count = ModelVersion.objects.filter(project=project).count()
+        version = ModelVersion.objects.create(
+            project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=result.params,
+            n_train=result.n_train, cv_accuracy=result.cv_accuracy,
+            metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names},
+        )
+        _store(project, version, ids, result.proba, oof_by_item, scores, labels)
+        Project.objects.filter(pk=project.pk).update(labels_at_last_retrain=len(y))
+    return version
+
+
+def _store(project, version, ids, proba, oof_by_item, scores, labels) -> None:
+    """Predictions (out-of-fold for labeled items), and the queue order and pre-label for every item."""
+    items = Item.objects.filter(project=project).in_bulk(ids.tolist())
+    preds, updates = [], []
+    for n, item_id in enumerate(ids.tolist()):
+        item = items[item_id]
+        oof = oof_by_item.get(item_id)
+        row = oof if oof is not None else proba[n]
+        preds.append(Prediction(model_version=version, item_id=item_id, probabilities=np.round(row, 5).tolist(),
+                                out_of_fold=oof is not None))
+        top = int(row.argmax())
+        item.predicted_label = labels[top]
+        item.predicted_confidence = float(row[top])
+        if item.final_label_id is not None:
+            item.label_quality = float(row[[lab.pk for lab in labels].index(item.final_label_id)])
+        if item.annotation_count < item.needed and item.priority < 2.0:  # escalations (>= 2) keep their place
+            item.priority = float(scores[n])
+        updates.append(item)
+    Prediction.objects.bulk_create(preds, batch_size=BATCH)
+    Item.objects.bulk_update(updates, ["predicted_label", "predicted_confidence", "label_quality", "priority"],
+                             batch_size=BATCH)

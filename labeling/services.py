@@ -1,0 +1,73 @@
+"""Writes on projects and final labels: every final-label change leaves a LabelEvent in the same transaction."""
+from django.db import transaction
+
+from .errors import QuorumError
+from .models import Item, Label, LabelEvent, LabelSource, Membership, Project, Role
+
+KEYS = "123456789abcdefghijklmnopqrtvwxyz"  # s and u are the skip and undo keys
+
+
+@transaction.atomic
+def project_create(*, name: str, kind: str, labels: list[str], owner, guidelines: str = "", overlap: int = 1,
+                   retrain_every: int = 50) -> Project:
+    """Create a project with its ordered label set; the owner becomes its manager."""
+    name = name.strip()
+    if not name:
+        raise QuorumError("A project needs a name.")
+    if kind not in Project.Kind.values:
+        raise QuorumError(f"Unknown kind {kind!r}: choose one of {', '.join(Project.Kind.values)}.")
+    if overlap < 1:
+        raise QuorumError("Overlap must be at least 1 annotator per item.")
+    project = Project.objects.create(name=name, kind=kind, guidelines=guidelines, overlap=overlap,
+                                     retrain_every=retrain_every)
+    labels_set(project=project, names=labels)
+    Membership.objects.create(project=project, user=owner, role=Role.MANAGER)
+    return project
+
+
+def labels_set(*, project: Project, names: list[str]) -> list[Label]:
+    """Append labels (in order) to a project; each gets the next free key."""
+    cleaned = [n.strip() for n in names if n.strip()]
+    existing = list(project.labels.all())
+    taken = {lab.name for lab in existing}
+    dupes = sorted({n for n in cleaned if cleaned.count(n) > 1} | (set(cleaned) & taken))
+    if dupes:
+        raise QuorumError(f"Label names must be unique; repeated: {', '.join(dupes)}.")
+    if len(existing) + len(cleaned) > len(KEYS):
+        raise QuorumError(f"A project can have at most {len(KEYS)} labels (one keyboard key each).")
+    for bad in cleaned:
+        if len(bad) > 100:
+            raise QuorumError(f"Label name too long (max 100 characters): {bad[:40]}…")
+    start = len(existing)
+    new = [Label(project=project, name=n, key=KEYS[start + i], order=start + i) for i, n in enumerate(cleaned)]
+    Label.objects.bulk_create(new)
+    return existing + new
+
+
+def membership_set(*, project: Project, user, role: str) -> Membership:
+    if role not in Role.values:
+        raise QuorumError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
+    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return membership
+
+
+def set_final_label(*, item: Item, label: Label | None, source: str, actor=None, reason: str = "",
+                    cause: str = "", confidence: float | None = None, undoes: LabelEvent | None = None,
+                    always_record: bool = False) -> LabelEvent | None:
+    """Change an item's final label and append the event. Call inside the caller's transaction.
+
+    Nothing is recorded when neither the label nor its source changes, unless ``always_record`` (a
+    reviewer confirming a label is a decision worth keeping).
+    """
+    changed = item.final_label_id != (label.pk if label else None) or item.final_source != source
+    if not changed and not always_record:
+        return None
+    event = LabelEvent.objects.create(
+        project_id=item.project_id, item=item, actor=actor, source=source, from_label_id=item.final_label_id,
+        to_label=label, reason=reason, cause=cause, undoes=undoes,
+    )
+    item.final_label = label
+    item.final_source = source if label else ""
+    item.final_confidence = confidence
+    item.save(update_fields=["final_label", "final_source", "final_confidence", "updated_at"])
+    return event

@@ -1,0 +1,1 @@
+"""Labeling screens, one module per screen."""

@@ -1,0 +1,108 @@
+"""The labeling screen: one item at a time, keyboard first; htmx swaps in the next item."""
+import markdown
+import nh3
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+
+from ..access import get_project_for_user
+from ..errors import QuorumError
+from ..models import Annotation
+from ..queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
+from ..selectors import annotator_progress
+
+
+def render_guidelines(text: str) -> str:
+    """Markdown to HTML, sanitised: guidelines are user input and must never carry script."""
+    return nh3.clean(markdown.markdown(text or "", extensions=["extra"]))
+
+
+def _float(value, default=0.0) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _item_context(request, project, *, correcting: Annotation | None = None, error: str = ""):
+    labels = list(project.labels.all())
+    if correcting is not None:
+        item, assignment = correcting.item, None
+    else:
+        assignment = next_assignment(project=project, annotator=request.user)
+        item = assignment.item if assignment else None
+    suggestion = None
+    if item is not None and item.predicted_label_id and correcting is None:
+        suggestion = next((lab for lab in labels if lab.pk == item.predicted_label_id), None)
+    return {
+        "project": project, "labels": labels, "item": item, "assignment": assignment, "correcting": correcting,
+        "suggestion": suggestion, "mine": annotator_progress(project, request.user), "error": error,
+    }
+
+
+def _respond(request, context, *, event: str | None = None):
+    template = "labeling/_item.html" if request.htmx else "labeling/label.html"
+    response = render(request, template, context)
+    if event:
+        trigger_client_event(response, event)
+    return response
+
+
+@login_required
+def label_page(request, project_id):
+    project, _ = get_project_for_user(request.user, project_id)
+    context = _item_context(request, project)
+    context["guidelines_html"] = render_guidelines(project.guidelines)
+    return render(request, "labeling/label.html", context)
+
+
+@login_required
+@require_POST
+def label_submit(request, project_id):
+    project, _ = get_project_for_user(request.user, project_id)
+    label_id = _int_or_none(request.POST.get("label"))
+    seconds = _float(request.POST.get("seconds"))
+    try:
+        if request.POST.get("correcting"):
+            correct_annotation(project=project, annotator=request.user, label_id=label_id, seconds=seconds,
+                               annotation_id=_int_or_none(request.POST.get("correcting")))
+        else:
+            submit_annotation(project=project, annotator=request.user, label_id=label_id, seconds=seconds,
+                              assignment_id=_int_or_none(request.POST.get("assignment")),
+                              suggested_label_id=_int_or_none(request.POST.get("suggested")))
+    except QuorumError as exc:
+        return _respond(request, _item_context(request, project, error=exc.message))
+    return _respond(request, _item_context(request, project), event="labelSaved")
+
+
+@login_required
+@require_POST
+def label_skip(request, project_id):
+    project, _ = get_project_for_user(request.user, project_id)
+    skip(project=project, annotator=request.user, assignment_id=_int_or_none(request.POST.get("assignment")))
+    return _respond(request, _item_context(request, project))
+
+
+@login_required
+@require_POST
+def label_undo(request, project_id):
+    project, _ = get_project_for_user(request.user, project_id)
+    previous = last_annotation(project=project, annotator=request.user)
+    if previous is None:
+        return _respond(request, _item_context(request, project, error="Nothing to undo yet."))
+    return _respond(request, _item_context(request, project, correcting=previous))
+
+
+@login_required
+def guidelines(request, project_id):
+    project, _ = get_project_for_user(request.user, project_id)
+    return HttpResponse(render_guidelines(project.guidelines))

@@ -1,0 +1,67 @@
+"""Project list, creation and the project dashboard."""
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ..access import get_project_for_user, projects_for_user
+from ..errors import QuorumError
+from ..models import Project, Role
+from ..queue import request_retrain
+from ..selectors import annotator_progress, class_counts, latest_model, project_progress, recent_jobs
+from ..services import project_create
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=Project.Kind.choices)
+    labels = forms.CharField(help_text="Comma-separated, in key order (1-9). May be left empty for a "
+                             "folder import whose sub-folders are the labels.", required=False)
+    guidelines = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False,
+                                 help_text="Markdown.")
+    overlap = forms.IntegerField(min_value=1, max_value=10, initial=1, help_text="Annotators per item.")
+    retrain_every = forms.IntegerField(min_value=1, initial=50, help_text="Retrain after this many new labels.")
+
+
+@login_required
+def project_list(request):
+    rows = []
+    for project in projects_for_user(request.user):
+        rows.append({"project": project, "progress": project_progress(project)})
+    return render(request, "labeling/projects.html", {"rows": rows})
+
+
+@login_required
+def project_new(request):
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            project = project_create(name=data["name"], kind=data["kind"], labels=data["labels"].split(","),
+                                     owner=request.user, guidelines=data["guidelines"], overlap=data["overlap"],
+                                     retrain_every=data["retrain_every"])
+        except QuorumError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("labeling:project", project.pk)
+    return render(request, "labeling/project_new.html", {"form": form})
+
+
+@login_required
+def project_detail(request, project_id):
+    project, membership = get_project_for_user(request.user, project_id)
+    context = {
+        "project": project, "membership": membership, "progress": project_progress(project),
+        "mine": annotator_progress(project, request.user), "model": latest_model(project),
+        "jobs": recent_jobs(project), "classes": class_counts(project),
+        "is_manager": membership.allows(Role.MANAGER), "is_reviewer": membership.allows(Role.REVIEWER),
+    }
+    return render(request, "labeling/project.html", context)
+
+
+@login_required
+@require_POST
+def project_retrain(request, project_id):
+    project, _ = get_project_for_user(request.user, project_id, Role.MANAGER)
+    request_retrain(project=project, user=request.user)
+    return redirect("labeling:project", project.pk)

@@ -1,0 +1,1 @@
+"""Review: flags, adjudication, label history screens and data-health results."""

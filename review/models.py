@@ -1,0 +1,46 @@
+"""Flags: items a model or the annotators' disagreement marks for a reviewer."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from labeling.models import Item, Label, ModelVersion, Project
+
+
+class Flag(models.Model):
+    class Reason(models.TextChoices):
+        MODEL_DISAGREEMENT = "model", "Model disagrees with the label"
+        ANNOTATOR_DISAGREEMENT = "annotators", "Annotators disagree"
+        LOW_CONSENSUS = "low_consensus", "Low consensus confidence"
+        GOLD_FAILURE = "gold", "Gold item answered wrong"
+        DATA_QUALITY = "data_quality", "Data-quality check"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="flags")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="flags")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    score = models.FloatField(help_text="Higher is more likely a real problem.")
+    explanation = models.TextField()
+    suggested_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Optimistic locking: an action names the version it saw; a stale version is refused.
+    version = models.PositiveIntegerField(default=1)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=300, blank=True)
+    label_changed = models.BooleanField(null=True, help_text="Did the review change the label (a real error)?")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # At most one open flag per item and reason: re-running the job does not duplicate flags.
+            models.UniqueConstraint(fields=["item", "reason"], condition=Q(status="open"), name="flag_one_open"),
+        ]
+        indexes = [models.Index(fields=["project", "status", "-score"], name="flag_queue")]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} on item {self.item_id}"

@@ -1,0 +1,87 @@
+"""Writes on flags: raising them from models or disagreement, and reviewers' decisions."""
+from collections import Counter
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeling.errors import Conflict, QuorumError
+from labeling.models import Item, Label, LabelSource, ModelVersion, Prediction
+from labeling.services import set_final_label
+from ml.noise import find_label_issues
+
+from .models import Flag
+
+
+def _open_flag(*, item: Item, reason: str, score: float, explanation: str, suggested: Label | None,
+               model_version: ModelVersion | None = None) -> Flag | None:
+    """Open a flag unless an open one for the same item and reason exists (then refresh its score)."""
+    try:
+        with transaction.atomic():
+            return Flag.objects.create(project_id=item.project_id, item=item, reason=reason, score=score,
+                                       explanation=explanation, suggested_label=suggested, model_version=model_version)
+    except IntegrityError:
+        Flag.objects.filter(item=item, reason=reason, status=Flag.Status.OPEN).update(
+            score=score, explanation=explanation, suggested_label=suggested, model_version=model_version)
+        return None
+
+
+def flag_annotator_disagreement(*, item: Item, votes: list[int]) -> Flag | None:
+    labels = {lab.pk: lab for lab in item.project.labels.all()}
+    counts = Counter(votes)
+    text = "; ".join(f"{n} × {labels[lid].name}" for lid, n in counts.most_common())
+    top, top_n = counts.most_common(1)[0]
+    share = top_n / len(votes)
+    return _open_flag(item=item, reason=Flag.Reason.ANNOTATOR_DISAGREEMENT, score=1.0 - share,
+                      explanation=f"{len(votes)} annotators disagree: {text}", suggested=labels[top])
+
+
+def flag_mislabels(*, model_version: ModelVersion) -> int:
+    """Flag labeled items whose out-of-fold prediction confidently rejects their final label."""
+    project = model_version.project
+    labels = list(project.labels.all())
+    by_pk = {lab.pk: lab.order for lab in labels}
+    rows = list(Prediction.objects.filter(model_version=model_version, out_of_fold=True,
+                item__final_label__isnull=False).select_related("item").order_by("item_id"))
+    if not rows:
+        return 0
+    given = [by_pk[p.item.final_label_id] for p in rows]
+    issues = find_label_issues(given, [p.probabilities for p in rows])
+    created = 0
+    for issue in issues:
+        item = rows[issue.index].item
+        if item.final_source == LabelSource.REVIEWER:
+            continue  # a reviewer already decided this item; the model does not overrule people
+        text = (f"given {labels[issue.given].name}; model says {labels[issue.suggested].name} "
+                f"({issue.confidence:.2f}, out-of-fold)")
+        if _open_flag(item=item, reason=Flag.Reason.MODEL_DISAGREEMENT, score=issue.score, explanation=text,
+                      suggested=labels[issue.suggested], model_version=model_version):
+            created += 1
+    return created
+
+
+@transaction.atomic
+def resolve_flag(*, flag_id: int, reviewer, version: int, label_id: int | None, note: str = "") -> Flag:
+    """Apply a reviewer's decision: keep the label (label_id None or equal) or set another one.
+
+    Refused with Conflict when the flag moved on since the reviewer saw it (optimistic locking).
+    """
+    flag = Flag.objects.select_for_update().select_related("item").get(pk=flag_id)
+    if flag.version != version or flag.status != Flag.Status.OPEN:
+        who = f" by {flag.resolved_by.get_username()}" if flag.resolved_by_id else ""
+        raise Conflict(f"Another reviewer already acted on this flag{who}; here is its current state.")
+    item = Item.objects.select_for_update().get(pk=flag.item_id)
+    label = item.final_label if label_id is None else item.project.labels.filter(pk=label_id).first()
+    if label is None:
+        raise QuorumError("Choose a label from this project.")
+    changed = label.pk != item.final_label_id
+    reason = note or ("reviewer changed the label" if changed else "reviewer confirmed the label")
+    set_final_label(item=item, label=label, source=LabelSource.REVIEWER, actor=reviewer, reason=reason,
+                    cause=f"flag:{flag.pk}", confidence=1.0, always_record=True)
+    flag.status = Flag.Status.RESOLVED
+    flag.version += 1
+    flag.resolved_by = reviewer
+    flag.resolved_at = timezone.now()
+    flag.resolution = f"set to {label.name}" if changed else f"kept {label.name}"
+    flag.label_changed = changed
+    flag.save()
+    return flag

@@ -1,0 +1,117 @@
+import io
+import json
+import zipfile
+
+import pytest
+
+from labeling.errors import ImportErrors, QuorumError
+from labeling.importers import import_rows, parse_csv, parse_jsonl, parse_upload, parse_zip
+from labeling.models import Item, LabelEvent
+from tests.conftest import png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def _import(project, name, data: bytes):
+    rows, errors = parse_upload(name, io.BytesIO(data))
+    return import_rows(project=project, rows=rows, errors=errors, name=name)
+
+
+def test_jsonl_import_keeps_other_fields_as_metadata_and_given_labels(text_project):
+    data = b'{"text": "great", "label": "positive", "shop": "A"}\n{"text": "meh", "time": "night"}\n'
+    result = _import(text_project, "r.jsonl", data)
+    assert (result.created, result.duplicates) == (2, 0)
+    great = Item.objects.get(text="great")
+    assert great.metadata == {"shop": "A"}
+    assert great.final_label.name == "positive" and great.final_source == "given"
+    assert great.needed == 0  # a given label does not go to annotators unless asked
+    assert Item.objects.get(text="meh").needed == 1
+    assert LabelEvent.objects.filter(item=great, source="given", to_label__name="positive").count() == 1
+
+
+def test_duplicates_in_file_and_project_are_skipped_and_counted(text_project):
+    _import(text_project, "a.csv", b"text\nhello\n")
+    result = _import(text_project, "b.csv", b"text,label\nhello,\nworld,\nworld,negative\n")
+    assert (result.created, result.duplicates) == (1, 2)
+    assert Item.objects.filter(project=text_project).count() == 2
+
+
+def test_bad_rows_name_file_and_line_and_nothing_is_written(text_project):
+    data = b'{"text": "ok"}\n{"text": 5}\nnot json\n{"label": "positive"}\n'
+    with pytest.raises(ImportErrors) as exc:
+        _import(text_project, "bad.jsonl", data)
+    message = exc.value.message
+    assert "bad.jsonl, line 2: 'text' must be a string" in message
+    assert "bad.jsonl, line 3: not valid JSON" in message
+    assert "bad.jsonl, line 4: missing the 'text' field" in message
+    assert Item.objects.count() == 0
+
+
+def test_unknown_label_is_refused_with_the_known_labels(text_project):
+    with pytest.raises(ImportErrors) as exc:
+        _import(text_project, "x.csv", b"text,label\nfine,positive\nhmm,sarcastic\n")
+    assert "x.csv, line 3: label 'sarcastic' is not in this project's labels (positive, negative, neutral)" in exc.value.message
+    assert Item.objects.count() == 0
+
+
+def test_csv_without_text_column_is_refused():
+    rows, errors = parse_csv("c.csv", io.BytesIO(b"body,label\nx,y\n"))
+    assert rows == [] and "header must have a 'text' column" in errors[0].message
+
+
+def test_invalid_utf8_is_reported():
+    _, errors = parse_jsonl("u.jsonl", io.BytesIO(b'{"text": "\xff"}\n'))
+    assert "not valid UTF-8" in errors[0].message
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_zip_class_folders_become_labels_for_a_project_without_labels(people):
+    from labeling.services import project_create
+
+    project = project_create(name="Pets", kind="image", labels=[], owner=people["manager"])
+    data = _zip({"cat/1.png": png_bytes(10), "dog/2.png": png_bytes(200), "3.png": png_bytes(90)})
+    result = _import(project, "pets.zip", data)
+    assert result.created == 3 and result.labels_created == ["cat", "dog"]
+    assert sorted(project.labels.values_list("name", flat=True)) == ["cat", "dog"]
+    item = Item.objects.get(given_label__name="dog")
+    assert item.image.name.endswith(".png") and item.image.storage.exists(item.image.name)
+
+
+@pytest.mark.parametrize("name", ["../evil.png", "/abs/evil.png", "a/../../evil.png"])
+def test_zip_slip_paths_are_refused(image_project, name):
+    rows, errors = parse_zip("x.zip", io.BytesIO(_zip({name: png_bytes()})))
+    assert rows == [] and "unsafe path" in errors[0].message
+
+
+def test_svg_html_and_disguised_files_are_refused_as_images(image_project):
+    data = _zip({"a.svg": b"<svg onload=alert(1)>", "b.png": b"<html><script>alert(1)</script>", "c.html": b"<b>"})
+    with pytest.raises(ImportErrors) as exc:
+        _import(image_project, "x.zip", data)
+    msg = exc.value.message
+    assert "x.zip/a.svg: '.svg' is not an image type" in msg
+    assert "x.zip/b.png: not a readable image" in msg
+    assert Item.objects.count() == 0
+
+
+def test_zip_bomb_ratio_is_refused(image_project, settings):
+    data = _zip({"big.png": b"\0" * 5_000_000})
+    rows, errors = parse_zip("bomb.zip", io.BytesIO(data))
+    assert rows == [] and "zip bomb" in errors[0].message
+
+
+def test_images_over_the_pixel_limit_are_refused(image_project, settings):
+    settings.QUORUM_MAX_IMAGE_PIXELS = 100
+    rows, errors = parse_zip("x.zip", io.BytesIO(_zip({"0/a.png": png_bytes(size=20)})))
+    assert rows == [] and "pixel limit" in errors[0].message
+
+
+def test_text_file_into_image_project_is_refused_clearly(image_project):
+    with pytest.raises(QuorumError, match="Image classification project; import images"):
+        _import(image_project, "t.jsonl", json.dumps({"text": "x"}).encode())
