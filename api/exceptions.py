@@ -10,7 +10,7 @@ from labeling.errors import ImportErrors, QuorumError
 
 def exception_handler(exc, context):
     if isinstance(exc, QuorumError):
-        details = None
+        details = getattr(exc, "details", None)
         if isinstance(exc, ImportErrors):
             details = [{"file": e.file, "line": e.line, "reason": e.reason} for e in exc.errors[:1000]]
         return Response({"error": {"code": exc.code, "message": exc.message, "details": details}}, status=exc.status)

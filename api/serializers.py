@@ -1,7 +1,18 @@
 """API serializers: shapes only, no business logic."""
 from rest_framework import serializers
 
-from labeling.models import Item, Job, Label, Project
+from labeling.models import (
+    Annotation,
+    DatasetVersion,
+    Item,
+    Job,
+    Label,
+    Membership,
+    ModelVersion,
+    Prediction,
+    Project,
+    Role,
+)
 from review.models import Flag
 
 
@@ -66,3 +77,116 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     details = serializers.JSONField(allow_null=True)
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    error = ErrorSerializer()
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role"]
+
+
+class MemberInSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    label = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    superseded = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "item", "annotator", "label", "seconds", "supersedes", "superseded", "created_at"]
+
+    def get_superseded(self, obj) -> bool:
+        return hasattr(obj, "superseded_by")
+
+
+class FinalLabelSerializer(serializers.ModelSerializer):
+    item = serializers.IntegerField(source="id", read_only=True)
+    label = serializers.SlugRelatedField(source="final_label", slug_field="name", read_only=True)
+    source = serializers.CharField(source="final_source", read_only=True)
+    confidence = serializers.FloatField(source="final_confidence", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Item
+        fields = ["item", "label", "source", "confidence", "label_quality", "ambiguous", "updated_at"]
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "name", "origin", "algorithm", "params", "n_train", "cv_accuracy", "metrics", "created_at"]
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    probabilities = serializers.ListField(child=serializers.FloatField())
+    embedding = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+
+    class Meta:
+        model = Prediction
+        fields = ["id", "item", "model_version", "probabilities", "out_of_fold", "embedding"]
+
+
+class PredictionRowSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    probabilities = serializers.JSONField(help_text="A list in the project's label order, or {label name: p}.")
+    embedding = serializers.ListField(child=serializers.FloatField(), required=False)
+
+
+class PredictionUploadSerializer(serializers.Serializer):
+    model_version = serializers.CharField(max_length=200)
+    params = serializers.DictField(required=False)
+    predictions = PredictionRowSerializer(many=True)
+
+
+class PredictionResultSerializer(serializers.Serializer):
+    model_version = ModelVersionSerializer()
+    predictions = serializers.IntegerField()
+
+
+class DatasetVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = DatasetVersion
+        fields = ["id", "name", "description", "content_hash", "item_count", "class_counts", "source_counts",
+                  "split_counts", "created_by", "created_at"]
+
+
+class DatasetVersionInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DiffEntrySerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    items = serializers.ListField(child=serializers.DictField())
+    truncated = serializers.BooleanField()
+
+
+class ClassShiftSerializer(serializers.Serializer):
+    classes = serializers.ListField(child=serializers.DictField())
+    total_variation_distance = serializers.FloatField()
+
+
+class DiffSerializer(serializers.Serializer):
+    old = serializers.CharField()
+    new = serializers.CharField()
+    added = DiffEntrySerializer()
+    removed = DiffEntrySerializer()
+    relabelled = DiffEntrySerializer()
+    class_shift = ClassShiftSerializer()
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=".csv or .jsonl (text projects), .zip (image projects)")
+    queue_given = serializers.BooleanField(required=False, default=False)

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import datasets, predictions, views
 
 app_name = "api"
 urlpatterns = [
@@ -11,6 +11,20 @@ urlpatterns = [
     path("projects/<int:project_id>/", views.ProjectDetail.as_view(), name="project"),
     path("projects/<int:project_id>/items/", views.ItemList.as_view(), name="items"),
     path("projects/<int:project_id>/flags/", views.FlagList.as_view(), name="flags"),
-    path("projects/<int:project_id>/export/", views.export, name="export"),
+    path("projects/<int:project_id>/export/", datasets.export, name="export"),
     path("jobs/<int:job_id>/", views.JobDetail.as_view(), name="job"),
+    path("projects/<int:project_id>/members/", views.MemberList.as_view(), name="members"),
+    path("projects/<int:project_id>/members/<str:username>/", views.member_detail, name="member"),
+    path("projects/<int:project_id>/items/<int:item_id>/", views.item_detail, name="item"),
+    path("projects/<int:project_id>/imports/", views.ImportList.as_view(), name="imports"),
+    path("projects/<int:project_id>/jobs/", views.JobList.as_view(), name="jobs"),
+    path("projects/<int:project_id>/annotations/", views.AnnotationList.as_view(), name="annotations"),
+    path("projects/<int:project_id>/final-labels/", views.FinalLabelList.as_view(), name="final_labels"),
+    path("projects/<int:project_id>/model-versions/", predictions.ModelVersionList.as_view(), name="model_versions"),
+    path("projects/<int:project_id>/predictions/", predictions.PredictionList.as_view(), name="predictions"),
+    path("projects/<int:project_id>/versions/", datasets.VersionList.as_view(), name="versions"),
+    path("projects/<int:project_id>/versions/<str:version>/", datasets.version_detail, name="version"),
+    path("projects/<int:project_id>/versions/<str:version>/export/", datasets.version_export, name="version_export"),
+    path("projects/<int:project_id>/versions/<str:version>/diff/<str:other>/", datasets.version_diff_view,
+         name="version_diff"),
 ]

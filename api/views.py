@@ -1,7 +1,6 @@
 """API views: parse, call one service or selector, respond."""
-from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
@@ -9,25 +8,57 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from labeling.access import projects_for_user
-from labeling.errors import QuorumError
-from labeling.exports import csv_lines, export_rows, jsonl_lines
 from labeling.importers import import_rows, parse_records, parse_upload
-from labeling.models import Item, Job, Role
+from labeling.imports import start_import
+from labeling.members import member_add, member_remove
+from labeling.models import Annotation, Item, Job, Membership, Project, Role
 from review.models import Flag
 
+from . import schema
+from .filters import AnnotationFilter, FinalLabelFilter, FlagFilter, ItemFilter, JobFilter, MemberFilter
 from .permissions import project_for
-from .serializers import FlagSerializer, ImportResultSerializer, ItemSerializer, JobSerializer, ProjectSerializer
+from .serializers import (
+    AnnotationSerializer,
+    FinalLabelSerializer,
+    FlagSerializer,
+    ImportResultSerializer,
+    ImportUploadSerializer,
+    ItemSerializer,
+    JobSerializer,
+    MemberInSerializer,
+    MemberSerializer,
+    ProjectSerializer,
+)
+
+PROJECT_EXAMPLE = {"id": 1, "name": "Reviews", "kind": "text", "multi_label": False, "guidelines": "# Be kind",
+                   "overlap": 1, "retrain_every": 50, "query_strategy": "margin",
+                   "labels": [{"id": 1, "name": "positive", "key": "1", "order": 0}], "created_at": "2024-06-01T09:00:00Z"}
+ITEM_EXAMPLE = {"id": 42, "text": "battery died after a week", "source_name": "reviews.jsonl:3",
+                "metadata": {"time": "night"}, "content_hash": "9f86d08…", "given_label": None,
+                "final_label": "negative", "final_source": "consensus", "final_confidence": 1.0,
+                "predicted_label": "negative", "predicted_confidence": 0.93, "label_quality": 0.93,
+                "annotation_count": 2, "excluded": False, "ambiguous": False,
+                "created_at": "2024-06-01T09:00:00Z", "updated_at": "2024-06-02T10:00:00Z"}
 
 
+def _page(example: dict) -> dict:
+    return {"next": "http://127.0.0.1:8000/api/...?cursor=cD0xMDA%3D", "previous": None, "results": [example]}
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Projects you are a member of", responses={200: ProjectSerializer(many=True), **schema.AUTH},
+    examples=[OpenApiExample("A page", value=_page(PROJECT_EXAMPLE), response_only=True)]))
 class ProjectList(generics.ListAPIView):
-    """Projects you are a member of."""
-
+    queryset = Project.objects.none()  # for the schema; get_queryset scopes to the project
     serializer_class = ProjectSerializer
 
     def get_queryset(self):
         return projects_for_user(self.request.user).prefetch_related("labels").order_by("id")
 
 
+@extend_schema_view(get=extend_schema(
+    summary="One project with its labels", responses={200: ProjectSerializer, **schema.READ},
+    examples=[OpenApiExample("Reviews", value=PROJECT_EXAMPLE, response_only=True)]))
 class ProjectDetail(generics.RetrieveAPIView):
     serializer_class = ProjectSerializer
 
@@ -35,10 +66,59 @@ class ProjectDetail(generics.RetrieveAPIView):
         return project_for(self.request, self.kwargs["project_id"])
 
 
-class ItemList(generics.ListAPIView):
-    """Items of a project, oldest first; import new ones with POST (a JSON array, or a .csv/.jsonl file)."""
+@extend_schema_view(get=extend_schema(
+    summary="Members and their roles", responses={200: MemberSerializer(many=True), **schema.READ},
+    examples=[OpenApiExample("A page", value=_page({"id": 3, "username": "alice", "role": "annotator"}),
+                             response_only=True)]))
+class MemberList(generics.ListAPIView):
+    queryset = Membership.objects.none()  # for the schema; get_queryset scopes to the project
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilter
 
+    def get_queryset(self):
+        project = project_for(self.request, self.kwargs["project_id"])
+        return Membership.objects.filter(project=project).select_related("user")
+
+    @extend_schema(summary="Add a member, or change a member's role (managers)", request=MemberInSerializer,
+                   responses={201: MemberSerializer, **schema.WRITE},
+                   examples=[OpenApiExample("Add a reviewer", value={"username": "dana", "role": "reviewer"},
+                                            request_only=True)])
+    def post(self, request, project_id):
+        project = project_for(request, project_id, Role.MANAGER)
+        data = MemberInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = member_add(project=project, **data.validated_data)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(summary="Remove a member (managers)", request=None, responses={204: None, **schema.WRITE})
+@api_view(["DELETE"])
+def member_detail(request, project_id, username):
+    project = project_for(request, project_id, Role.MANAGER)
+    member_remove(project=project, username=username)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+IMPORT_REQUEST = {
+    "application/json": {"type": "array", "items": {"type": "object", "properties": {
+        "text": {"type": "string"}, "label": {"type": "string"}}, "required": ["text"],
+        "additionalProperties": True, "description": "Other fields are kept as metadata."}},
+    "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
+                            "required": ["file"]},
+}
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Items, oldest first, with filters",
+    description="Filter by final label, source, status, open flag reason, annotator, metadata "
+                "(`meta.time=night` or `metadata_key=time&metadata_value=night`) and `updated_since` for "
+                "incremental sync. Unknown parameters are ignored.",
+    responses={200: ItemSerializer(many=True), **schema.READ},
+    examples=[OpenApiExample("A page", value=_page(ITEM_EXAMPLE), response_only=True)]))
+class ItemList(generics.ListAPIView):
+    queryset = Item.objects.none()  # for the schema; get_queryset scopes to the project
     serializer_class = ItemSerializer
+    filterset_class = ItemFilter
     parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
@@ -46,16 +126,17 @@ class ItemList(generics.ListAPIView):
         return Item.objects.filter(project=project).select_related("final_label", "given_label", "predicted_label")
 
     @extend_schema(
-        request={"application/json": {"type": "array", "items": {"type": "object", "properties": {
-            "text": {"type": "string"}, "label": {"type": "string"}}, "required": ["text"]}},
-            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
-        responses={201: ImportResultSerializer},
+        summary="Import items now, all or nothing (managers)",
+        description="A JSON array, or a `.csv`/`.jsonl` file in `file`. Every row is validated before anything "
+                    "is written; duplicates (same content, in the upload or already in the project) are skipped "
+                    "and counted. For large files you can also start a background import at `imports/`.",
+        request=IMPORT_REQUEST, responses={201: ImportResultSerializer, **schema.WRITE},
         examples=[OpenApiExample("Two texts", value=[{"text": "great phone", "label": "positive"},
-                                                     {"text": "battery died", "source": "shop"}],
-                                 request_only=True)],
+                                                     {"text": "battery died", "shop": "A"}], request_only=True),
+                  OpenApiExample("Result", value={"created": 2, "duplicates": 0, "labels_created": []},
+                                 response_only=True)],
     )
     def post(self, request, project_id):
-        """Import items, all or nothing: every row is validated before anything is written."""
         project = project_for(request, project_id, Role.MANAGER)
         if "file" in request.FILES:
             upload = request.FILES["file"]
@@ -70,40 +151,125 @@ class ItemList(generics.ListAPIView):
         return Response(ImportResultSerializer(result.as_dict()).data, status=status.HTTP_201_CREATED)
 
 
-class FlagList(generics.ListAPIView):
-    serializer_class = FlagSerializer
+@extend_schema(summary="One item", responses={200: ItemSerializer, **schema.READ},
+               examples=[OpenApiExample("An item", value=ITEM_EXAMPLE, response_only=True)])
+@api_view(["GET"])
+def item_detail(request, project_id, item_id):
+    project = project_for(request, project_id)
+    item = (Item.objects.filter(project=project, pk=item_id)
+            .select_related("final_label", "given_label", "predicted_label").first())
+    if item is None:
+        raise Http404("No such item in this project")
+    return Response(ItemSerializer(item).data)
+
+
+JOB_EXAMPLE = {"id": 7, "project": 1, "kind": "import", "state": "running", "done": 5000, "total": 20000,
+               "percent": 25, "message": "Writing 20,000 items", "error": "", "result": {},
+               "created_at": "2024-06-01T09:00:00Z", "started_at": "2024-06-01T09:00:01Z", "finished_at": None}
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Import jobs of the project", responses={200: JobSerializer(many=True), **schema.READ},
+    examples=[OpenApiExample("A page", value=_page(JOB_EXAMPLE), response_only=True)]))
+class ImportList(generics.ListAPIView):
+    queryset = Job.objects.none()  # for the schema; get_queryset scopes to the project
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+    parser_classes = [MultiPartParser]
 
     def get_queryset(self):
-        project = project_for(self.request, self.kwargs["project_id"], Role.REVIEWER)
-        return Flag.objects.filter(project=project).select_related("suggested_label")
+        project = project_for(self.request, self.kwargs["project_id"])
+        return Job.objects.filter(project=project, kind=Job.Kind.IMPORT)
+
+    @extend_schema(summary="Upload a file and import it in the background (managers)",
+                   description="Returns the job at once; poll `GET /api/jobs/{id}/` for progress.",
+                   request={"multipart/form-data": ImportUploadSerializer}, responses={202: JobSerializer, **schema.WRITE},
+                   examples=[OpenApiExample("Queued", value={**JOB_EXAMPLE, "state": "queued", "done": 0},
+                                            response_only=True)])
+    def post(self, request, project_id):
+        project = project_for(request, project_id, Role.MANAGER)
+        data = ImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = start_import(project=project, uploaded=data.validated_data["file"], user=request.user,
+                           queue_given=data.validated_data["queue_given"])
+        job.refresh_from_db()
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(get=extend_schema(
+    summary="Jobs of the project (imports, retrains, flag runs, exports)",
+    responses={200: JobSerializer(many=True), **schema.READ},
+    examples=[OpenApiExample("A page", value=_page(JOB_EXAMPLE), response_only=True)]))
+class JobList(generics.ListAPIView):
+    queryset = Job.objects.none()  # for the schema; get_queryset scopes to the project
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+
+    def get_queryset(self):
+        project = project_for(self.request, self.kwargs["project_id"])
+        return Job.objects.filter(project=project)
+
+
+@extend_schema_view(get=extend_schema(
+    summary="A job's state and progress", responses={200: JobSerializer, **schema.READ},
+    examples=[OpenApiExample("Running", value=JOB_EXAMPLE, response_only=True)]))
 class JobDetail(generics.RetrieveAPIView):
     serializer_class = JobSerializer
 
     def get_object(self):
         job = Job.objects.filter(pk=self.kwargs["job_id"]).first()
         if job is None:
-            from django.http import Http404
-
             raise Http404("No such job")
         project_for(self.request, job.project_id)
         return job
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["jsonl", "csv"], default="jsonl")],
-    responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
-)
-@api_view(["GET"])
-def export(request, project_id):
-    """Stream one row per item: id, data reference, final label and source, annotations, latest probabilities."""
-    project = project_for(request, project_id)
-    fmt = request.query_params.get("format", "jsonl")
-    if fmt not in ("jsonl", "csv"):
-        raise QuorumError(f"Unknown export format {fmt!r}: use jsonl or csv.")
-    rows = export_rows(project)
-    body, content_type = (jsonl_lines(rows), "application/x-ndjson") if fmt == "jsonl" else (csv_lines(rows), "text/csv")
-    response = StreamingHttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="project-{project.pk}.{fmt}"'
-    return response
+@extend_schema_view(get=extend_schema(
+    summary="Annotations in force and superseded (reviewers)", responses={200: AnnotationSerializer(many=True), **schema.READ},
+    examples=[OpenApiExample("A page", value=_page({
+        "id": 9, "item": 42, "annotator": "alice", "label": "negative", "seconds": 4.2, "supersedes": None,
+        "superseded": False, "created_at": "2024-06-01T09:00:00Z"}), response_only=True)]))
+class AnnotationList(generics.ListAPIView):
+    queryset = Annotation.objects.none()  # for the schema; get_queryset scopes to the project
+    serializer_class = AnnotationSerializer
+    filterset_class = AnnotationFilter
+
+    def get_queryset(self):
+        project = project_for(self.request, self.kwargs["project_id"], Role.REVIEWER)
+        return (Annotation.objects.filter(project=project).select_related("annotator", "label", "superseded_by")
+                .only("id", "item_id", "annotator__username", "label__name", "seconds", "supersedes_id",
+                      "superseded_by__id", "created_at"))
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Final labels of labeled items", description="Use `updated_since` to sync only what changed.",
+    responses={200: FinalLabelSerializer(many=True), **schema.READ},
+    examples=[OpenApiExample("A page", value=_page({
+        "item": 42, "label": "negative", "source": "consensus", "confidence": 1.0, "label_quality": 0.93,
+        "ambiguous": False, "updated_at": "2024-06-02T10:00:00Z"}), response_only=True)]))
+class FinalLabelList(generics.ListAPIView):
+    queryset = Item.objects.none()  # for the schema; get_queryset scopes to the project
+    serializer_class = FinalLabelSerializer
+    filterset_class = FinalLabelFilter
+
+    def get_queryset(self):
+        project = project_for(self.request, self.kwargs["project_id"])
+        return (Item.objects.filter(project=project, final_label__isnull=False).select_related("final_label")
+                .only("id", "final_label__name", "final_source", "final_confidence", "label_quality", "ambiguous",
+                      "updated_at"))
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Flags for review (reviewers)", responses={200: FlagSerializer(many=True), **schema.READ},
+    examples=[OpenApiExample("A page", value=_page({
+        "id": 5, "item": 42, "reason": "model", "score": 0.91, "explanation": "The model gives 'positive' 0.91.",
+        "suggested_label": "positive", "status": "open", "version": 1, "resolution": "",
+        "created_at": "2024-06-01T09:00:00Z", "resolved_at": None}), response_only=True)]))
+class FlagList(generics.ListAPIView):
+    queryset = Flag.objects.none()  # for the schema; get_queryset scopes to the project
+    serializer_class = FlagSerializer
+    filterset_class = FlagFilter
+
+    def get_queryset(self):
+        project = project_for(self.request, self.kwargs["project_id"], Role.REVIEWER)
+        return Flag.objects.filter(project=project).select_related("suggested_label")

@@ -8,6 +8,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("settings/", include("api.web_urls")),
     path("", include("review.urls")),
     path("", include("labeling.urls")),
 ]

@@ -8,3 +8,6 @@ __all__ = [
     "Annotation", "Assignment", "Item", "Job", "Label", "LabelEvent", "LabelSource", "Membership",
     "ModelVersion", "Prediction", "Project", "Role",
 ]
+from .dataset import DatasetVersion, DatasetVersionRow  # noqa: E402
+
+__all__ += ["DatasetVersion", "DatasetVersionRow"]

@@ -35,6 +35,7 @@ class Prediction(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions")
     probabilities = models.JSONField()
     out_of_fold = models.BooleanField(default=False, help_text="From a model that did not train on this item.")
+    embedding = models.JSONField(null=True, blank=True, help_text="Optional vector uploaded with the prediction.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model_version", "item"], name="prediction_unique")]

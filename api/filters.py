@@ -1,0 +1,155 @@
+"""FilterSets for every API list: only the fields declared here filter; any other parameter is ignored."""
+import re
+
+import django_filters as filters
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.fields.json import KeyTextTransform
+from rest_framework.exceptions import ValidationError
+
+from labeling.models import (
+    Annotation,
+    DatasetVersion,
+    Item,
+    Job,
+    LabelSource,
+    Membership,
+    ModelVersion,
+    Prediction,
+    Role,
+)
+from review.models import Flag
+
+META_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
+META_PREFIX = "meta."
+
+
+class ItemFilter(filters.FilterSet):
+    label = filters.CharFilter(field_name="final_label__name", help_text="Final label name.")
+    given_label = filters.CharFilter(field_name="given_label__name")
+    predicted_label = filters.CharFilter(field_name="predicted_label__name")
+    source = filters.ChoiceFilter(field_name="final_source", choices=LabelSource.choices,
+                                  help_text="Source of the final label.")
+    status = filters.ChoiceFilter(method="filter_status", choices=[
+        ("open", "Waiting for annotators"), ("labeled", "Has a final label"), ("unlabeled", "No final label"),
+        ("excluded", "Excluded"), ("ambiguous", "Marked ambiguous")])
+    flag_reason = filters.ChoiceFilter(method="filter_flag_reason", choices=Flag.Reason.choices,
+                                       help_text="Items with an open flag of this reason.")
+    annotator = filters.CharFilter(method="filter_annotator", help_text="Items this username annotated.")
+    metadata_key = filters.CharFilter(method="filter_noop", help_text="Metadata field name (with metadata_value); "
+                                      "or use `meta.<key>=<value>`, e.g. `meta.time=night`.")
+    metadata_value = filters.CharFilter(method="filter_noop", help_text="Value of the metadata field, as text.")
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte",
+                                              help_text="Incremental sync: items changed at or after this time.")
+    min_quality = filters.NumberFilter(field_name="label_quality", lookup_expr="gte")
+
+    class Meta:
+        model = Item
+        fields = []
+
+    def filter_status(self, qs, name, value):
+        return qs.filter({
+            "open": Q(annotation_count__lt=F("needed"), excluded=False), "labeled": Q(final_label__isnull=False),
+            "unlabeled": Q(final_label__isnull=True), "excluded": Q(excluded=True), "ambiguous": Q(ambiguous=True),
+        }[value])
+
+    def filter_flag_reason(self, qs, name, value):
+        return qs.filter(Exists(Flag.objects.filter(item=OuterRef("pk"), reason=value, status=Flag.Status.OPEN)))
+
+    def filter_annotator(self, qs, name, value):
+        return qs.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator__username=value)))
+
+    def filter_noop(self, qs, name, value):
+        return qs  # metadata_key/metadata_value are applied together in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        pairs = [(k[len(META_PREFIX):], v) for k, v in self.data.items() if k.startswith(META_PREFIX)]
+        key, value = self.form.cleaned_data.get("metadata_key"), self.form.cleaned_data.get("metadata_value")
+        if key or value:
+            if not (key and value is not None):
+                raise ValidationError({"metadata_key": ["Give both metadata_key and metadata_value."]})
+            pairs.append((key, value))
+        for n, (key, value) in enumerate(pairs):
+            if not META_KEY.match(key):
+                raise ValidationError({"metadata": [f"Metadata key {key!r} must be 1-100 letters, digits, '_' or '-'."]})
+            queryset = queryset.annotate(**{f"_meta{n}": KeyTextTransform(key, "metadata")}).filter(**{f"_meta{n}": value})
+        return queryset
+
+
+class FinalLabelFilter(filters.FilterSet):
+    label = filters.CharFilter(field_name="final_label__name")
+    source = filters.ChoiceFilter(field_name="final_source", choices=LabelSource.choices)
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    min_quality = filters.NumberFilter(field_name="label_quality", lookup_expr="gte")
+
+    class Meta:
+        model = Item
+        fields = []
+
+
+class AnnotationFilter(filters.FilterSet):
+    annotator = filters.CharFilter(field_name="annotator__username")
+    label = filters.CharFilter(field_name="label__name")
+    item = filters.NumberFilter(field_name="item_id")
+    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Annotation
+        fields = []
+
+
+class FlagFilter(filters.FilterSet):
+    reason = filters.ChoiceFilter(choices=Flag.Reason.choices)
+    status = filters.ChoiceFilter(choices=Flag.Status.choices)
+    label = filters.CharFilter(field_name="item__final_label__name", help_text="Final label of the flagged item.")
+    item = filters.NumberFilter(field_name="item_id")
+    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Flag
+        fields = []
+
+
+class MemberFilter(filters.FilterSet):
+    role = filters.ChoiceFilter(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = []
+
+
+class ModelVersionFilter(filters.FilterSet):
+    origin = filters.ChoiceFilter(choices=ModelVersion.Origin.choices)
+    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = ModelVersion
+        fields = []
+
+
+class PredictionFilter(filters.FilterSet):
+    model_version = filters.CharFilter(field_name="model_version__name")
+    item = filters.NumberFilter(field_name="item_id")
+    label = filters.CharFilter(field_name="item__predicted_label__name", help_text="Item's current predicted label.")
+
+    class Meta:
+        model = Prediction
+        fields = []
+
+
+class DatasetVersionFilter(filters.FilterSet):
+    name = filters.CharFilter()
+    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = DatasetVersion
+        fields = []
+
+
+class JobFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=Job.Kind.choices)
+    state = filters.ChoiceFilter(choices=Job.State.choices)
+
+    class Meta:
+        model = Job
+        fields = []
