@@ -2,7 +2,8 @@
 import re
 
 import django_filters as filters
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, TextField
+from django.db.models.functions import Cast
 from django.db.models.fields.json import KeyTextTransform
 from rest_framework.exceptions import ValidationError
 
@@ -64,15 +65,17 @@ class ItemFilter(filters.FilterSet):
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         pairs = [(k[len(META_PREFIX):], v) for k, v in self.data.items() if k.startswith(META_PREFIX)]
-        key, value = self.form.cleaned_data.get("metadata_key"), self.form.cleaned_data.get("metadata_value")
+        key, value = self.data.get("metadata_key"), self.data.get("metadata_value")
         if key or value:
-            if not (key and value is not None):
+            if not key or value is None:
                 raise ValidationError({"metadata_key": ["Give both metadata_key and metadata_value."]})
             pairs.append((key, value))
         for n, (key, value) in enumerate(pairs):
             if not META_KEY.match(key):
                 raise ValidationError({"metadata": [f"Metadata key {key!r} must be 1-100 letters, digits, '_' or '-'."]})
-            queryset = queryset.annotate(**{f"_meta{n}": KeyTextTransform(key, "metadata")}).filter(**{f"_meta{n}": value})
+            # Cast: compare as plain text, so a key's value is never parsed as a lookup or as JSON.
+            text = Cast(KeyTextTransform(key, "metadata"), TextField())
+            queryset = queryset.annotate(**{f"_meta{n}": text}).filter(**{f"_meta{n}": value})
         return queryset
 
 

@@ -1,0 +1,155 @@
+"""Items: filters (only declared ones), bulk import over the API, background imports and jobs."""
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from labeling.models import Item, Job
+from labeling.queue import next_assignment, submit_annotation
+from review.models import Flag
+from tests.api.conftest import results
+from tests.conftest import add_texts
+
+pytestmark = pytest.mark.django_db
+
+
+def _texts(response) -> list[str]:
+    return [i["text"] for i in results(response)]
+
+
+@pytest.fixture
+def items(text_project):
+    add_texts(text_project, ["good", "bad", "meh"], labels=["positive", "negative", None])
+    Item.objects.filter(text="good").update(metadata={"time": "night", "shop": "A"})
+    Item.objects.filter(text="bad").update(metadata={"time": "day"})
+    return text_project
+
+
+def test_list_items_oldest_first_with_cursor_pages(api_as, people, items):
+    client = api_as(people["alice"])
+    first = client.get(reverse("api:items", args=[items.pk]), {"page_size": 2}).json()
+    assert [i["text"] for i in first["results"]] == ["good", "bad"] and first["next"]
+    rest = client.get(first["next"]).json()
+    assert [i["text"] for i in rest["results"]] == ["meh"] and rest["next"] is None
+
+
+def test_filter_by_label_source_and_status(api_as, people, items):
+    client, url = api_as(people["alice"]), reverse("api:items", args=[items.pk])
+    assert _texts(client.get(url, {"label": "negative"})) == ["bad"]
+    assert _texts(client.get(url, {"source": "given"})) == ["good", "bad"]
+    assert _texts(client.get(url, {"status": "unlabeled"})) == ["meh"]
+    assert _texts(client.get(url, {"status": "open"})) == ["meh"]
+
+
+def test_filter_by_metadata_both_spellings(api_as, people, items):
+    client, url = api_as(people["alice"]), reverse("api:items", args=[items.pk])
+    assert _texts(client.get(url, {"meta.time": "night"})) == ["good"]
+    assert _texts(client.get(url, {"metadata_key": "time", "metadata_value": "day"})) == ["bad"]
+    assert _texts(client.get(url, {"meta.time": "night", "meta.shop": "B"})) == []
+    assert client.get(url, {"metadata_key": "time"}).status_code == 400
+
+
+def test_filter_by_annotator_and_flag_reason(api_as, people, items):
+    alice = people["alice"]
+    assignment = next_assignment(project=items, annotator=alice)
+    submit_annotation(project=items, annotator=alice, assignment_id=assignment.pk,
+                      label_id=items.labels.get(name="neutral").pk)
+    bad = Item.objects.get(text="bad")
+    Flag.objects.create(project=items, item=bad, reason=Flag.Reason.MODEL_DISAGREEMENT, score=0.9, explanation="x")
+    client, url = api_as(people["reviewer"]), reverse("api:items", args=[items.pk])
+    assert _texts(client.get(url, {"annotator": "alice"})) == ["meh"]
+    assert _texts(client.get(url, {"flag_reason": "model"})) == ["bad"]
+    assert _texts(client.get(url, {"flag_reason": "gold"})) == []
+
+
+def test_updated_since_gives_only_changed_items(api_as, people, items):
+    old = timezone.now() - timedelta(days=2)
+    Item.objects.exclude(text="meh").update(updated_at=old)
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    assert _texts(api_as(people["alice"]).get(reverse("api:items", args=[items.pk]), {"updated_since": since})) == ["meh"]
+
+
+def test_arbitrary_lookups_are_ignored_not_applied(api_as, people, items):
+    client, url = api_as(people["alice"]), reverse("api:items", args=[items.pk])
+    everything = _texts(client.get(url))
+    for probe in ({"annotations__annotator__password__startswith": "pbkdf2"},
+                  {"project__memberships__user__password__startswith": "x"}, {"text__startswith": "zzz"}):
+        assert _texts(client.get(url, probe)) == everything
+
+
+def test_invalid_filter_value_is_a_400_in_the_error_shape(api_as, people, items):
+    response = api_as(people["alice"]).get(reverse("api:items", args=[items.pk]), {"status": "sleeping"})
+    assert response.status_code == 400 and "status" in response.json()["error"]["details"]
+
+
+def test_item_detail_and_outsider_404(api_as, people, items):
+    item = Item.objects.get(text="good")
+    assert api_as(people["alice"]).get(reverse("api:item", args=[items.pk, item.pk])).json()["final_label"] == "positive"
+    assert api_as(people["outsider"]).get(reverse("api:item", args=[items.pk, item.pk])).status_code == 404
+    assert api_as(people["outsider"]).get(reverse("api:items", args=[items.pk])).status_code == 404
+
+
+def test_bulk_import_json_array_reports_duplicates(api_as, people, items):
+    response = api_as(people["manager"]).post(reverse("api:items", args=[items.pk]), [
+        {"text": "good"}, {"text": "new one", "label": "neutral", "shop": "C"}, {"text": "new one"}], format="json")
+    assert response.status_code == 201
+    assert response.json() == {"created": 1, "duplicates": 2, "labels_created": []}
+    assert Item.objects.get(text="new one").metadata == {"shop": "C"}
+
+
+def test_bulk_import_csv_upload_is_all_or_nothing(api_as, people, items):
+    client, url = api_as(people["manager"]), reverse("api:items", args=[items.pk])
+    upload = io.BytesIO(b"text,label\nfine,positive\nhmm,sarcastic\n")
+    upload.name = "batch.csv"
+    response = client.post(url, {"file": upload}, format="multipart")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "import_invalid" and error["details"][0]["line"] == 3
+    assert not Item.objects.filter(text="fine").exists()
+    ok = io.BytesIO(b'{"text": "fine", "label": "positive"}\n{"text": "ok"}\n')
+    ok.name = "batch.jsonl"
+    assert client.post(url, {"file": ok}, format="multipart").json()["created"] == 2
+
+
+def test_annotator_cannot_import_and_anonymous_gets_401(api_as, people, items):
+    url = reverse("api:items", args=[items.pk])
+    assert api_as(people["alice"]).post(url, [{"text": "x"}], format="json").status_code == 403
+    assert api_as().post(url, [{"text": "x"}], format="json").status_code == 401
+    assert api_as(people["outsider"]).post(url, [{"text": "x"}], format="json").status_code == 404
+    assert not Item.objects.filter(text="x").exists()
+
+
+def test_background_import_returns_a_job_with_progress(api_as, people, text_project,
+                                                      django_capture_on_commit_callbacks):
+    client = api_as(people["manager"])
+    upload = io.BytesIO(b"text\none\ntwo\n")
+    upload.name = "more.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("api:imports", args=[text_project.pk]), {"file": upload}, format="multipart")
+    assert response.status_code == 202
+    job = client.get(reverse("api:job", args=[response.json()["id"]])).json()
+    assert job["state"] == "succeeded" and job["percent"] == 100 and job["result"]["created"] == 2
+    listed = results(client.get(reverse("api:imports", args=[text_project.pk])))
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert [j["kind"] for j in results(client.get(reverse("api:jobs", args=[text_project.pk]), {"kind": "import"}))] == ["import"]
+
+
+def test_background_import_refuses_a_wrong_file_type_and_annotators(api_as, people, text_project):
+    upload = io.BytesIO(b"x")
+    upload.name = "notes.txt"
+    response = api_as(people["manager"]).post(reverse("api:imports", args=[text_project.pk]), {"file": upload},
+                                              format="multipart")
+    assert response.status_code == 400 and "unsupported file type" in response.json()["error"]["message"]
+    upload.seek(0)
+    upload.name = "a.csv"
+    assert api_as(people["alice"]).post(reverse("api:imports", args=[text_project.pk]), {"file": upload},
+                                        format="multipart").status_code == 403
+    assert not Job.objects.exists()
+
+
+def test_job_of_another_project_is_404_for_outsider(api_as, people, text_project):
+    job = Job.objects.create(project=text_project, kind=Job.Kind.IMPORT)
+    assert api_as(people["outsider"]).get(reverse("api:job", args=[job.pk])).status_code == 404
+    assert api_as(people["outsider"]).get(reverse("api:job", args=[job.pk + 999])).status_code == 404
