@@ -4,7 +4,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.decorators import api_view
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from labeling.datasets import version_create, version_diff, version_rows
 from labeling.errors import QuorumError
@@ -90,6 +92,17 @@ def _stream(project: Project, fmt: str, rows_factory, csv_fields: list[str], fil
     return response
 
 
+class ExportNegotiation(DefaultContentNegotiation):
+    """Here `?format=` picks the export's file type, not a DRF renderer; errors are still JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ExportView(APIView):
+    content_negotiation_class = ExportNegotiation
+
+
 @extend_schema(summary="Stream the live labels", parameters=[*EXPORT_PARAMETERS, OpenApiParameter(
     "labeled_only", OpenApiTypes.BOOL, default=False, description="Only non-excluded items with a final label.")],
     responses=EXPORT_RESPONSES,
@@ -97,12 +110,12 @@ def _stream(project: Project, fmt: str, rows_factory, csv_fields: list[str], fil
                 "quality, the annotations, the latest model's probabilities and a stable item URL. "
                 "Streamed in chunks, so memory stays flat at any size.",
     examples=[OpenApiExample("A JSONL row", value=ROW_EXAMPLE, response_only=True, media_type="application/x-ndjson")])
-@api_view(["GET"])
-def export(request, project_id):
-    project = project_for(request, project_id)
-    filters = _filters(request, project, version=False)
-    return _stream(project, request.query_params.get("format", "jsonl"), lambda: export_rows(project, filters),
-                   CSV_FIELDS, f"project-{project.pk}")
+class Export(ExportView):
+    def get(self, request, project_id):
+        project = project_for(request, project_id)
+        filters = _filters(request, project, version=False)
+        return _stream(project, request.query_params.get("format", "jsonl"), lambda: export_rows(project, filters),
+                       CSV_FIELDS, f"project-{project.pk}")
 
 
 @extend_schema_view(get=extend_schema(
@@ -186,11 +199,11 @@ def version_diff_view(request, project_id, version, other):
                 "annotations at freezing time) and the items' immutable data; the `X-Content-Hash` header "
                 "carries the version's content hash.",
     examples=[OpenApiExample("A JSONL row", value=ROW_EXAMPLE, response_only=True, media_type="application/x-ndjson")])
-@api_view(["GET"])
-def version_export(request, project_id, version):
-    project, found = _version(request, project_id, version)
-    filters = _filters(request, project, version=True)
-    response = _stream(project, request.query_params.get("format", "jsonl"), lambda: version_rows(found, filters),
-                       VERSION_CSV_FIELDS, f"project-{project.pk}-{found.name}")
-    response["X-Content-Hash"] = found.content_hash
-    return response
+class VersionExport(ExportView):
+    def get(self, request, project_id, version):
+        project, found = _version(request, project_id, version)
+        filters = _filters(request, project, version=True)
+        response = _stream(project, request.query_params.get("format", "jsonl"),
+                           lambda: version_rows(found, filters), VERSION_CSV_FIELDS, f"project-{project.pk}-{found.name}")
+        response["X-Content-Hash"] = found.content_hash
+        return response

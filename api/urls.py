@@ -11,7 +11,7 @@ urlpatterns = [
     path("projects/<int:project_id>/", views.ProjectDetail.as_view(), name="project"),
     path("projects/<int:project_id>/items/", views.ItemList.as_view(), name="items"),
     path("projects/<int:project_id>/flags/", views.FlagList.as_view(), name="flags"),
-    path("projects/<int:project_id>/export/", datasets.export, name="export"),
+    path("projects/<int:project_id>/export/", datasets.Export.as_view(), name="export"),
     path("jobs/<int:job_id>/", views.JobDetail.as_view(), name="job"),
     path("projects/<int:project_id>/members/", views.MemberList.as_view(), name="members"),
     path("projects/<int:project_id>/members/<str:username>/", views.member_detail, name="member"),
@@ -24,7 +24,7 @@ urlpatterns = [
     path("projects/<int:project_id>/predictions/", predictions.PredictionList.as_view(), name="predictions"),
     path("projects/<int:project_id>/versions/", datasets.VersionList.as_view(), name="versions"),
     path("projects/<int:project_id>/versions/<str:version>/", datasets.version_detail, name="version"),
-    path("projects/<int:project_id>/versions/<str:version>/export/", datasets.version_export, name="version_export"),
+    path("projects/<int:project_id>/versions/<str:version>/export/", datasets.VersionExport.as_view(), name="version_export"),
     path("projects/<int:project_id>/versions/<str:version>/diff/<str:other>/", datasets.version_diff_view,
          name="version_diff"),
 ]
