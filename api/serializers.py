@@ -32,9 +32,9 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ItemSerializer(serializers.ModelSerializer):
-    final_label = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    given_label = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    predicted_label = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    final_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    given_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    predicted_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = Item
@@ -65,7 +65,7 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class FlagSerializer(serializers.ModelSerializer):
-    suggested_label = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    suggested_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = Flag

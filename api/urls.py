@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import datasets, predictions, views
@@ -27,4 +27,6 @@ urlpatterns = [
     path("projects/<int:project_id>/versions/<str:version>/export/", datasets.VersionExport.as_view(), name="version_export"),
     path("projects/<int:project_id>/versions/<str:version>/diff/<str:other>/", datasets.version_diff_view,
          name="version_diff"),
+    # Keep last: any other /api/ path gets the JSON error shape, not Django's HTML 404.
+    re_path(r"^(?P<rest>[\s\S]*)$", views.not_found, name="not_found"),
 ]

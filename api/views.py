@@ -46,7 +46,7 @@ def _page(example: dict) -> dict:
 
 
 @extend_schema_view(get=extend_schema(
-    summary="Projects you are a member of", responses={200: ProjectSerializer(many=True), **schema.AUTH},
+    summary="Projects you are a member of", responses={200: ProjectSerializer(many=True), **schema.AUTH, **schema.NOT_FOUND},
     examples=[OpenApiExample("A page", value=_page(PROJECT_EXAMPLE), response_only=True)]))
 class ProjectList(generics.ListAPIView):
     queryset = Project.objects.none()  # for the schema; get_queryset scopes to the project
@@ -149,6 +149,13 @@ class ItemList(generics.ListAPIView):
             raise ValidationError("Send a JSON array of {\"text\": ..., \"label\": ...} objects or a 'file' upload.")
         result = import_rows(project=project, rows=rows, errors=errors, name=name)
         return Response(ImportResultSerializer(result.as_dict()).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(summary="Any other path under /api/: the JSON 404", responses={404: schema.NOT_FOUND[404]},
+               exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(request, rest=""):
+    raise Http404(f"No API endpoint at /api/{rest}; see /api/docs/ for the list.")
 
 
 @extend_schema(summary="One item", responses={200: ItemSerializer, **schema.READ},

@@ -5,6 +5,12 @@ from rest_framework.test import APIClient
 from api.models import ApiToken
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The shared fixtures create six users; the default hasher makes that seconds per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def api_as():
     def _client(user=None):
