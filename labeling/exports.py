@@ -55,11 +55,18 @@ def item_data(item_id: int, text: str, image: str) -> str:
 
 
 def current_annotations(ids: list[int], names: dict[int, str]) -> dict[int, list[dict]]:
-    """The annotations in force (not superseded) of these items, oldest first."""
+    """The annotations in force (not superseded) of these items (sorted ids), oldest first.
+
+    Read by id range rather than a long IN list: one index range scan, no huge query text.
+    """
     votes = defaultdict(list)
-    for a in (Annotation.objects.filter(item_id__in=ids, superseded_by__isnull=True)
+    if not ids:
+        return votes
+    wanted = set(ids)
+    for a in (Annotation.objects.filter(item_id__gte=ids[0], item_id__lte=ids[-1], superseded_by__isnull=True)
               .values_list("item_id", "annotator__username", "label_id", "created_at").order_by("id")):
-        votes[a[0]].append({"annotator": a[1], "label": names[a[2]], "created_at": a[3].isoformat()})
+        if a[0] in wanted:
+            votes[a[0]].append({"annotator": a[1], "label": names[a[2]], "created_at": a[3].isoformat()})
     return votes
 
 
@@ -98,7 +105,7 @@ def export_rows(project: Project, filters: ExportFilters | None = None) -> Itera
         votes = current_annotations(ids, names)
         probs = {}
         if latest is not None:
-            probs = dict(Prediction.objects.filter(model_version=latest, item_id__in=ids)
+            probs = dict(Prediction.objects.filter(model_version=latest, item_id__gte=ids[0], item_id__lte=ids[-1])
                          .values_list("item_id", "probabilities"))
         for c in chunk:
             p = probs.get(c["id"])

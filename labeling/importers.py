@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
+from . import copy_insert
 from .errors import ImportErrors, ImportRowError, QuorumError
 from .models import Item, Label, LabelEvent, Project
 from .models.item import item_upload_to
@@ -276,6 +277,10 @@ def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowErro
     with transaction.atomic():
         labels, created_labels = _resolve_labels(project, rows, name)
         unique, duplicates = _dedupe(project, rows)
+        if copy_insert.available(unique):  # PostgreSQL and text: COPY, 10x faster than bulk_create
+            copy_insert.copy_items(project=project, rows=unique, labels=labels, queue_given=queue_given, name=name,
+                                   on_progress=on_progress)
+            return ImportResult(created=len(unique), duplicates=duplicates, labels_created=created_labels)
         rng = random.Random()
         written: list[str] = []
         try:
@@ -299,9 +304,10 @@ def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowErro
 def _dedupe(project: Project, rows: list[Row]) -> tuple[list[Row], int]:
     seen: set[str] = set()
     hashes = [r.content_hash for r in rows]
-    for start in range(0, len(hashes), 5000):
-        seen.update(Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000])
-                    .values_list("content_hash", flat=True))
+    if Item.objects.filter(project=project).exists():  # a first import has nothing to compare with
+        for start in range(0, len(hashes), 5000):
+            seen.update(Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000])
+                        .values_list("content_hash", flat=True))
     unique = []
     for r in rows:
         if r.content_hash not in seen:

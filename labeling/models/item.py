@@ -61,6 +61,8 @@ class Item(models.Model):
             ),
             models.Index(fields=["project", "final_label"], name="item_final_label"),
             models.Index(fields=["project", "updated_at"], name="item_updated"),
+            # Keyset paging of a project's items in id order (exports, API lists) at any depth.
+            models.Index(fields=["project", "id"], name="item_project_keyset"),
         ]
 
     def __str__(self):
