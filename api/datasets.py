@@ -8,7 +8,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.datasets import version_create, version_diff, version_rows
+from labeling.datasets import NAME_RE, version_create, version_diff, version_rows
 from labeling.errors import QuorumError
 from labeling.exports import (
     CSV_FIELDS,
@@ -69,6 +69,8 @@ def _filters(request, project: Project, *, version: bool) -> ExportFilters:
         min_quality = float(min_quality) if min_quality not in (None, "") else None
     except ValueError as exc:
         raise QuorumError(f"'min_quality' must be a number between 0 and 1, got {min_quality!r}.") from exc
+    if min_quality is not None and not 0 <= min_quality <= 1:
+        raise QuorumError(f"'min_quality' must be a number between 0 and 1, got {min_quality!r}.")
     return ExportFilters(min_quality=min_quality, sources=_csv(params.get("sources")),
                          classes=_csv(params.get("classes")),
                          exclude_ambiguous=_bool(params.get("exclude_ambiguous"), "exclude_ambiguous"),
@@ -151,7 +153,9 @@ class VersionList(generics.ListAPIView):
 
 def _version(request, project_id, name: str) -> tuple[Project, DatasetVersion]:
     project = project_for(request, project_id)
-    version = DatasetVersion.objects.filter(project=project, name=name).select_related("created_by").first()
+    version = None
+    if NAME_RE.fullmatch(name):  # names are checked at creation; anything else (even a NUL byte) cannot exist
+        version = DatasetVersion.objects.filter(project=project, name=name).select_related("created_by").first()
     if version is None:
         raise Http404(f"No version named {name!r} in this project")
     return project, version

@@ -1,10 +1,11 @@
 """FilterSets for every API list: only the fields declared here filter; any other parameter is ignored."""
+import datetime
 import re
 
 import django_filters as filters
 from django.db.models import Exists, F, OuterRef, Q, TextField
-from django.db.models.functions import Cast
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from rest_framework.exceptions import ValidationError
 
 from labeling.models import (
@@ -22,6 +23,23 @@ from review.models import Flag
 
 META_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 META_PREFIX = "meta."
+ID_RANGE = {"min_value": 1, "max_value": 2**63 - 1}  # out-of-range ids are a 400, not a database error
+QUALITY_RANGE = {"min_value": 0, "max_value": 1}
+
+
+class SinceFilter(filters.IsoDateTimeFilter):
+    """`>=` an ISO 8601 time, sent to the database in UTC (it refuses offsets beyond ±15:59)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, lookup_expr="gte", **kwargs)
+
+    def filter(self, qs, value):
+        if value:
+            try:
+                value = value.astimezone(datetime.UTC)
+            except OverflowError as exc:
+                raise ValidationError({self.field_name: ["Time out of range."]}) from exc
+        return super().filter(qs, value)
 
 
 class ItemFilter(filters.FilterSet):
@@ -39,9 +57,9 @@ class ItemFilter(filters.FilterSet):
     metadata_key = filters.CharFilter(method="filter_noop", help_text="Metadata field name (with metadata_value); "
                                       "or use `meta.<key>=<value>`, e.g. `meta.time=night`.")
     metadata_value = filters.CharFilter(method="filter_noop", help_text="Value of the metadata field, as text.")
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte",
+    updated_since = SinceFilter(field_name="updated_at",
                                               help_text="Incremental sync: items changed at or after this time.")
-    min_quality = filters.NumberFilter(field_name="label_quality", lookup_expr="gte")
+    min_quality = filters.NumberFilter(field_name="label_quality", lookup_expr="gte", **QUALITY_RANGE)
 
     class Meta:
         model = Item
@@ -71,6 +89,8 @@ class ItemFilter(filters.FilterSet):
                 raise ValidationError({"metadata_key": ["Give both metadata_key and metadata_value."]})
             pairs.append((key, value))
         for n, (key, value) in enumerate(pairs):
+            if "\x00" in value:
+                raise ValidationError({"metadata": ["Metadata values cannot contain NUL characters."]})
             if not META_KEY.match(key):
                 raise ValidationError({"metadata": [f"Metadata key {key!r} must be 1-100 letters, digits, '_' or '-'."]})
             # Cast: compare as plain text, so a key's value is never parsed as a lookup or as JSON.
@@ -82,8 +102,8 @@ class ItemFilter(filters.FilterSet):
 class FinalLabelFilter(filters.FilterSet):
     label = filters.CharFilter(field_name="final_label__name")
     source = filters.ChoiceFilter(field_name="final_source", choices=LabelSource.choices)
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    min_quality = filters.NumberFilter(field_name="label_quality", lookup_expr="gte")
+    updated_since = SinceFilter(field_name="updated_at")
+    min_quality = filters.NumberFilter(field_name="label_quality", lookup_expr="gte", **QUALITY_RANGE)
 
     class Meta:
         model = Item
@@ -93,8 +113,8 @@ class FinalLabelFilter(filters.FilterSet):
 class AnnotationFilter(filters.FilterSet):
     annotator = filters.CharFilter(field_name="annotator__username")
     label = filters.CharFilter(field_name="label__name")
-    item = filters.NumberFilter(field_name="item_id")
-    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    item = filters.NumberFilter(field_name="item_id", **ID_RANGE)
+    created_since = SinceFilter(field_name="created_at")
 
     class Meta:
         model = Annotation
@@ -105,8 +125,8 @@ class FlagFilter(filters.FilterSet):
     reason = filters.ChoiceFilter(choices=Flag.Reason.choices)
     status = filters.ChoiceFilter(choices=Flag.Status.choices)
     label = filters.CharFilter(field_name="item__final_label__name", help_text="Final label of the flagged item.")
-    item = filters.NumberFilter(field_name="item_id")
-    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    item = filters.NumberFilter(field_name="item_id", **ID_RANGE)
+    created_since = SinceFilter(field_name="created_at")
 
     class Meta:
         model = Flag
@@ -123,7 +143,7 @@ class MemberFilter(filters.FilterSet):
 
 class ModelVersionFilter(filters.FilterSet):
     origin = filters.ChoiceFilter(choices=ModelVersion.Origin.choices)
-    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_since = SinceFilter(field_name="created_at")
 
     class Meta:
         model = ModelVersion
@@ -132,7 +152,7 @@ class ModelVersionFilter(filters.FilterSet):
 
 class PredictionFilter(filters.FilterSet):
     model_version = filters.CharFilter(field_name="model_version__name")
-    item = filters.NumberFilter(field_name="item_id")
+    item = filters.NumberFilter(field_name="item_id", **ID_RANGE)
     label = filters.CharFilter(field_name="item__predicted_label__name", help_text="Item's current predicted label.")
 
     class Meta:
@@ -142,7 +162,7 @@ class PredictionFilter(filters.FilterSet):
 
 class DatasetVersionFilter(filters.FilterSet):
     name = filters.CharFilter()
-    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_since = SinceFilter(field_name="created_at")
 
     class Meta:
         model = DatasetVersion

@@ -1,8 +1,19 @@
 """Project access for API views: outsiders get 404, too-low roles 403, via labeling.access."""
+from django.http import Http404
+
 from labeling.access import get_project_for_user
 from labeling.models import Role
 
+MAX_ID = 2**63 - 1
+
+
+def checked_id(value: int) -> int:
+    """Ids beyond a bigint cannot exist; refuse them as 404 before the database rejects them."""
+    if not 0 < int(value) <= MAX_ID:
+        raise Http404("No such object")
+    return int(value)
+
 
 def project_for(request, project_id, role: str = Role.ANNOTATOR):
-    project, _ = get_project_for_user(request.user, project_id, role)
+    project, _ = get_project_for_user(request.user, checked_id(project_id), role)
     return project

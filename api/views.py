@@ -16,7 +16,8 @@ from review.models import Flag
 
 from . import schema
 from .filters import AnnotationFilter, FinalLabelFilter, FlagFilter, ItemFilter, JobFilter, MemberFilter
-from .permissions import project_for
+from .parsers import CsvParser, JsonLinesParser, RawUpload
+from .permissions import checked_id, project_for
 from .serializers import (
     AnnotationSerializer,
     FinalLabelSerializer,
@@ -105,6 +106,8 @@ IMPORT_REQUEST = {
         "additionalProperties": True, "description": "Other fields are kept as metadata."}},
     "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
                             "required": ["file"]},
+    "application/x-ndjson": {"type": "string", "description": "One JSON object per line."},
+    "text/csv": {"type": "string", "description": "A header with a `text` column."},
 }
 
 
@@ -119,7 +122,7 @@ class ItemList(generics.ListAPIView):
     queryset = Item.objects.none()  # for the schema; get_queryset scopes to the project
     serializer_class = ItemSerializer
     filterset_class = ItemFilter
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONParser, MultiPartParser, JsonLinesParser, CsvParser]
 
     def get_queryset(self):
         project = project_for(self.request, self.kwargs["project_id"])
@@ -127,7 +130,8 @@ class ItemList(generics.ListAPIView):
 
     @extend_schema(
         summary="Import items now, all or nothing (managers)",
-        description="A JSON array, or a `.csv`/`.jsonl` file in `file`. Every row is validated before anything "
+        description="A JSON array, a JSONL body (`Content-Type: application/x-ndjson`), a CSV body "
+                    "(`text/csv`), or a `.csv`/`.jsonl` file in `file`. Every row is validated before anything "
                     "is written; duplicates (same content, in the upload or already in the project) are skipped "
                     "and counted. For large files you can also start a background import at `imports/`.",
         request=IMPORT_REQUEST, responses={201: ImportResultSerializer, **schema.WRITE},
@@ -138,7 +142,10 @@ class ItemList(generics.ListAPIView):
     )
     def post(self, request, project_id):
         project = project_for(request, project_id, Role.MANAGER)
-        if "file" in request.FILES:
+        if isinstance(request.data, RawUpload):  # a JSONL or CSV body
+            name = request.data.name
+            rows, errors = parse_upload(name, request.data.stream)
+        elif "file" in request.FILES:
             upload = request.FILES["file"]
             rows, errors = parse_upload(upload.name, upload)
             name = upload.name
@@ -163,7 +170,7 @@ def not_found(request, rest=""):
 @api_view(["GET"])
 def item_detail(request, project_id, item_id):
     project = project_for(request, project_id)
-    item = (Item.objects.filter(project=project, pk=item_id)
+    item = (Item.objects.filter(project=project, pk=checked_id(item_id))
             .select_related("final_label", "given_label", "predicted_label").first())
     if item is None:
         raise Http404("No such item in this project")
@@ -224,7 +231,7 @@ class JobDetail(generics.RetrieveAPIView):
     serializer_class = JobSerializer
 
     def get_object(self):
-        job = Job.objects.filter(pk=self.kwargs["job_id"]).first()
+        job = Job.objects.filter(pk=checked_id(self.kwargs["job_id"])).first()
         if job is None:
             raise Http404("No such job")
         project_for(self.request, job.project_id)

@@ -24,7 +24,7 @@ def split_for(content_hash: str) -> str:
 
 def _check_name(project: Project, name: str) -> str:
     name = (name or "").strip()
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise QuorumError(f"Version name {name!r} is not valid: use 1-100 letters, digits, '.', '_' or '-', "
                           "starting with a letter or digit (e.g. v1 or 2024-06-01).")
     if DatasetVersion.objects.filter(project=project, name=name).exists():

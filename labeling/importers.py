@@ -66,6 +66,9 @@ def _metadata(name: str, line: int, raw: dict, errors: list) -> tuple[str | None
     if not isinstance(text, str):
         errors.append(ImportRowError(file=name, line=line, reason="'text' must be a string"))
         return None, None, {}
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL
+        errors.append(ImportRowError(file=name, line=line, reason="text contains a NUL character (\\u0000); remove it"))
+        return None, None, {}
     if len(text) > MAX_TEXT_CHARS:
         errors.append(ImportRowError(file=name, line=line, reason=f"text longer than {MAX_TEXT_CHARS} characters"))
     label = raw.get("label")
@@ -74,6 +77,10 @@ def _metadata(name: str, line: int, raw: dict, errors: list) -> tuple[str | None
         label = None
     label = str(label).strip() if label not in (None, "") else None
     meta = {k: v for k, v in raw.items() if k not in ("text", "label")}
+    if meta and "\\u0000" in json.dumps(meta):
+        errors.append(ImportRowError(file=name, line=line, reason="a metadata field contains a NUL character (\\u0000)"))
+    if label is not None and "\x00" in label:
+        errors.append(ImportRowError(file=name, line=line, reason="'label' contains a NUL character"))
     return text, label, meta
 
 

@@ -21,7 +21,9 @@ def member_add(*, project: Project, username: str, role: str) -> Membership:
 
 @transaction.atomic
 def member_remove(*, project: Project, username: str) -> None:
-    membership = Membership.objects.select_for_update().filter(project=project, user__username=username).first()
+    membership = None
+    if "\x00" not in username:  # no username holds NUL, and PostgreSQL refuses it in a query
+        membership = Membership.objects.select_for_update().filter(project=project, user__username=username).first()
     if membership is None:
         raise QuorumError(f"{username!r} is not a member of {project.name}.")
     if membership.role == Role.MANAGER:

@@ -1,4 +1,5 @@
 """Uploaded predictions: validate every row first, then store a model version, predictions and the queue order."""
+import json
 import math
 
 import numpy as np
@@ -107,12 +108,14 @@ def predictions_upload(*, project: Project, model_version: str, rows: list, para
     uncertainty (escalated items, priority >= 2, keep their place, as after a retrain).
     """
     name = (model_version or "").strip() if isinstance(model_version, str) else ""
-    if not name or len(name) > 200:
+    if not name or len(name) > 200 or "\x00" in name:
         raise QuorumError("'model_version' must be a name of 1-200 characters, e.g. \"bert-base-2024-06-01\".")
     if ModelVersion.objects.filter(project=project, name=name).exists():
         raise Conflict(f"Model version {name!r} already exists in {project.name}; upload under a new name.")
     if params is not None and not isinstance(params, dict):
         raise QuorumError("'params' must be an object of training parameters, e.g. {\"epochs\": 3}.")
+    if params and "\\u0000" in json.dumps(params):
+        raise QuorumError("'params' must not contain NUL characters (\\u0000).")
     labels = list(project.labels.all())
     if len(labels) < 2:
         raise QuorumError("The project needs at least two labels before predictions can be uploaded.")

@@ -7,7 +7,7 @@ from django.urls import reverse
 from labeling.models import Item
 from tests.conftest import add_texts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def _rows(client, project, **params):

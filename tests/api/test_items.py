@@ -12,7 +12,7 @@ from review.models import Flag
 from tests.api.conftest import results
 from tests.conftest import add_texts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def _texts(response) -> list[str]:
@@ -153,3 +153,30 @@ def test_job_of_another_project_is_404_for_outsider(api_as, people, text_project
     job = Job.objects.create(project=text_project, kind=Job.Kind.IMPORT)
     assert api_as(people["outsider"]).get(reverse("api:job", args=[job.pk])).status_code == 404
     assert api_as(people["outsider"]).get(reverse("api:job", args=[job.pk + 999])).status_code == 404
+
+
+def test_bulk_import_raw_jsonl_and_csv_bodies(api_as, people, text_project):
+    client, url = api_as(people["manager"]), reverse("api:items", args=[text_project.pk])
+    body = b'{"text": "one", "label": "positive"}\n{"text": "two", "time": "night"}\n'
+    response = client.generic("POST", url, body, content_type="application/x-ndjson")
+    assert response.status_code == 201 and response.json()["created"] == 2
+    response = client.generic("POST", url, b"text,label\nthree,negative\none,\n", content_type="text/csv")
+    assert response.json() == {"created": 1, "duplicates": 1, "labels_created": []}
+    bad = client.generic("POST", url, b'{"text": "four"}\nnot json\n', content_type="application/x-ndjson")
+    assert bad.status_code == 400 and bad.json()["error"]["details"][0] == {
+        "file": "request body.jsonl", "line": 2, "reason": "not valid JSON (Expecting value)"}
+    assert not Item.objects.filter(text="four").exists()
+
+
+def test_bulk_import_writes_given_label_events_and_queue_fields(api_as, people, text_project):
+    """The PostgreSQL COPY path and the ORM path must write the same rows."""
+    rows = [{"text": f"t{n}", **({"label": "negative"} if n % 2 else {}), "n": str(n)} for n in range(50)]
+    response = api_as(people["manager"]).post(reverse("api:items", args=[text_project.pk]), rows, format="json")
+    assert response.json()["created"] == 50
+    labeled = Item.objects.get(text="t1")
+    assert (labeled.final_label.name, labeled.final_source, labeled.needed, labeled.metadata) == ("negative", "given", 0, {"n": "1"})
+    assert labeled.events.get().reason == "given label in request body" and labeled.events.get().cause == "import"
+    open_item = Item.objects.get(text="t2")
+    assert (open_item.final_label, open_item.needed, open_item.image.name, open_item.excluded) == (None, 1, "", False)
+    assert 0 <= open_item.priority < 1 and open_item.source_name == "request body:3"
+    assert Item.objects.filter(project=text_project, events__isnull=False).count() == 25

@@ -6,7 +6,7 @@ from labeling.models import Item, ModelVersion, Prediction
 from tests.api.conftest import results
 from tests.conftest import add_texts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture

@@ -22,7 +22,21 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 @pytest.fixture
-def token(db, people, text_project, settings):
+def _keep_test_connection():
+    """Calling the WSGI app directly sends request_started/finished, which would close the test's database
+    connection mid-transaction; Django's own test client disconnects the same handler."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, people, text_project, settings, _keep_test_connection):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     add_texts(text_project, ["good", "bad", "meh"], labels=["positive", "negative", None])
     return ApiToken.issue(user=people["manager"], name="schemathesis")[1]

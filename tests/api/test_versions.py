@@ -14,7 +14,7 @@ from labeling.services import set_final_label
 from tests.api.conftest import results
 from tests.conftest import add_texts, digits_zip
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture
