@@ -223,3 +223,26 @@ def _scored_chunks(proba_chunks: Iterable[np.ndarray], strategy: str) -> Iterato
         s = score_chunk(chunk, strategy)
         yield s, np.arange(start, start + len(s), dtype=np.int64)
         start += len(s)
+
+
+def queue_priority(proba, X, labeled_y, open_idx, *, strategy: str, batch_ahead: int = 50,
+                   random_state: int = 0) -> np.ndarray:
+    """A total order for a labeling queue: priority in [0, 2) per row of ``open_idx``, higher first.
+
+    The next ``batch_ahead`` items come from ``select_batch`` (so the head of the queue is diverse) and
+    sit in [1, 2); the rest follow by their (boosted) uncertainty scaled into [0, 1).
+    ``proba``: (n_items, n_classes); ``open_idx``: indices of the items still waiting for labels.
+    """
+    open_idx = np.asarray(open_idx, dtype=int)
+    if open_idx.size == 0:
+        return np.zeros(0)
+    base, _, balanced = _parse_strategy(strategy)
+    sub = np.asarray(proba)[open_idx]
+    score = uncertainty.scores(sub, base, random_state=random_state).astype(np.float64)
+    if balanced:
+        score = score * class_boost(sub, labeled_y)
+    priority = 0.999 * score / max(float(score.max()), 1e-12)
+    head = select_batch(sub, X[open_idx], labeled_y, batch_size=min(batch_ahead, len(open_idx)),
+                        strategy=strategy, random_state=random_state)
+    priority[head] = 1.0 + priority[head] / 2
+    return priority
