@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from PIL import Image
 
-from labeling.importers import import_rows, parse_records, parse_zip
+from labeling.importers import import_rows, parse_records
 from labeling.models import Project, Role
 from labeling.services import membership_set, project_create
 
