@@ -26,8 +26,14 @@
   }
   function toggleZoom() { const s = document.getElementById("stage"); if (s && $("#stage-img")) s.classList.toggle("zoomed"); }
   let busy = false;
-  document.addEventListener("htmx:beforeRequest", function () { busy = true; });
-  document.addEventListener("htmx:afterSettle", function () { busy = false; });
+  document.addEventListener("htmx:beforeRequest", function () {
+    busy = true;
+    // Close the reason/comment inputs before the swap: htmx would otherwise re-focus their (hidden) twins
+    // in the next flag and swallow the reviewer's next key.
+    document.querySelectorAll(".inline-form.open").forEach(function (f) { f.classList.remove("open"); });
+    if (document.activeElement && document.activeElement.closest(".inline-form")) document.activeElement.blur();
+  });
+  document.addEventListener("htmx:afterSwap", function () { busy = false; });  // not afterSettle: keys pressed right after the swap count
   document.addEventListener("htmx:responseError", function () { busy = false; });
   document.addEventListener("htmx:sendError", function () { busy = false; });
   document.addEventListener("click", function (e) {

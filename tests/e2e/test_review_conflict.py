@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 
 from labeling.models import Item
 from review.models import Flag
-from tests.e2e.review_support import browser, digits_project_with_flags, history, page_for  # noqa: F401
+from tests.e2e.review_support import digits_project_with_flags, history
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +14,7 @@ def test_second_reviewer_on_the_same_flag_gets_the_conflict_message(image_projec
     target = flags[0]
     given = Item.objects.get(pk=target.item_id).final_label.name
     url = f"{live_server.url}/projects/{image_project.pk}/review/flags/{target.pk}/"
-    first, second = page_for(people["reviewer"]), page_for(people["manager"])
+    first, second = page_for("reviewer"), page_for("manager")
     first.goto(url)
     second.goto(url)
     expect(second.locator("#accept-btn")).to_be_visible()

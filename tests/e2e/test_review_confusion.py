@@ -3,14 +3,14 @@ import pytest
 from playwright.sync_api import expect
 
 from labeling.models import Item
-from tests.e2e.review_support import SCREENSHOTS, browser, digits_project_with_flags, history, page_for  # noqa: F401
+from tests.e2e.review_support import SCREENSHOTS, digits_project_with_flags, history
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_bulk_relabel_from_a_confusion_cell(image_project, people, page_for, live_server):
     items, flags = digits_project_with_flags(image_project, n=60, flags=8)
-    page = page_for(people["reviewer"])
+    page = page_for("reviewer")
     page.goto(f"{live_server.url}/projects/{image_project.pk}/review/confusion/")
     expect(page.locator("#confusion")).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

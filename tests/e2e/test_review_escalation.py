@@ -6,7 +6,7 @@ from labeling.models import Item
 from labeling.queue import next_assignment, submit_annotation
 from review.models import Flag
 from tests.conftest import add_texts
-from tests.e2e.review_support import browser, history, page_for  # noqa: F401
+from tests.e2e.review_support import history
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,7 @@ def test_escalation_puts_the_item_back_into_two_annotators_queues(text_project, 
                                explanation="given negative; model says positive",
                                suggested_label=text_project.labels.get(name="positive"))
 
-    reviewer = page_for(people["reviewer"])
+    reviewer = page_for("reviewer")
     reviewer.goto(f"{live_server.url}/projects/{text_project.pk}/review/flags/{flag.pk}/")
     expect(reviewer.locator("#flag-panel")).to_contain_text("alice")  # reviewers see annotator names
     reviewer.keyboard.press("e")
@@ -35,14 +35,14 @@ def test_escalation_puts_the_item_back_into_two_annotators_queues(text_project, 
     assert (item.needed, item.priority) == (3, 2.0)
 
     for name, key in (("bob", "1"), ("carol", "1")):  # both say positive (key 1)
-        annotator = page_for(people[name])
+        annotator = page_for(name)
         annotator.goto(f"{live_server.url}/projects/{text_project.pk}/label/")
         expect(annotator.locator("#item-panel .stage")).to_contain_text("the plot was thin")
         body = annotator.content()
         assert "alice" not in body and "negative" not in body.split('aria-label="Labels"')[0]  # blind
         annotator.keyboard.press(key)
         expect(annotator.locator("#item-panel .stage")).not_to_contain_text("the plot was thin")
-    alice = page_for(people["alice"])
+    alice = page_for("alice")
     alice.goto(f"{live_server.url}/projects/{text_project.pk}/label/")
     expect(alice.locator("#item-panel .stage")).not_to_contain_text("the plot was thin")  # never twice
 

@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 
 from labeling.models import Item
 from review.models import Flag
-from tests.e2e.review_support import SCREENSHOTS, browser, digits_project_with_flags, history, page_for  # noqa: F401
+from tests.e2e.review_support import SCREENSHOTS, digits_project_with_flags, history
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_reviewer_clears_five_flags_with_the_keyboard_and_undoes_the_last(image_project, people, page_for, live_server):
     items, flags = digits_project_with_flags(image_project)
     before = {f.pk: Item.objects.get(pk=f.item_id).final_label.name for f in flags}
-    page = page_for(people["reviewer"])
+    page = page_for("reviewer")
     page.goto(f"{live_server.url}/projects/{image_project.pk}/review/")
     expect(page.locator("#flag-table tbody tr")).to_have_count(5)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
