@@ -19,7 +19,7 @@ MAX_BULK = 500
 
 def _claim(*, flag_id: int, version: int) -> Flag:
     """Lock the flag; refuse (Conflict) if someone acted on it since the reviewer saw ``version``."""
-    flag = Flag.objects.select_for_update().select_related("item", "resolved_by").get(pk=flag_id)
+    flag = Flag.objects.select_for_update(of=("self",)).select_related("item", "resolved_by").get(pk=flag_id)
     if flag.version != version or flag.status != Flag.Status.OPEN:
         who = f" by {flag.resolved_by.get_username()}" if flag.resolved_by_id else ""
         raise Conflict(f"Another reviewer already acted on this flag{who}; here is its current state.")

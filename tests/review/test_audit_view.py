@@ -6,7 +6,7 @@ from review.audits import draw_audit
 from review.models import Audit, AuditItem
 from tests.review.helpers import client_for, labeled_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from labeling.models import Item, LabelEvent
 from tests.review.helpers import client_for, labeled_items, predictions
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 POS, NEG, NEU = [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
 

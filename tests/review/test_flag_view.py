@@ -5,7 +5,7 @@ from labeling.models import Item, LabelEvent
 from review.models import Comment, Flag
 from tests.review.helpers import client_for, flag, labeled_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture
