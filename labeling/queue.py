@@ -4,6 +4,7 @@ Correctness under concurrency (PostgreSQL): a candidate item is locked with FOR 
 its capacity is re-checked in a new statement. Anyone who leased it before held the same row lock until
 commit, so the re-check sees their lease. On SQLite, transactions are IMMEDIATE and therefore serial.
 """
+import random
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,15 +12,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from ml.consensus import majority_vote
-
 from . import jobs
+from .consensus import consensus
 from .errors import NotAllowed, QuorumError
 from .models import Annotation, Assignment, Item, Job, Label, LabelSource, Project
 from .services import set_final_label
-from .signals import annotations_complete
+from .signals import annotations_complete, gold_answered
 
 CANDIDATES = 20  # rows locked per attempt; a few are enough even with 50 annotators competing
+_gold_draw = random.Random()  # tests seed or replace it; the annotator cannot predict when gold comes
 
 
 def lease_seconds() -> int:
@@ -73,6 +74,10 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
         current = _current_lease(project, annotator, now)
         if current is not None:
             return current
+        if project.gold_rate > 0 and _gold_draw.random() < project.gold_rate:
+            gold = _lease_gold(project, annotator, now)
+            if gold is not None:
+                return gold
         tried: list[int] = []
         while True:
             batch = list(_candidates(project, annotator, tried))
@@ -95,23 +100,54 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
             tried.extend(i.pk for i in batch)
 
 
+def _lease_gold(project: Project, annotator, now) -> Assignment | None:
+    """Serve a gold item this annotator has not seen; gold items look like any other item to them."""
+    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator)
+    ids = list(Item.objects.filter(project=project, is_gold=True, excluded=False).filter(~Exists(seen))
+               .values_list("pk", flat=True)[:200])
+    _gold_draw.shuffle(ids)
+    for pk in ids[:CANDIDATES]:
+        try:
+            with transaction.atomic():
+                assignment = Assignment.objects.create(project=project, item_id=pk, annotator=annotator,
+                                                       expires_at=now + timedelta(seconds=lease_seconds()))
+        except IntegrityError:
+            continue
+        assignment.item = Item.objects.get(pk=pk)
+        return assignment
+    return None
+
+
+def _check_gold(item: Item, annotation: Annotation) -> None:
+    """A gold answer never changes the final label; a wrong one tells review (flag, annotator quality)."""
+    gold_answered.send(sender=Item, item=item, annotation=annotation, correct=annotation.label_id == item.gold_label_id)
+
+
 def _resolve(item: Item, project: Project) -> None:
-    """When an item has all its annotations, set its final label (annotator or consensus) and tell review."""
+    """When an item has all its annotations, set its final label (annotator or consensus) and tell review.
+
+    Several annotators: the consensus (labeling.consensus) sets the label only when its confidence reaches
+    project.consensus_threshold; below it, review gets the item (a LOW_CONSENSUS flag) and decides.
+    """
     active = list(Annotation.objects.filter(item=item, superseded_by__isnull=True).order_by("created_at", "id"))
     if not active or item.annotation_count < item.needed:
         return
     label_ids = [a.label_id for a in active]
     order = {lab.pk: lab.order for lab in project.labels.all()}
     by_order = {v: k for k, v in order.items()}
+    confidence, winner_id = None, label_ids[0]
     if len(active) == 1:
         set_final_label(item=item, label=active[0].label, source=LabelSource.ANNOTATOR, actor=active[0].annotator,
                         reason="labelled by annotator", cause=f"annotation:{active[0].pk}", confidence=None)
     else:
-        winner, confidence = majority_vote([order[i] for i in label_ids], len(order))
-        set_final_label(item=item, label=Label.objects.get(pk=by_order[winner]), source=LabelSource.CONSENSUS,
-                        reason=f"majority of {len(active)} annotators ({confidence:.0%})",
-                        cause="consensus:majority", confidence=confidence)
-    annotations_complete.send(sender=Item, item=item, votes=label_ids, disagreement=len(set(label_ids)) > 1)
+        winner, confidence, method = consensus(votes=[order[i] for i in label_ids], n_classes=len(order))
+        winner_id = by_order[winner]
+        if confidence >= project.consensus_threshold:
+            set_final_label(item=item, label=Label.objects.get(pk=winner_id), source=LabelSource.CONSENSUS,
+                            reason=f"{method} consensus of {len(active)} annotators ({confidence:.0%})",
+                            cause=f"consensus:{method}", confidence=confidence)
+    annotations_complete.send(sender=Item, item=item, votes=label_ids, disagreement=len(set(label_ids)) > 1,
+                              confidence=confidence, winner=winner_id, threshold=project.consensus_threshold)
 
 
 @transaction.atomic
@@ -141,6 +177,9 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
     Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.DONE)
     Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
     item.annotation_count += 1
+    if item.is_gold:
+        _check_gold(item, annotation)
+        return annotation, True
     _resolve(item, project)
     maybe_retrain(project=project)
     return annotation, True
@@ -175,6 +214,9 @@ def correct_annotation(*, project: Project, annotator, annotation_id: int, label
     item = Item.objects.select_for_update().get(pk=previous.item_id)
     correction = Annotation.objects.create(project=project, item=item, annotator=annotator, label=label,
                                            seconds=seconds, supersedes=previous)
+    if item.is_gold:
+        _check_gold(item, correction)
+        return correction
     _resolve(item, project)
     return correction
 

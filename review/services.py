@@ -83,5 +83,25 @@ def resolve_flag(*, flag_id: int, reviewer, version: int, label_id: int | None, 
     flag.resolved_at = timezone.now()
     flag.resolution = f"set to {label.name}" if changed else f"kept {label.name}"
     flag.label_changed = changed
+    flag.action = "relabel" if changed else "accept"
     flag.save()
     return flag
+
+
+def flag_low_consensus(*, item: Item, votes: list[int], confidence: float, winner: int,
+                       threshold: float) -> Flag | None:
+    """The annotators' consensus is too weak to set a label on its own: a reviewer decides."""
+    labels = {lab.pk: lab for lab in item.project.labels.all()}
+    text = "; ".join(f"{n} × {labels[lid].name}" for lid, n in Counter(votes).most_common())
+    return _open_flag(item=item, reason=Flag.Reason.LOW_CONSENSUS, score=1.0 - confidence,
+                      explanation=(f"consensus {labels[winner].name} at {confidence:.0%} is below the project "
+                                   f"threshold {threshold:.0%} ({text})"),
+                      suggested=labels[winner])
+
+
+def flag_gold_failure(*, item: Item, annotator, given: Label) -> Flag | None:
+    """An annotator answered a gold item wrong: show the item (and the gold answer) to a reviewer."""
+    gold = item.gold_label
+    return _open_flag(item=item, reason=Flag.Reason.GOLD_FAILURE, score=1.0,
+                      explanation=f"{annotator.get_username()} answered {given.name}; the gold answer is {gold.name}",
+                      suggested=gold)
