@@ -471,23 +471,26 @@ def human_vs_model(human: dict[int, tuple[int, int]], model_accuracy: float | No
 PSI_MODERATE, PSI_MAJOR = 0.1, 0.25
 
 
-def psi(expected: np.ndarray, actual: np.ndarray, *, bins: int = 10, eps: float = 1e-4) -> float:
+def psi(expected: np.ndarray, actual: np.ndarray, *, bins: int = 10) -> float:
     """Population stability index of one feature: ``expected`` (reference) vs ``actual`` values.
 
-    Bins are reference quantiles, so a constant feature gives 0.
+    Bins are reference quantiles (so a constant feature gives 0), at most one per 20 values of the smaller
+    sample: with few values, many bins make PSI large by chance alone. Shares are smoothed by half a count
+    per bin so an empty bin does not make it explode.
     """
     expected = np.asarray(expected, dtype=np.float64)
     actual = np.asarray(actual, dtype=np.float64)
     if len(expected) == 0 or len(actual) == 0:
         return float("nan")
+    bins = int(np.clip(min(len(expected), len(actual)) // 20, 2, bins))
     edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)[1:-1]))
-    e = np.bincount(np.searchsorted(edges, expected, side="right"), minlength=len(edges) + 1) / len(expected)
-    a = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1) / len(actual)
-    return psi_from_shares(e, a, eps=eps)
+    e = np.bincount(np.searchsorted(edges, expected, side="right"), minlength=len(edges) + 1)
+    a = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1)
+    return psi_from_shares(e + 0.5, a + 0.5)
 
 
 def psi_from_shares(expected: np.ndarray, actual: np.ndarray, *, eps: float = 1e-4) -> float:
-    """PSI between two distributions over the same categories (e.g. class shares)."""
+    """PSI between two distributions over the same categories (shares or counts, e.g. of classes)."""
     e = np.clip(np.asarray(expected, dtype=np.float64), eps, None)
     a = np.clip(np.asarray(actual, dtype=np.float64), eps, None)
     e, a = e / e.sum(), a / a.sum()
