@@ -3,6 +3,7 @@ from django.db.models import Count, F, Q
 
 from .models import Annotation, Item, Job, ModelVersion, Project
 
+
 def project_progress(project: Project) -> dict:
     agg = Item.objects.filter(project=project).aggregate(
         total=Count("id"),
