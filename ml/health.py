@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 # ---------------------------------------------------------------- class balance
 

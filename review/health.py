@@ -173,7 +173,8 @@ def _duplicates(rows: Rows, exact: list[list[int]], near: list[list[int]], findi
     exact_sets = [frozenset(g) for g in exact]
     near_only = [g for g in near if not any(set(g) <= s for s in exact_sets)]
     conflicts = H.conflicting_groups(exact + near_only, rows.label)
-    flat = lambda groups: sorted({i for g in groups for i in g})  # noqa: E731
+    # Group by group, so the finding's item list shows the copies of one picture or text side by side.
+    flat = lambda groups: list(dict.fromkeys(i for g in groups for i in sorted(g)))  # noqa: E731
     _finding(findings, check="exact_duplicates", severity=Finding.Severity.WARNING, title=f"Exact duplicate {what}",
              rows=flat(exact), ids=ids,
              explanation=f"{_n(len(exact), 'group')} of {what} {exact_how}. Duplicates count twice in training and "

@@ -1,7 +1,6 @@
 from django.urls import path
 
-from .views import queue
-from .views import health
+from .views import health, queue
 
 app_name = "review"
 urlpatterns = [

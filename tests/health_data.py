@@ -80,9 +80,9 @@ def defect_texts(n_clean: int = 120, seed: int = 0):
         add("empty", blank, 0)
     for short in ("ok", "no"):
         add("short", short, 1)
-    for i in range(3):
+    for _ in range(3):
         add("long", " ".join(rng.choice(WORDS, size=1200)), 2)
-    for i, bad in enumerate(["Caf\ufffd au lait was great " + clean_text(rng), "Null\x00byte " + clean_text(rng),
+    for bad in (["Caf\ufffd au lait was great " + clean_text(rng), "Null\x00byte " + clean_text(rng),
                              "Bell\x07 in text " + clean_text(rng)]):
         add("bad_chars", bad, 0)
     for i in range(4):  # exact (modulo case and punctuation) copies of texts 0..3 with another label

@@ -12,7 +12,13 @@ from labeling.models import Job, ModelVersion, Role
 
 from .. import charts
 from ..health import (
-    dismiss_finding, finding_items, get_finding, latest_report, model_versions, report_findings, request_health,
+    dismiss_finding,
+    finding_items,
+    get_finding,
+    latest_report,
+    model_versions,
+    report_findings,
+    request_health,
     restore_finding,
 )
 

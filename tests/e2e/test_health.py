@@ -74,6 +74,8 @@ def test_reviewer_opens_health_and_follows_a_finding_to_its_items(health_browser
     assert page.locator(".thumb img").count() == len(conflict.item_ids)
     labels_shown = page.locator(".thumb strong").all_inner_texts()
     assert {"cat", "dog"} <= set(labels_shown)
+    page.locator(".thumb img").evaluate_all("els => els.forEach(e => { e.loading = 'eager'; })")
+    page.wait_for_function("[...document.querySelectorAll('.thumb img')].every(i => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=str(SHOTS / "health_finding.png"), full_page=True)
 
     page.goto(f"{live_server.url}/projects/{project.pk}/health/")

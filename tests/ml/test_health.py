@@ -70,8 +70,9 @@ def test_duplicates_with_the_same_label_are_no_conflict():
 
 
 def test_the_same_picture_in_another_format_is_an_exact_duplicate():
-    from tests.health_data import scene
     import io
+
+    from tests.health_data import scene
     img = scene(3)
     a = H.read_image_stats(io.BytesIO(encode(img, "PNG")))
     b = H.read_image_stats(io.BytesIO(encode(img, "BMP")))
@@ -80,6 +81,7 @@ def test_the_same_picture_in_another_format_is_an_exact_duplicate():
 
 def test_a_truncated_file_is_unreadable_not_an_exception():
     import io
+
     from tests.health_data import scene
     data = encode(scene(1), "PNG")
     assert not H.read_image_stats(io.BytesIO(data[: len(data) // 2])).readable
@@ -148,7 +150,7 @@ def test_slice_accuracy_finds_only_the_noisier_slice():
     times = rng.choice(["day", "night"], size=n, p=[0.8, 0.2])
     places = rng.choice(["north", "south", "east"], size=n)
     correct = np.where(times == "night", rng.random(n) < 0.6, rng.random(n) < 0.95)
-    meta = [{"time": t, "place": p, "id": i} for i, (t, p) in enumerate(zip(times, places))]
+    meta = [{"time": t, "place": p, "id": i} for i, (t, p) in enumerate(zip(times, places, strict=True))]
     rows = H.slice_accuracy(correct, meta)
     weak = [(r["field"], r["value"]) for r in rows if r["weak"]]
     assert weak == [("time", "night")]

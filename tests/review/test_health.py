@@ -12,7 +12,7 @@ from labeling.models import Item, Job, ModelVersion, Prediction, Project
 from labeling.retraining import retrain
 from labeling.services import project_create
 from review.health import boost_class, request_health
-from review.models import Finding, HealthReport
+from review.models import HealthReport
 from tests.conftest import add_members
 from tests.health_data import WORDS, defect_images, defect_texts, encode
 
