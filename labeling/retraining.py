@@ -5,6 +5,7 @@ from django.db.models import F
 from sklearn.metrics import precision_recall_fscore_support
 
 from ml.active import queue_priority
+from ml.health import expected_calibration_error
 from ml.training import NotEnoughLabels, train_and_predict
 
 from .featurize import project_features
@@ -55,7 +56,8 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
         version = ModelVersion.objects.create(
             project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=result.params,
             n_train=result.n_train, cv_accuracy=result.cv_accuracy,
-            metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names},
+            metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names,
+                     "ece": round(expected_calibration_error(result.oof_proba, y), 4)},
         )
         _store(project, version, ids, result.proba, oof_by_item, scores, labels)
         Project.objects.filter(pk=project.pk).update(labels_at_last_retrain=len(y))
