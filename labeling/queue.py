@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ml.consensus import majority_vote
@@ -19,15 +20,11 @@ from .models import Annotation, Assignment, Item, Job, Label, LabelSource, Proje
 from .services import set_final_label
 from .signals import annotations_complete
 
-CANDIDATES = 20  # rows locked per attempt; a few are enough even with 50 annotators competing
+CANDIDATES = 5  # rows locked per attempt: the query already leaves out full items, so the first one usually fits
 
 
 def lease_seconds() -> int:
     return settings.QUORUM_LEASE_SECONDS
-
-
-def _active_leases(item_id: int, now) -> int:
-    return Assignment.objects.filter(item_id=item_id, state=Assignment.State.LEASED, expires_at__gt=now).count()
 
 
 def _has_capacity(item: Item, now, *, exclude_annotator=None) -> bool:
@@ -57,13 +54,33 @@ def _locks() -> bool:
     return connection.features.has_select_for_update_skip_locked
 
 
-def _candidates(project: Project, annotator, exclude: list[int]):
+def _lease_count(now):
+    """Subquery: how many unexpired leases the outer item has (served by the assignment_item_lease index)."""
+    leases = (Assignment.objects.filter(item=OuterRef("pk"), state=Assignment.State.LEASED, expires_at__gt=now)
+              .order_by().values("item").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(leases, output_field=IntegerField()), Value(0))
+
+
+def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: bool = False):
+    """Open items with room left, best first. Walks the partial item_queue index: cost does not grow with the
+    project, only with the few items that are leased to others at this moment.
+
+    ``wait``: lock the best one item, waiting for whoever holds it, instead of skipping locked rows.
+    """
     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator)
     qs = (Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False)
-          .exclude(pk__in=exclude).filter(~Exists(seen)).order_by("-priority", "id"))
+          .exclude(pk__in=exclude).filter(~Exists(seen))
+          .alias(leases=_lease_count(now)).filter(needed__gt=F("annotation_count") + F("leases"))
+          .order_by("-priority", "id"))
     if _locks():
-        qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return qs[:CANDIDATES]
+        qs = qs.select_for_update(skip_locked=not wait, of=("self",))
+    return qs[: 1 if wait else CANDIDATES]
+
+
+def _still_fits(item_id: int, now) -> Item | None:
+    """Re-read the locked item in a fresh statement (it sees every lease committed before we got the lock)."""
+    return (Item.objects.filter(pk=item_id, annotation_count__lt=F("needed"))
+            .alias(leases=_lease_count(now)).filter(needed__gt=F("annotation_count") + F("leases")).first())
 
 
 def next_assignment(*, project: Project, annotator) -> Assignment | None:
@@ -75,13 +92,16 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
             return current
         tried: list[int] = []
         while True:
-            batch = list(_candidates(project, annotator, tried))
+            batch = list(_candidates(project, annotator, tried, now))
+            if not batch and _locks():
+                # Every open item may just be locked by other annotators' short serving transactions:
+                # "all done" would be wrong, so wait for the best one (holding no other lock, so no deadlock).
+                batch = list(_candidates(project, annotator, tried, now, wait=True))
             if not batch:
                 return None
             for item in batch:
-                # A fresh statement: sees every lease committed before we got this row's lock.
-                fresh = Item.objects.get(pk=item.pk)
-                if fresh.annotation_count < fresh.needed and _has_capacity(fresh, now):
+                fresh = _still_fits(item.pk, now)
+                if fresh is not None:
                     try:
                         with transaction.atomic():
                             assignment = Assignment.objects.create(
@@ -91,22 +111,28 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
                         continue
                     assignment.item = fresh
                     return assignment
-                tried.append(item.pk)
             tried.extend(i.pk for i in batch)
 
 
-def _resolve(item: Item, project: Project) -> None:
-    """When an item has all its annotations, set its final label (annotator or consensus) and tell review."""
-    active = list(Annotation.objects.filter(item=item, superseded_by__isnull=True).order_by("created_at", "id"))
-    if not active or item.annotation_count < item.needed:
+def _resolve(item: Item, project: Project, *, active: list[Annotation] | None = None) -> None:
+    """When an item has all its annotations, set its final label (annotator or consensus) and tell review.
+
+    ``active`` may be passed when the caller knows the item's current annotations (the first submit of an
+    item that needs one label), which saves a query on the hot path.
+    """
+    if item.annotation_count < item.needed:
+        return
+    if active is None:
+        active = list(Annotation.objects.filter(item=item, superseded_by__isnull=True).order_by("created_at", "id"))
+    if not active:
         return
     label_ids = [a.label_id for a in active]
-    order = {lab.pk: lab.order for lab in project.labels.all()}
-    by_order = {v: k for k, v in order.items()}
     if len(active) == 1:
         set_final_label(item=item, label=active[0].label, source=LabelSource.ANNOTATOR, actor=active[0].annotator,
                         reason="labelled by annotator", cause=f"annotation:{active[0].pk}", confidence=None)
     else:
+        order = {lab.pk: lab.order for lab in project.labels.all()}
+        by_order = {v: k for k, v in order.items()}
         winner, confidence = majority_vote([order[i] for i in label_ids], len(order))
         set_final_label(item=item, label=Label.objects.get(pk=by_order[winner]), source=LabelSource.CONSENSUS,
                         reason=f"majority of {len(active)} annotators ({confidence:.0%})",
@@ -126,9 +152,10 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
                   annotator=annotator).first())
     if assignment is None:
         raise NotAllowed("This item was not served to you; reload the page to get your next item.")
-    existing = Annotation.objects.filter(assignment=assignment).first()
-    if existing is not None:
-        return existing, False
+    if assignment.state == Assignment.State.DONE:  # DONE is set in the same transaction as the annotation
+        existing = Annotation.objects.filter(assignment=assignment).first()
+        if existing is not None:
+            return existing, False
     label = project.labels.filter(pk=label_id).first()
     if label is None:
         raise QuorumError("That label is not part of this project; reload the page.")
@@ -140,8 +167,9 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
     )
     Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.DONE)
     Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
+    first = item.annotation_count == 0
     item.annotation_count += 1
-    _resolve(item, project)
+    _resolve(item, project, active=[annotation] if first else None)
     maybe_retrain(project=project)
     return annotation, True
 
@@ -184,8 +212,21 @@ def labeled_count(project: Project) -> int:
 
 
 def maybe_retrain(*, project: Project) -> Job | None:
-    """Queue a retrain after every ``retrain_every`` new labels; never two at once for one project."""
-    if labeled_count(project) - project.labels_at_last_retrain < project.retrain_every:
+    """Queue a retrain after ``retrain_every`` new annotations; never two at once for one project.
+
+    Runs in every submit, so it reads two small things: the latest retrain job, and the annotations made
+    since it was queued counted up to ``retrain_every`` only (LIMIT on the annotation_new index), never the
+    whole project.
+    """
+    last = (Job.objects.filter(project=project, kind=Job.Kind.RETRAIN).order_by("-created_at", "-id")
+            .only("state", "params", "created_at").first())
+    if last is not None and (last.state == Job.State.QUEUED or (last.is_active and last.params.get("rerun"))):
+        return None  # a retrain that has not started (or will run again) takes the new labels anyway
+    new = Annotation.objects.filter(project=project, supersedes__isnull=True)
+    if last is not None:
+        new = new.filter(created_at__gt=last.created_at)
+    every = max(project.retrain_every, 1)
+    if new.order_by()[:every].count() < every:
         return None
     return request_retrain(project=project, user=None)
 

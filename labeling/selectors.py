@@ -12,11 +12,26 @@ def project_progress(project: Project) -> dict:
     agg["percent"] = int(100 * agg["labeled"] / agg["total"]) if agg["total"] else 0
     return agg
 
+# Counting open items stops here: the labeling page shows "1,000+ remaining" rather than scan a big project.
+REMAINING_CAP = 1000
+
+
 def annotator_progress(project: Project, annotator) -> dict:
+    """The annotator's own labels (exact) and the open items (exact up to REMAINING_CAP, then "at least").
+
+    Both counts walk an index and stop early, so the cost per request does not grow with the project:
+    ``done`` reads the annotator's entries of annotation_first_by_annotator, ``remaining`` at most
+    REMAINING_CAP + 1 entries of the partial item_queue index. ``percent`` is None when the remaining count
+    is only a lower bound, so the page never shows a made-up figure.
+    """
     done = Annotation.objects.filter(project=project, annotator=annotator, supersedes__isnull=True).count()
-    remaining = Item.objects.filter(project=project, excluded=False, annotation_count__lt=F("needed")).count()
+    remaining = (Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False)
+                 .order_by("-priority", "id")[: REMAINING_CAP + 1].count())  # the order steers it onto item_queue
+    capped = remaining > REMAINING_CAP
+    remaining = min(remaining, REMAINING_CAP)
     total = done + remaining
-    return {"done": done, "remaining": remaining, "percent": int(100 * done / total) if total else 100}
+    percent = None if capped else (int(100 * done / total) if total else 100)
+    return {"done": done, "remaining": remaining, "remaining_capped": capped, "percent": percent}
 
 def latest_model(project: Project) -> ModelVersion | None:
     return ModelVersion.objects.filter(project=project).first()
@@ -31,3 +46,23 @@ def class_counts(project: Project) -> list[dict]:
     top = max(counts.values(), default=0)
     return [{"label": lab, "count": counts.get(lab.pk, 0),
              "percent": int(100 * counts.get(lab.pk, 0) / top) if top else 0} for lab in labels]
+
+
+def ranking_paused(project: Project) -> str:
+    """A notice when the queue order is stale because a retrain cannot run (broker down, no worker); else ""."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .jobs import BROKER_DOWN_MESSAGE
+
+    job = (Job.objects.filter(project=project, kind=Job.Kind.RETRAIN, state=Job.State.QUEUED)
+           .only("created_at", "message").order_by("created_at").first())
+    if job is None:
+        return ""
+    waited = timezone.now() - job.created_at
+    if job.message == BROKER_DOWN_MESSAGE or waited > timedelta(seconds=settings.QUORUM_RANKING_PAUSED_AFTER_SECONDS):
+        return ("Ranking is paused: the model cannot retrain right now (the task queue is unavailable). "
+                "Keep labeling: every label is saved, and ranking resumes by itself when the queue is back.")
+    return ""

@@ -11,3 +11,5 @@ urlpatterns = [
     path("", include("review.urls")),
     path("", include("labeling.urls")),
 ]
+
+handler500 = "quorum.errors.server_error"
