@@ -2,7 +2,7 @@
 import logging
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -46,8 +46,8 @@ class UploadLimitMiddleware:
 
 def database_unavailable(request):
     log.error("database unavailable while serving %s", request.path, exc_info=True)
-    for conn in connections.all(initialized_only=True):
-        conn.close_if_unusable_or_obsolete()  # the next request reconnects: the app recovers by itself
+    # No reconnect here: Django closes an unusable connection when the request ends (close_old_connections),
+    # so the next request opens a fresh one and the app recovers by itself.
     response = error_response(
         request, status=503, code="database_unavailable", title="Quorum is briefly unavailable",
         message="The database cannot be reached right now. Nothing you saved is lost; try again in a minute.")
