@@ -197,6 +197,7 @@ LOGGING = {
 MIDDLEWARE += [
     "quorum.middleware.UploadLimitMiddleware",  # 413 from Content-Length before anything reads the body
     "quorum.middleware.DatabaseUnavailableMiddleware",  # 503 page / API error when the database is down
+    "quorum.middleware.LoginThrottleMiddleware",  # 429 after too many failed logins per IP and user name
 ]
 # A RUNNING job whose worker has been silent this long is taken to be dead and may be resumed.
 QUORUM_JOB_STALE_SECONDS = envint("QUORUM_JOB_STALE_SECONDS", 300)
