@@ -7,8 +7,8 @@ commit, so the re-check sees their lease. On SQLite, transactions are IMMEDIATE 
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db import connection, transaction
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -61,26 +61,63 @@ def _lease_count(now):
     return Coalesce(Subquery(leases, output_field=IntegerField()), Value(0))
 
 
-def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: bool = False):
-    """Open items with room left, best first. Walks the partial item_queue index: cost does not grow with the
-    project, only with the few items that are leased to others at this moment.
+# The hottest query of the app, written out so each request does not rebuild it through the ORM (that cost
+# more than running it). It walks the partial item_queue index (project, priority DESC, id) WHERE
+# annotation_count < needed, and stops after LIMIT rows: its cost does not grow with the project, only with
+# the few items leased to others at this moment. bench/serve.py writes its EXPLAIN ANALYZE to
+# bench/results/serve_plans.txt at 100,000 and 1,000,000 items.
+CANDIDATES_SQL = """
+SELECT i.* FROM labeling_item i
+WHERE i.project_id = %(project)s AND i.annotation_count < i.needed AND NOT i.excluded {exclude}
+  AND NOT EXISTS (SELECT 1 FROM labeling_assignment s WHERE s.item_id = i.id AND s.annotator_id = %(annotator)s)
+  AND i.needed > i.annotation_count + (
+      SELECT COUNT(*) FROM labeling_assignment l
+      WHERE l.item_id = i.id AND l.state = 'leased' AND l.expires_at > %(now)s)
+ORDER BY i.priority DESC, i.id
+LIMIT %(limit)s {lock}
+"""
+LEASE_SQL = """
+INSERT INTO labeling_assignment (project_id, item_id, annotator_id, state, served_at, expires_at)
+VALUES (%s, %s, %s, 'leased', %s, %s)
+ON CONFLICT (item_id, annotator_id) DO NOTHING
+RETURNING id
+"""
+
+
+def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: bool = False) -> list[Item]:
+    """Open items with room left, best first, locked (PostgreSQL) so no one else takes them meanwhile.
 
     ``wait``: lock the best one item, waiting for whoever holds it, instead of skipping locked rows.
     """
-    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator)
-    qs = (Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False)
-          .exclude(pk__in=exclude).filter(~Exists(seen))
-          .alias(leases=_lease_count(now)).filter(needed__gt=F("annotation_count") + F("leases"))
-          .order_by("-priority", "id"))
-    if _locks():
-        qs = qs.select_for_update(skip_locked=not wait, of=("self",))
-    return qs[: 1 if wait else CANDIDATES]
+    lock = ("FOR UPDATE OF i" if wait else "FOR UPDATE OF i SKIP LOCKED") if _locks() else ""
+    params = {"project": project.pk, "annotator": annotator.pk, "now": now, "limit": 1 if wait else CANDIDATES}
+    clause = ""
+    if exclude:
+        names = [f"x{n}" for n in range(len(exclude))]
+        params.update(zip(names, exclude, strict=True))
+        clause = "AND i.id NOT IN (" + ", ".join(f"%({n})s" for n in names) + ")"
+    return list(Item.objects.raw(CANDIDATES_SQL.format(exclude=clause, lock=lock), params))
 
 
-def _still_fits(item_id: int, now) -> Item | None:
-    """Re-read the locked item in a fresh statement (it sees every lease committed before we got the lock)."""
-    return (Item.objects.filter(pk=item_id, annotation_count__lt=F("needed"))
-            .alias(leases=_lease_count(now)).filter(needed__gt=F("annotation_count") + F("leases")).first())
+def _still_fits(item: Item, now) -> bool:
+    """Re-count the locked item's leases in a fresh statement: it sees every lease committed before we got
+    the row lock (the locked row itself, with its annotation_count, is already the latest version)."""
+    leases = Assignment.objects.filter(item_id=item.pk, state=Assignment.State.LEASED, expires_at__gt=now).count()
+    return item.annotation_count + leases < item.needed
+
+
+def _lease(project: Project, item: Item, annotator, now) -> Assignment | None:
+    """Insert the lease; None if this annotator already has one for the item (two tabs racing)."""
+    expires = now + timedelta(seconds=lease_seconds())
+    with connection.cursor() as cursor:
+        cursor.execute(LEASE_SQL, [project.pk, item.pk, annotator.pk, now, expires])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment = Assignment(pk=row[0], project=project, item=item, annotator=annotator,
+                            state=Assignment.State.LEASED, served_at=now, expires_at=expires)
+    assignment._state.adding = False
+    return assignment
 
 
 def next_assignment(*, project: Project, annotator) -> Assignment | None:
@@ -92,25 +129,18 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
             return current
         tried: list[int] = []
         while True:
-            batch = list(_candidates(project, annotator, tried, now))
+            batch = _candidates(project, annotator, tried, now)
             if not batch and _locks():
                 # Every open item may just be locked by other annotators' short serving transactions:
                 # "all done" would be wrong, so wait for the best one (holding no other lock, so no deadlock).
-                batch = list(_candidates(project, annotator, tried, now, wait=True))
+                batch = _candidates(project, annotator, tried, now, wait=True)
             if not batch:
                 return None
             for item in batch:
-                fresh = _still_fits(item.pk, now)
-                if fresh is not None:
-                    try:
-                        with transaction.atomic():
-                            assignment = Assignment.objects.create(
-                                project=project, item=fresh, annotator=annotator,
-                                expires_at=now + timedelta(seconds=lease_seconds()))
-                    except IntegrityError:  # served to this annotator by a parallel request (two tabs)
-                        continue
-                    assignment.item = fresh
-                    return assignment
+                if _still_fits(item, now):
+                    assignment = _lease(project, item, annotator, now)
+                    if assignment is not None:
+                        return assignment
             tried.extend(i.pk for i in batch)
 
 

@@ -1,7 +1,9 @@
 """Reads for the labeling screens, each in a constant number of queries."""
+from django.db import connection
 from django.db.models import Count, F, Q
 
-from .models import Annotation, Item, Job, ModelVersion, Project
+from .models import Item, Job, ModelVersion, Project
+
 
 def project_progress(project: Project) -> dict:
     agg = Item.objects.filter(project=project).aggregate(
@@ -16,22 +18,35 @@ def project_progress(project: Project) -> dict:
 REMAINING_CAP = 1000
 
 
+# Both counts in one statement (one round trip, nothing for the ORM to build on the hot path).
+PROGRESS_SQL = """
+SELECT
+  (SELECT COUNT(*) FROM labeling_annotation
+   WHERE project_id = %(project)s AND annotator_id = %(annotator)s AND supersedes_id IS NULL),
+  (SELECT COUNT(*) FROM (SELECT 1 FROM labeling_item
+   WHERE project_id = %(project)s AND annotation_count < needed AND NOT excluded
+   ORDER BY priority DESC, id LIMIT %(cap)s) open_items)
+"""
+
+
 def annotator_progress(project: Project, annotator) -> dict:
     """The annotator's own labels (exact) and the open items (exact up to REMAINING_CAP, then "at least").
 
     Both counts walk an index and stop early, so the cost per request does not grow with the project:
     ``done`` reads the annotator's entries of annotation_first_by_annotator, ``remaining`` at most
-    REMAINING_CAP + 1 entries of the partial item_queue index. ``percent`` is None when the remaining count
-    is only a lower bound, so the page never shows a made-up figure.
+    REMAINING_CAP + 1 entries of the partial item_queue index (the ORDER BY steers the planner onto it).
+    ``percent`` is None when the remaining count is only a lower bound, so the page never shows a made-up
+    figure.
     """
-    done = Annotation.objects.filter(project=project, annotator=annotator, supersedes__isnull=True).count()
-    remaining = (Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False)
-                 .order_by("-priority", "id")[: REMAINING_CAP + 1].count())  # the order steers it onto item_queue
+    with connection.cursor() as cursor:
+        cursor.execute(PROGRESS_SQL, {"project": project.pk, "annotator": annotator.pk, "cap": REMAINING_CAP + 1})
+        done, remaining = cursor.fetchone()
     capped = remaining > REMAINING_CAP
     remaining = min(remaining, REMAINING_CAP)
     total = done + remaining
     percent = None if capped else (int(100 * done / total) if total else 100)
     return {"done": done, "remaining": remaining, "remaining_capped": capped, "percent": percent}
+
 
 def latest_model(project: Project) -> ModelVersion | None:
     return ModelVersion.objects.filter(project=project).first()

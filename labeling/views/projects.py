@@ -8,8 +8,7 @@ from ..access import get_project_for_user, projects_for_user
 from ..errors import QuorumError
 from ..models import Project, Role
 from ..queue import request_retrain
-from ..selectors import (annotator_progress, class_counts, latest_model, project_progress, ranking_paused,
-                         recent_jobs)
+from ..selectors import annotator_progress, class_counts, latest_model, project_progress, ranking_paused, recent_jobs
 from ..services import project_create
 
 

@@ -32,7 +32,7 @@ def test_script_in_items_labels_metadata_and_guidelines_is_rendered_inert(client
     project = project_create(name=f"P{SCRIPT}", kind=Project.Kind.TEXT, labels=[f"bad{SCRIPT}", "ok"],
                              owner=people["manager"],
                              guidelines=f"# Rules\n{SCRIPT}\n<img src=x onerror=alert(2)>\n[x](javascript:alert(3))")
-    rows = [{"text": f"hello {SCRIPT}", "note": f"<b onmouseover=alert(4)>"}]
+    rows = [{"text": f"hello {SCRIPT}", "note": "<b onmouseover=alert(4)>"}]
     from labeling.importers import parse_records
 
     r, e = parse_records("t", rows)
