@@ -183,30 +183,36 @@ def _skip_open_leases(username: str) -> None:
 
 
 def _plans(project, username: str) -> str:
+    """EXPLAIN ANALYZE of the queries the labeling endpoints run per request, at this size."""
     from django.contrib.auth import get_user_model
-    from django.db import transaction
-    from django.db.models import F
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from labeling.models import Assignment, Item
-    from labeling.queue import _candidates, _lease_count
+    from labeling.queue import CANDIDATES, CANDIDATES_SQL
+    from labeling.selectors import PROGRESS_SQL, REMAINING_CAP
 
     user = get_user_model().objects.get(username=username)
+    now = timezone.now()
+    item = Item.objects.filter(project=project).values_list("pk", flat=True).first()
+    queries = [
+        ("candidates (FOR UPDATE SKIP LOCKED)", CANDIDATES_SQL.format(exclude="", lock="FOR UPDATE OF i SKIP LOCKED"),
+         {"project": project.pk, "annotator": user.pk, "now": now, "limit": CANDIDATES}),
+        ("progress (own labels, open items capped)", PROGRESS_SQL,
+         {"project": project.pk, "annotator": user.pk, "cap": REMAINING_CAP + 1}),
+    ]
     out = []
     with transaction.atomic():
-        now = timezone.now()
-        out.append("-- candidates (FOR UPDATE SKIP LOCKED)\n" + _candidates(project, user, [], now).explain(analyze=True))
-        out.append("-- remaining (capped count)\n" + Item.objects.filter(
-            project=project, annotation_count__lt=F("needed"), excluded=False).order_by("-priority", "id")
-            .values("pk")[:1001].explain(analyze=True))
-        first = Item.objects.filter(project=project).values_list("pk", flat=True).first()
-        out.append("-- re-check of a locked item\n" + Item.objects.filter(
-            pk=first, annotation_count__lt=F("needed")).alias(leases=_lease_count(now))
-            .filter(needed__gt=F("annotation_count") + F("leases")).explain(analyze=True))
+        with connection.cursor() as cursor:
+            for title, sql, params in queries:
+                cursor.execute("EXPLAIN ANALYZE " + sql, params)
+                out.append(f"-- {title}\n" + "\n".join(r[0] for r in cursor.fetchall()))
+        out.append("-- lease re-check of one item\n" + Assignment.objects.filter(
+            item_id=item, state="leased", expires_at__gt=now).explain(analyze=True))
         out.append("-- open lease of the annotator\n" + Assignment.objects.filter(
             project=project, annotator=user, state="leased").order_by("-served_at")[:1].explain(analyze=True))
         transaction.set_rollback(True)
-    return "\n\n".join(p for p in out if p)
+    return "\n\n".join(out)
 
 
 # ---------------------------------------------------------------- measurements

@@ -178,8 +178,9 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
     A retried or double-clicked submit for the same assignment returns the stored annotation. A submit
     after the lease expired is still saved: a label a person gave is never dropped.
     """
-    assignment = (Assignment.objects.select_for_update().filter(pk=assignment_id, project=project,
-                  annotator=annotator).first())
+    # One statement locks the assignment and its item (the item row serialises its annotations).
+    assignment = (Assignment.objects.select_for_update(of=("self", "item")).select_related("item")
+                  .filter(pk=assignment_id, project=project, annotator=annotator).first())
     if assignment is None:
         raise NotAllowed("This item was not served to you; reload the page to get your next item.")
     if assignment.state == Assignment.State.DONE:  # DONE is set in the same transaction as the annotation
@@ -189,7 +190,7 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
     label = project.labels.filter(pk=label_id).first()
     if label is None:
         raise QuorumError("That label is not part of this project; reload the page.")
-    item = Item.objects.select_for_update().get(pk=assignment.item_id)
+    item = assignment.item
     annotation = Annotation.objects.create(
         project=project, item=item, annotator=annotator, label=label, seconds=max(0.0, min(seconds, 86400.0)),
         assignment=assignment, suggested_label_id=suggested_label_id,

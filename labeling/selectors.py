@@ -14,8 +14,9 @@ def project_progress(project: Project) -> dict:
     agg["percent"] = int(100 * agg["labeled"] / agg["total"]) if agg["total"] else 0
     return agg
 
-# Counting open items stops here: the labeling page shows "1,000+ remaining" rather than scan a big project.
-REMAINING_CAP = 1000
+# Counting open items stops here: the labeling page shows "more than 200 remaining" rather than scan a big
+# project. Each counted row is a heap visit (the partial index does not hold `excluded`): 1,000 cost ~3 ms.
+REMAINING_CAP = 200
 
 
 # Both counts in one statement (one round trip, nothing for the ORM to build on the hot path).
