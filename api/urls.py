@@ -11,6 +11,6 @@ urlpatterns = [
     path("projects/<int:project_id>/", views.ProjectDetail.as_view(), name="project"),
     path("projects/<int:project_id>/items/", views.ItemList.as_view(), name="items"),
     path("projects/<int:project_id>/flags/", views.FlagList.as_view(), name="flags"),
-    path("projects/<int:project_id>/export/", views.export, name="export"),
+    path("projects/<int:project_id>/export/", views.Export.as_view(), name="export"),
     path("jobs/<int:job_id>/", views.JobDetail.as_view(), name="job"),
 ]

@@ -3,10 +3,11 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from labeling.access import projects_for_user
 from labeling.errors import QuorumError
@@ -91,19 +92,32 @@ class JobDetail(generics.RetrieveAPIView):
         return job
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["jsonl", "csv"], default="jsonl")],
-    responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
-)
-@api_view(["GET"])
-def export(request, project_id):
-    """Stream one row per item: id, data reference, final label and source, annotations, latest probabilities."""
-    project = project_for(request, project_id)
-    fmt = request.query_params.get("format", "jsonl")
-    if fmt not in ("jsonl", "csv"):
-        raise QuorumError(f"Unknown export format {fmt!r}: use jsonl or csv.")
-    rows = export_rows(project)
-    body, content_type = (jsonl_lines(rows), "application/x-ndjson") if fmt == "jsonl" else (csv_lines(rows), "text/csv")
-    response = StreamingHttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="project-{project.pk}.{fmt}"'
-    return response
+class IgnoreFormatNegotiation(BaseContentNegotiation):
+    """``?format=`` names the export file format here, not a DRF renderer."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class Export(APIView):
+    content_negotiation_class = IgnoreFormatNegotiation
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["jsonl", "csv"], default="jsonl")],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request, project_id):
+        """Stream one row per item: id, data reference, final label and source, annotations, latest probabilities."""
+        project = project_for(request, project_id)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt not in ("jsonl", "csv"):
+            raise QuorumError(f"Unknown export format {fmt!r}: use jsonl or csv.")
+        rows = export_rows(project)
+        body, content_type = ((jsonl_lines(rows), "application/x-ndjson") if fmt == "jsonl"
+                              else (csv_lines(rows), "text/csv"))
+        response = StreamingHttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="project-{project.pk}.{fmt}"'
+        return response

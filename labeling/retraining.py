@@ -1,9 +1,10 @@
 """Retrain a project's model from its final labels, store the version and predictions, and re-rank the queue."""
 import numpy as np
 from django.db import transaction
+from django.db.models import F
 from sklearn.metrics import precision_recall_fscore_support
 
-from ml import uncertainty
+from ml.active import queue_priority
 from ml.training import NotEnoughLabels, train_and_predict
 
 from .featurize import project_features
@@ -21,6 +22,13 @@ def _labeled(project: Project, ids: np.ndarray):
     idx = np.array([position[i] for i in sorted(labeled)], dtype=int)
     y = np.array([orders[labeled[i]] for i in sorted(labeled)], dtype=int)
     return idx, y
+
+
+def _open_rows(project: Project, ids: np.ndarray) -> np.ndarray:
+    """Rows of ``ids`` still waiting for annotators (escalated items, priority >= 2, keep their place)."""
+    waiting = set(Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False,
+                                      priority__lt=2.0).values_list("id", flat=True))
+    return np.array([n for n, i in enumerate(ids.tolist()) if i in waiting], dtype=int)
 
 
 def _per_class(y, oof, names) -> dict:
@@ -48,7 +56,9 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
         raise NotEnoughLabels("no labeled items yet")
     result = train_and_predict(X, y, idx, len(labels))
     oof_by_item = {int(ids[row]): result.oof_proba[n] for n, row in enumerate(idx)}
-    scores = uncertainty.scores(result.proba, project.query_strategy)
+    open_idx = _open_rows(project, ids)
+    priority = queue_priority(result.proba, X, y, open_idx, strategy=project.query_strategy)
+    scores = dict(zip(ids[open_idx].tolist(), priority.tolist(), strict=True))
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()  # runs of one project write in turn
         if job_id is not None:
@@ -82,8 +92,8 @@ def _store(project, version, ids, proba, oof_by_item, scores, labels) -> None:
         item.predicted_confidence = float(row[top])
         if item.final_label_id is not None:
             item.label_quality = float(row[[lab.pk for lab in labels].index(item.final_label_id)])
-        if item.annotation_count < item.needed and item.priority < 2.0:  # escalations (>= 2) keep their place
-            item.priority = float(scores[n])
+        if item_id in scores:
+            item.priority = scores[item_id]
         updates.append(item)
     Prediction.objects.bulk_create(preds, batch_size=BATCH)
     Item.objects.bulk_update(updates, ["predicted_label", "predicted_confidence", "label_quality", "priority"],

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0002_prod_hot_path_indexes'),
+        ('labeling', '0003_prod_hot_path_indexes'),
     ]
 
     operations = [
