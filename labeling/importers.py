@@ -4,6 +4,7 @@ Text: CSV or JSONL with a ``text`` column, an optional ``label`` column; every o
 Images: a zip or a folder; a first-level sub-folder name is the given label of the images in it.
 """
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -453,4 +454,9 @@ def _write_batch(project, batch: list[Row], labels, queue_given, rng, name) -> t
         LabelEvent(project=project, item=it, source="given", to_label=it.final_label,
                    reason=f"given label in {name}", cause="import")
         for it in items if it.final_label is not None])
-    return len(unique), len(batch) - len(unique)
+    created = len(unique)
+    del items, unique
+    # Model instances with a FileField sit in reference cycles (instance <-> FieldFile): free each batch now
+    # rather than let a million rows of garbage pile up until the collector runs.
+    gc.collect()
+    return created, len(batch) - created
