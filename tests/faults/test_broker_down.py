@@ -45,7 +45,7 @@ def broker(monkeypatch):
 
     yield Broker()
     app.conf.task_always_eager = True
-    client.delete(queue)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     dead.close()
     live.close()
 
