@@ -89,7 +89,7 @@ def test_a_killed_worker_mid_retrain_is_redelivered_and_the_job_succeeds_once(te
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=10)
-        client.delete(queue, "celery", f"_kombu.binding.{queue}")  # leave nothing behind in db 6
+        client.delete(queue, "celery", f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         sender.close()
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED, job.error
