@@ -38,8 +38,17 @@ def _per_class(y, oof, names) -> dict:
                 "support": int(s[i])} for i, n in enumerate(names)}
 
 
-def retrain(project: Project, on_progress=None, *, version_name: str | None = None) -> ModelVersion:
-    """Train, predict every item, rank open items by uncertainty. Raises NotEnoughLabels if it cannot train."""
+def retrain(project: Project, on_progress=None, *, version_name: str | None = None,
+            job_id: int | None = None) -> ModelVersion:
+    """Train, predict every item, rank open items by uncertainty. Raises NotEnoughLabels if it cannot train.
+
+    With ``job_id``, the write is idempotent: a job run again after its worker died (or run twice at once)
+    stores one model version; the later run returns the version the first one stored.
+    """
+    if job_id is not None:
+        done = ModelVersion.objects.filter(project=project, params__job=job_id).first()
+        if done is not None:
+            return done
     labels = list(project.labels.all())
     names = [lab.name for lab in labels]
     ids, X = project_features(project, on_progress)
@@ -52,9 +61,15 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
     priority = queue_priority(result.proba, X, y, open_idx, strategy=project.query_strategy)
     scores = dict(zip(ids[open_idx].tolist(), priority.tolist(), strict=True))
     with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()  # runs of one project write in turn
+        if job_id is not None:
+            done = ModelVersion.objects.filter(project=project, params__job=job_id).first()
+            if done is not None:
+                return done
         count = ModelVersion.objects.filter(project=project).count()
+        params = {**result.params, "job": job_id} if job_id is not None else result.params
         version = ModelVersion.objects.create(
-            project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=result.params,
+            project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=params,
             n_train=result.n_train, cv_accuracy=result.cv_accuracy,
             metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names,
                      "ece": round(expected_calibration_error(result.oof_proba, y), 4)},

@@ -8,3 +8,7 @@ __all__ = [
     "Annotation", "Assignment", "Item", "Job", "Label", "LabelEvent", "LabelSource", "Membership",
     "ModelVersion", "Prediction", "Project", "Role",
 ]
+
+from .invitation import Invitation  # noqa: E402
+
+__all__ += ["Invitation"]
