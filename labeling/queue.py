@@ -194,7 +194,7 @@ def _resolve(item: Item, project: Project, *, active: list[Annotation] | None = 
     else:
         order = {lab.pk: lab.order for lab in project.labels.all()}
         by_order = {v: k for k, v in order.items()}
-        winner, confidence, method = consensus(votes=[order[i] for i in label_ids], n_classes=len(order))
+        winner, confidence, method = consensus(votes=[order[i] for i in label_ids], n_classes=len(order), item=item)
         winner_id = by_order[winner]
         if confidence >= project.consensus_threshold:
             set_final_label(item=item, label=Label.objects.get(pk=winner_id), source=LabelSource.CONSENSUS,

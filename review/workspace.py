@@ -39,7 +39,8 @@ def item_consensus(annotations, labels) -> dict | None:
     if len(active) < 2:
         return None
     order = {lab.pk: i for i, lab in enumerate(labels)}
-    winner, confidence, method = consensus(votes=[order[a.label_id] for a in active], n_classes=len(labels))
+    winner, confidence, method = consensus(votes=[order[a.label_id] for a in active], n_classes=len(labels),
+                                           item=active[0].item)
     return {"label": labels[winner], "confidence": confidence, "percent": int(round(100 * confidence)),
             "method": method, "n": len(active)}
 
