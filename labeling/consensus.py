@@ -30,21 +30,32 @@ def consensus(*, votes: list[int], n_classes: int, item: Item | None = None) -> 
     return int(label), float(confidence), "majority"
 
 
+def multi_annotated_ids(project_id: int) -> list[int]:
+    """The most recent items with two or more annotators (at most MAX_ITEMS)."""
+    return list(Item.objects.filter(project_id=project_id, annotation_count__gte=2)
+                .order_by("-id").values_list("id", flat=True)[:MAX_ITEMS])
+
+
+def annotation_matrix(item_ids: list[int]) -> np.ndarray:
+    """(len(item_ids), n_annotators) label orders of the current annotations, -1 where missing."""
+    rows = list(Annotation.objects.filter(item_id__in=item_ids, superseded_by__isnull=True)
+                .values_list("item_id", "annotator_id", "label__order"))
+    row_of = {pk: n for n, pk in enumerate(item_ids)}
+    col_of = {a: n for n, a in enumerate(sorted({a for _, a, _ in rows}))}
+    matrix = np.full((len(item_ids), len(col_of)), -1, dtype=int)
+    for item_id, annotator_id, order in rows:
+        matrix[row_of[item_id], col_of[annotator_id]] = order
+    return matrix
+
+
 def _project_consensus(item: Item, n_classes: int) -> tuple[int, float, str] | None:
-    item_ids = list(Item.objects.filter(project_id=item.project_id, annotation_count__gte=2)
-                    .order_by("-id").values_list("id", flat=True)[:MAX_ITEMS])
+    item_ids = multi_annotated_ids(item.project_id)
     if item.pk not in item_ids:
         item_ids.append(item.pk)
     if len(item_ids) < MIN_ITEMS_FOR_DAWID_SKENE:
         return None
-    rows = list(Annotation.objects.filter(item_id__in=item_ids, superseded_by__isnull=True)
-                .values_list("item_id", "annotator_id", "label__order"))
+    matrix = annotation_matrix(item_ids)
     row_of = {pk: n for n, pk in enumerate(item_ids)}
-    annotators = sorted({a for _, a, _ in rows})
-    col_of = {a: n for n, a in enumerate(annotators)}
-    matrix = np.full((len(item_ids), len(annotators)), -1, dtype=int)
-    for item_id, annotator_id, order in rows:
-        matrix[row_of[item_id], col_of[annotator_id]] = order
     result = ml_consensus(matrix, n_classes, method=ML_DEFAULT_METHOD,
                           model_proba=_model_proba(item.project_id, item_ids, n_classes))
     row = row_of[item.pk]

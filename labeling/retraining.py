@@ -5,9 +5,12 @@ from django.db.models import F
 from sklearn.metrics import precision_recall_fscore_support
 
 from ml.active import queue_priority
+from ml.agreement import agreement_report
 from ml.health import expected_calibration_error
+from ml.noise import estimate_noise_rate
 from ml.training import NotEnoughLabels, train_and_predict
 
+from .consensus import annotation_matrix, multi_annotated_ids
 from .featurize import project_features
 from .models import Item, ModelVersion, Prediction, Project
 
@@ -30,6 +33,16 @@ def _open_rows(project: Project, ids: np.ndarray) -> np.ndarray:
     waiting = set(Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False,
                                       priority__lt=2.0).values_list("id", flat=True))
     return np.array([n for n, i in enumerate(ids.tolist()) if i in waiting], dtype=int)
+
+
+def _agreement(project: Project, n_classes: int) -> dict | None:
+    """Inter-annotator agreement over the project's multi-annotator items, None when there are none."""
+    matrix = annotation_matrix(multi_annotated_ids(project.pk))
+    if matrix.shape[0] == 0 or matrix.shape[1] < 2:
+        return None
+    report = agreement_report(matrix, n_classes)
+    keep = ("n_items", "n_annotators", "percent_agreement", "fleiss_kappa", "krippendorff_alpha")
+    return {k: (None if isinstance(report[k], float) and np.isnan(report[k]) else report[k]) for k in keep}
 
 
 def _per_class(y, oof, names) -> dict:
@@ -72,7 +85,9 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
             project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=params,
             n_train=result.n_train, cv_accuracy=result.cv_accuracy,
             metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names,
-                     "ece": round(expected_calibration_error(result.oof_proba, y), 4)},
+                     "ece": round(expected_calibration_error(result.oof_proba, y), 4),
+                     "estimated_noise_rate": round(estimate_noise_rate(y, result.oof_proba), 4),
+                     "agreement": _agreement(project, len(labels))},
         )
         _store(project, version, ids, result.proba, oof_by_item, scores, labels)
         Project.objects.filter(pk=project.pk).update(labels_at_last_retrain=len(y))

@@ -5,7 +5,6 @@ from django.db.models import Count, F, Q
 from .models import Item, Job, ModelVersion, Project
 
 
-
 def project_progress(project: Project) -> dict:
     agg = Item.objects.filter(project=project).aggregate(
         total=Count("id"),

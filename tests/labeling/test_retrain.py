@@ -79,3 +79,14 @@ def test_too_few_labels_finishes_with_a_clear_message(image_project):
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED and "need at least 10 labels" in job.message
     assert not ModelVersion.objects.exists()
+
+
+def test_retrain_records_estimated_noise_and_the_project_page_shows_it(image_project, people, client):
+    _load(image_project, n=200, wrong=20, unlabeled=0)
+    request_retrain(project=image_project, user=None)
+    version = ModelVersion.objects.get()
+    assert 0.02 < version.metrics["estimated_noise_rate"] < 0.3  # 20 of 200 planted
+    assert version.metrics["agreement"] is None  # nobody has labeled an item twice yet
+    client.force_login(people["manager"])
+    body = client.get(f"/projects/{image_project.pk}/").content.decode()
+    assert "Estimated wrong labels" in body
