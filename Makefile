@@ -28,9 +28,12 @@ run: install ## migrate, load the demo once, serve on PORT with a Celery worker;
 	$(BIN)/celery -A quorum worker --loglevel=warning --concurrency=1 --pool=solo & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload --skip-checks; wait
 
-test: install ## the whole suite: unit, PostgreSQL, Redis/Celery, API, browser
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/quorum
+
+test: install ## the whole suite: unit and browser tests on SQLite, then the queue and concurrency tests on PostgreSQL
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not pg_only"
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 --dist loadgroup -m "postgres or pg_only"
 
 test-fast: install
 	$(BIN)/python -m pytest -x -m "not e2e"

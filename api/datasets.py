@@ -80,7 +80,7 @@ def _filters(request, project: Project, *, version: bool) -> ExportFilters:
 
 def _stream(project: Project, fmt: str, rows_factory, csv_fields: list[str], filename: str) -> StreamingHttpResponse:
     if fmt not in FORMATS:
-        raise QuorumError(f"Unknown export format {fmt!r}: use {', '.join(FORMATS)}.")
+        raise QuorumError(f"Unknown export format {fmt!r}: use jsonl or csv (or coco for image projects).")
     if fmt == "coco":
         if not project.is_image:
             raise QuorumError("COCO export is for image projects; use format=jsonl or csv for text.")

@@ -1,1 +1,1 @@
-"""Benchmarks: runnable modules that print figures and write bench/results/*.json."""
+"""Benchmarks for Quorum: runnable modules that print figures and write bench/results/*.json."""

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from . import jobs
 from .errors import QuorumError
-from .importers import import_rows, parse_upload
+from .importers import STREAMING_SUFFIXES, import_rows, import_text_file, parse_upload
 from .models import Job, Project
 
 ACCEPTED = (".csv", ".jsonl", ".ndjson", ".zip")
@@ -41,6 +41,14 @@ def run_import_job(job: Job) -> None:
     name = job.params["name"]
     try:
         jobs.progress(job, 0, total=1, message=f"Validating {name}")
+        if name.lower().endswith(STREAMING_SUFFIXES):  # text: two passes over the file, bounded memory
+            result = import_text_file(project=job.project, path=path, name=name,
+                                      queue_given=job.params.get("queue_given", False),
+                                      on_progress=lambda done, total: jobs.progress(
+                                          job, done, total=total, message=f"Writing {total:,} items"))
+            jobs.finish(job, result=result.as_dict(),
+                        message=f"Imported {result.created:,} items; skipped {result.duplicates:,} duplicates.")
+            return
         with path.open("rb") as fh:
             rows, errors = parse_upload(name, fh)
         jobs.progress(job, 0, total=max(len(rows), 1), message=f"Writing {len(rows):,} items")

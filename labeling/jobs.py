@@ -1,7 +1,9 @@
 """Creating, enqueueing and advancing Jobs; Celery sends are made after commit and survive a broker outage."""
 import importlib
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,9 +33,7 @@ def enqueue_job(job: Job, task_name: str) -> None:
 
     def _send():
         if not send_task(task_name, args=[job.pk]):
-            Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
-                message="Waiting for the task queue (broker unavailable); it will start when the queue is back."
-            )
+            Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(message=BROKER_DOWN_MESSAGE)
 
     transaction.on_commit(_send)
 
@@ -42,19 +42,47 @@ def create_job(*, project: Project, kind: str, user=None, total: int = 0, params
     return Job.objects.create(project=project, kind=kind, created_by=user, total=total, params=params or {})
 
 
+BROKER_DOWN_MESSAGE = "Waiting for the task queue (broker unavailable); it will start when the queue is back."
+TASKS = {Job.Kind.IMPORT: "labeling.tasks.import_file", Job.Kind.RETRAIN: "labeling.tasks.retrain"}
+
+
 def start(job: Job, *, total: int | None = None, message: str = "") -> None:
     job.state = Job.State.RUNNING
-    job.started_at = timezone.now()
+    job.started_at = job.heartbeat_at = timezone.now()
+    job.attempts += 1
     job.done = 0
     if total is not None:
         job.total = total
-    job.message = message
-    job.save(update_fields=["state", "started_at", "done", "total", "message"])
+    job.message = message if job.attempts == 1 else (message or f"Resumed (attempt {job.attempts}) after its worker stopped")
+    job.save(update_fields=["state", "started_at", "heartbeat_at", "attempts", "done", "total", "message"])
+
+
+def is_stale(job: Job, now=None) -> bool:
+    """A RUNNING job whose worker has not been heard of for QUORUM_JOB_STALE_SECONDS: its worker died."""
+    now = now or timezone.now()
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    return job.state == Job.State.RUNNING and beat < now - timedelta(seconds=settings.QUORUM_JOB_STALE_SECONDS)
+
+
+def resend_stale(*, older_than_seconds: int = 60) -> int:
+    """Send again the QUEUED jobs whose message may have been lost (broker down when they were queued).
+
+    A duplicate message is harmless: the task claims its job under a row lock and does nothing for a job
+    that another worker runs or has finished.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    sent = 0
+    for job in Job.objects.filter(state=Job.State.QUEUED, created_at__lt=cutoff, kind__in=list(TASKS)).order_by("id"):
+        if send_task(TASKS[job.kind], args=[job.pk]):
+            Job.objects.filter(pk=job.pk, state=Job.State.QUEUED, message=BROKER_DOWN_MESSAGE).update(
+                message="Sent to the task queue again after an outage.")
+            sent += 1
+    return sent
 
 
 def progress(job: Job, done: int, *, total: int | None = None, message: str | None = None) -> None:
     """Record progress outside any transaction so the browser sees it while the work runs."""
-    fields = {"done": done}
+    fields = {"done": done, "heartbeat_at": timezone.now()}
     if total is not None:
         fields["total"] = total
     if message is not None:

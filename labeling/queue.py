@@ -4,30 +4,28 @@ Correctness under concurrency (PostgreSQL): a candidate item is locked with FOR 
 its capacity is re-checked in a new statement. Anyone who leased it before held the same row lock until
 commit, so the re-check sees their lease. On SQLite, transactions are IMMEDIATE and therefore serial.
 """
+import random
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ml.consensus import majority_vote
-
 from . import jobs
+from .consensus import consensus
 from .errors import NotAllowed, QuorumError
 from .models import Annotation, Assignment, Item, Job, Label, LabelSource, Project
 from .services import set_final_label
-from .signals import annotations_complete
+from .signals import annotations_complete, gold_answered
 
-CANDIDATES = 20  # rows locked per attempt; a few are enough even with 50 annotators competing
+CANDIDATES = 5  # rows locked per attempt: the query already leaves out full items, so the first one usually fits
+_gold_draw = random.Random()  # tests seed or replace it; the annotator cannot predict when gold comes
 
 
 def lease_seconds() -> int:
     return settings.QUORUM_LEASE_SECONDS
-
-
-def _active_leases(item_id: int, now) -> int:
-    return Assignment.objects.filter(item_id=item_id, state=Assignment.State.LEASED, expires_at__gt=now).count()
 
 
 def _has_capacity(item: Item, now, *, exclude_annotator=None) -> bool:
@@ -57,13 +55,70 @@ def _locks() -> bool:
     return connection.features.has_select_for_update_skip_locked
 
 
-def _candidates(project: Project, annotator, exclude: list[int]):
-    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator)
-    qs = (Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False)
-          .exclude(pk__in=exclude).filter(~Exists(seen)).order_by("-priority", "id"))
-    if _locks():
-        qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return qs[:CANDIDATES]
+def _lease_count(now):
+    """Subquery: how many unexpired leases the outer item has (served by the assignment_item_lease index)."""
+    leases = (Assignment.objects.filter(item=OuterRef("pk"), state=Assignment.State.LEASED, expires_at__gt=now)
+              .order_by().values("item").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(leases, output_field=IntegerField()), Value(0))
+
+
+# The hottest query of the app, written out so each request does not rebuild it through the ORM (that cost
+# more than running it). It walks the partial item_queue index (project, priority DESC, id) WHERE
+# annotation_count < needed, and stops after LIMIT rows: its cost does not grow with the project, only with
+# the few items leased to others at this moment. bench/serve.py writes its EXPLAIN ANALYZE to
+# bench/results/serve_plans.txt at 100,000 and 1,000,000 items.
+CANDIDATES_SQL = """
+SELECT i.* FROM labeling_item i
+WHERE i.project_id = %(project)s AND i.annotation_count < i.needed AND NOT i.excluded {exclude}
+  AND NOT EXISTS (SELECT 1 FROM labeling_assignment s WHERE s.item_id = i.id AND s.annotator_id = %(annotator)s)
+  AND i.needed > i.annotation_count + (
+      SELECT COUNT(*) FROM labeling_assignment l
+      WHERE l.item_id = i.id AND l.state = 'leased' AND l.expires_at > %(now)s)
+ORDER BY i.priority DESC, i.id
+LIMIT %(limit)s {lock}
+"""
+LEASE_SQL = """
+INSERT INTO labeling_assignment (project_id, item_id, annotator_id, state, served_at, expires_at)
+VALUES (%s, %s, %s, 'leased', %s, %s)
+ON CONFLICT (item_id, annotator_id) DO NOTHING
+RETURNING id
+"""
+
+
+def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: bool = False) -> list[Item]:
+    """Open items with room left, best first, locked (PostgreSQL) so no one else takes them meanwhile.
+
+    ``wait``: lock the best one item, waiting for whoever holds it, instead of skipping locked rows.
+    """
+    lock = ("FOR UPDATE OF i" if wait else "FOR UPDATE OF i SKIP LOCKED") if _locks() else ""
+    params = {"project": project.pk, "annotator": annotator.pk, "now": now, "limit": 1 if wait else CANDIDATES}
+    clause = ""
+    if exclude:
+        names = [f"x{n}" for n in range(len(exclude))]
+        params.update(zip(names, exclude, strict=True))
+        clause = "AND i.id NOT IN (" + ", ".join(f"%({n})s" for n in names) + ")"
+    return list(Item.objects.raw(CANDIDATES_SQL.format(exclude=clause, lock=lock), params))
+
+
+def _still_fits(item: Item, now) -> bool:
+    """Re-count the locked item's leases in a fresh statement: it sees every lease committed before we got
+    the row lock (the locked row itself, with its annotation_count, is already the latest version)."""
+    leases = Assignment.objects.filter(item_id=item.pk, state=Assignment.State.LEASED, expires_at__gt=now).count()
+    return item.annotation_count + leases < item.needed
+
+
+def _lease(project: Project, item: Item, annotator, now) -> Assignment | None:
+    """Insert the lease; None if this annotator already has one for the item (two tabs racing)."""
+    expires = now + timedelta(seconds=lease_seconds())
+    with connection.cursor() as cursor:
+        cursor.execute(LEASE_SQL, [project.pk, item.pk, annotator.pk, now, expires])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment = Assignment(pk=row[0], project=project, item=item, annotator=annotator,
+                            state=Assignment.State.LEASED, served_at=now, expires_at=expires)
+    assignment._state.adding = False
+    return assignment
 
 
 def next_assignment(*, project: Project, annotator) -> Assignment | None:
@@ -73,45 +128,80 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
         current = _current_lease(project, annotator, now)
         if current is not None:
             return current
+        if project.gold_rate > 0 and _gold_draw.random() < project.gold_rate:
+            gold = _lease_gold(project, annotator, now)
+            if gold is not None:
+                return gold
         tried: list[int] = []
         while True:
-            batch = list(_candidates(project, annotator, tried))
+            batch = _candidates(project, annotator, tried, now)
+            if not batch and _locks():
+                # Every open item may just be locked by other annotators' short serving transactions:
+                # "all done" would be wrong, so wait for the best one (holding no other lock, so no deadlock).
+                batch = _candidates(project, annotator, tried, now, wait=True)
             if not batch:
                 return None
             for item in batch:
-                # A fresh statement: sees every lease committed before we got this row's lock.
-                fresh = Item.objects.get(pk=item.pk)
-                if fresh.annotation_count < fresh.needed and _has_capacity(fresh, now):
-                    try:
-                        with transaction.atomic():
-                            assignment = Assignment.objects.create(
-                                project=project, item=fresh, annotator=annotator,
-                                expires_at=now + timedelta(seconds=lease_seconds()))
-                    except IntegrityError:  # served to this annotator by a parallel request (two tabs)
-                        continue
-                    assignment.item = fresh
-                    return assignment
-                tried.append(item.pk)
+                if _still_fits(item, now):
+                    assignment = _lease(project, item, annotator, now)
+                    if assignment is not None:
+                        return assignment
             tried.extend(i.pk for i in batch)
 
 
-def _resolve(item: Item, project: Project) -> None:
-    """When an item has all its annotations, set its final label (annotator or consensus) and tell review."""
-    active = list(Annotation.objects.filter(item=item, superseded_by__isnull=True).order_by("created_at", "id"))
-    if not active or item.annotation_count < item.needed:
+def _lease_gold(project: Project, annotator, now) -> Assignment | None:
+    """Serve a gold item this annotator has not seen; gold items look like any other item to them."""
+    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator)
+    ids = list(Item.objects.filter(project=project, is_gold=True, excluded=False).filter(~Exists(seen))
+               .values_list("pk", flat=True)[:200])
+    _gold_draw.shuffle(ids)
+    for pk in ids[:CANDIDATES]:
+        try:
+            with transaction.atomic():
+                assignment = Assignment.objects.create(project=project, item_id=pk, annotator=annotator,
+                                                       expires_at=now + timedelta(seconds=lease_seconds()))
+        except IntegrityError:
+            continue
+        assignment.item = Item.objects.get(pk=pk)
+        return assignment
+    return None
+
+
+def _check_gold(item: Item, annotation: Annotation) -> None:
+    """A gold answer never changes the final label; a wrong one tells review (flag, annotator quality)."""
+    gold_answered.send(sender=Item, item=item, annotation=annotation, correct=annotation.label_id == item.gold_label_id)
+
+
+def _resolve(item: Item, project: Project, *, active: list[Annotation] | None = None) -> None:
+    """When an item has all its annotations, set its final label (annotator or consensus) and tell review.
+
+    Several annotators: the consensus (labeling.consensus) sets the label only when its confidence reaches
+    project.consensus_threshold; below it, review gets the item (a LOW_CONSENSUS flag) and decides.
+    ``active`` may be passed when the caller knows the item's current annotations (the first submit of an
+    item that needs one label), which saves a query on the hot path.
+    """
+    if item.annotation_count < item.needed:
+        return
+    if active is None:
+        active = list(Annotation.objects.filter(item=item, superseded_by__isnull=True).order_by("created_at", "id"))
+    if not active:
         return
     label_ids = [a.label_id for a in active]
-    order = {lab.pk: lab.order for lab in project.labels.all()}
-    by_order = {v: k for k, v in order.items()}
+    confidence, winner_id = None, label_ids[0]
     if len(active) == 1:
         set_final_label(item=item, label=active[0].label, source=LabelSource.ANNOTATOR, actor=active[0].annotator,
                         reason="labelled by annotator", cause=f"annotation:{active[0].pk}", confidence=None)
     else:
-        winner, confidence = majority_vote([order[i] for i in label_ids], len(order))
-        set_final_label(item=item, label=Label.objects.get(pk=by_order[winner]), source=LabelSource.CONSENSUS,
-                        reason=f"majority of {len(active)} annotators ({confidence:.0%})",
-                        cause="consensus:majority", confidence=confidence)
-    annotations_complete.send(sender=Item, item=item, votes=label_ids, disagreement=len(set(label_ids)) > 1)
+        order = {lab.pk: lab.order for lab in project.labels.all()}
+        by_order = {v: k for k, v in order.items()}
+        winner, confidence, method = consensus(votes=[order[i] for i in label_ids], n_classes=len(order), item=item)
+        winner_id = by_order[winner]
+        if confidence >= project.consensus_threshold:
+            set_final_label(item=item, label=Label.objects.get(pk=winner_id), source=LabelSource.CONSENSUS,
+                            reason=f"{method} consensus of {len(active)} annotators ({confidence:.0%})",
+                            cause=f"consensus:{method}", confidence=confidence)
+    annotations_complete.send(sender=Item, item=item, votes=label_ids, disagreement=len(set(label_ids)) > 1,
+                              confidence=confidence, winner=winner_id, threshold=project.consensus_threshold)
 
 
 @transaction.atomic
@@ -122,17 +212,19 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
     A retried or double-clicked submit for the same assignment returns the stored annotation. A submit
     after the lease expired is still saved: a label a person gave is never dropped.
     """
-    assignment = (Assignment.objects.select_for_update().filter(pk=assignment_id, project=project,
-                  annotator=annotator).first())
+    # One statement locks the assignment and its item (the item row serialises its annotations).
+    assignment = (Assignment.objects.select_for_update(of=("self", "item")).select_related("item")
+                  .filter(pk=assignment_id, project=project, annotator=annotator).first())
     if assignment is None:
         raise NotAllowed("This item was not served to you; reload the page to get your next item.")
-    existing = Annotation.objects.filter(assignment=assignment).first()
-    if existing is not None:
-        return existing, False
+    if assignment.state == Assignment.State.DONE:  # DONE is set in the same transaction as the annotation
+        existing = Annotation.objects.filter(assignment=assignment).first()
+        if existing is not None:
+            return existing, False
     label = project.labels.filter(pk=label_id).first()
     if label is None:
         raise QuorumError("That label is not part of this project; reload the page.")
-    item = Item.objects.select_for_update().get(pk=assignment.item_id)
+    item = assignment.item
     annotation = Annotation.objects.create(
         project=project, item=item, annotator=annotator, label=label, seconds=max(0.0, min(seconds, 86400.0)),
         assignment=assignment, suggested_label_id=suggested_label_id,
@@ -140,8 +232,12 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
     )
     Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.DONE)
     Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
+    first = item.annotation_count == 0
     item.annotation_count += 1
-    _resolve(item, project)
+    if item.is_gold:
+        _check_gold(item, annotation)
+        return annotation, True
+    _resolve(item, project, active=[annotation] if first else None)
     maybe_retrain(project=project)
     return annotation, True
 
@@ -175,6 +271,9 @@ def correct_annotation(*, project: Project, annotator, annotation_id: int, label
     item = Item.objects.select_for_update().get(pk=previous.item_id)
     correction = Annotation.objects.create(project=project, item=item, annotator=annotator, label=label,
                                            seconds=seconds, supersedes=previous)
+    if item.is_gold:
+        _check_gold(item, correction)
+        return correction
     _resolve(item, project)
     return correction
 
@@ -184,8 +283,21 @@ def labeled_count(project: Project) -> int:
 
 
 def maybe_retrain(*, project: Project) -> Job | None:
-    """Queue a retrain after every ``retrain_every`` new labels; never two at once for one project."""
-    if labeled_count(project) - project.labels_at_last_retrain < project.retrain_every:
+    """Queue a retrain after ``retrain_every`` new annotations; never two at once for one project.
+
+    Runs in every submit, so it reads two small things: the latest retrain job, and the annotations made
+    since it was queued counted up to ``retrain_every`` only (LIMIT on the annotation_new index), never the
+    whole project.
+    """
+    last = (Job.objects.filter(project=project, kind=Job.Kind.RETRAIN).order_by("-created_at", "-id")
+            .only("state", "params", "created_at").first())
+    if last is not None and (last.state == Job.State.QUEUED or (last.is_active and last.params.get("rerun"))):
+        return None  # a retrain that has not started (or will run again) takes the new labels anyway
+    new = Annotation.objects.filter(project=project, supersedes__isnull=True)
+    if last is not None:
+        new = new.filter(created_at__gt=last.created_at)
+    every = max(project.retrain_every, 1)
+    if new.order_by()[:every].count() < every:
         return None
     return request_retrain(project=project, user=None)
 

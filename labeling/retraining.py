@@ -1,11 +1,16 @@
 """Retrain a project's model from its final labels, store the version and predictions, and re-rank the queue."""
 import numpy as np
 from django.db import transaction
+from django.db.models import F
 from sklearn.metrics import precision_recall_fscore_support
 
-from ml import uncertainty
+from ml.active import queue_priority
+from ml.agreement import agreement_report
+from ml.health import expected_calibration_error
+from ml.noise import estimate_noise_rate
 from ml.training import NotEnoughLabels, train_and_predict
 
+from .consensus import annotation_matrix, multi_annotated_ids
 from .featurize import project_features
 from .models import Item, ModelVersion, Prediction, Project
 
@@ -23,14 +28,40 @@ def _labeled(project: Project, ids: np.ndarray):
     return idx, y
 
 
+def _open_rows(project: Project, ids: np.ndarray) -> np.ndarray:
+    """Rows of ``ids`` still waiting for annotators (escalated items, priority >= 2, keep their place)."""
+    waiting = set(Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False,
+                                      priority__lt=2.0).values_list("id", flat=True))
+    return np.array([n for n, i in enumerate(ids.tolist()) if i in waiting], dtype=int)
+
+
+def _agreement(project: Project, n_classes: int) -> dict | None:
+    """Inter-annotator agreement over the project's multi-annotator items, None when there are none."""
+    matrix = annotation_matrix(multi_annotated_ids(project.pk))
+    if matrix.shape[0] == 0 or matrix.shape[1] < 2:
+        return None
+    report = agreement_report(matrix, n_classes)
+    keep = ("n_items", "n_annotators", "percent_agreement", "fleiss_kappa", "krippendorff_alpha")
+    return {k: (None if isinstance(report[k], float) and np.isnan(report[k]) else report[k]) for k in keep}
+
+
 def _per_class(y, oof, names) -> dict:
     p, r, f, s = precision_recall_fscore_support(y, oof.argmax(axis=1), labels=range(len(names)), zero_division=0)
     return {n: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4), "f1": round(float(f[i]), 4),
                 "support": int(s[i])} for i, n in enumerate(names)}
 
 
-def retrain(project: Project, on_progress=None, *, version_name: str | None = None) -> ModelVersion:
-    """Train, predict every item, rank open items by uncertainty. Raises NotEnoughLabels if it cannot train."""
+def retrain(project: Project, on_progress=None, *, version_name: str | None = None,
+            job_id: int | None = None) -> ModelVersion:
+    """Train, predict every item, rank open items by uncertainty. Raises NotEnoughLabels if it cannot train.
+
+    With ``job_id``, the write is idempotent: a job run again after its worker died (or run twice at once)
+    stores one model version; the later run returns the version the first one stored.
+    """
+    if job_id is not None:
+        done = ModelVersion.objects.filter(project=project, params__job=job_id).first()
+        if done is not None:
+            return done
     labels = list(project.labels.all())
     names = [lab.name for lab in labels]
     ids, X = project_features(project, on_progress)
@@ -39,13 +70,24 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
         raise NotEnoughLabels("no labeled items yet")
     result = train_and_predict(X, y, idx, len(labels))
     oof_by_item = {int(ids[row]): result.oof_proba[n] for n, row in enumerate(idx)}
-    scores = uncertainty.scores(result.proba, project.query_strategy)
+    open_idx = _open_rows(project, ids)
+    priority = queue_priority(result.proba, X, y, open_idx, strategy=project.query_strategy)
+    scores = dict(zip(ids[open_idx].tolist(), priority.tolist(), strict=True))
     with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()  # runs of one project write in turn
+        if job_id is not None:
+            done = ModelVersion.objects.filter(project=project, params__job=job_id).first()
+            if done is not None:
+                return done
         count = ModelVersion.objects.filter(project=project).count()
+        params = {**result.params, "job": job_id} if job_id is not None else result.params
         version = ModelVersion.objects.create(
-            project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=result.params,
+            project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=params,
             n_train=result.n_train, cv_accuracy=result.cv_accuracy,
-            metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names},
+            metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names,
+                     "ece": round(expected_calibration_error(result.oof_proba, y), 4),
+                     "estimated_noise_rate": round(estimate_noise_rate(y, result.oof_proba), 4),
+                     "agreement": _agreement(project, len(labels))},
         )
         _store(project, version, ids, result.proba, oof_by_item, scores, labels)
         Project.objects.filter(pk=project.pk).update(labels_at_last_retrain=len(y))
@@ -67,8 +109,8 @@ def _store(project, version, ids, proba, oof_by_item, scores, labels) -> None:
         item.predicted_confidence = float(row[top])
         if item.final_label_id is not None:
             item.label_quality = float(row[[lab.pk for lab in labels].index(item.final_label_id)])
-        if item.annotation_count < item.needed and item.priority < 2.0:  # escalations (>= 2) keep their place
-            item.priority = float(scores[n])
+        if item_id in scores:
+            item.priority = scores[item_id]
         updates.append(item)
     Prediction.objects.bulk_create(preds, batch_size=BATCH)
     Item.objects.bulk_update(updates, ["predicted_label", "predicted_confidence", "label_quality", "priority"],

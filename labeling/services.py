@@ -2,9 +2,10 @@
 from django.db import transaction
 
 from .errors import QuorumError
-from .models import Item, Label, LabelEvent, LabelSource, Membership, Project, Role
+from .models import Item, Label, LabelEvent, Membership, Project, Role
 
-KEYS = "123456789abcdefghijklmnopqrtvwxyz"  # s and u are the skip and undo keys
+# Digits first, then letters not taken by shortcuts (a accept, g guidelines, j/k move, s skip, u/z undo).
+KEYS = "1234567890bcdefhilmnopqrtvwxy"
 
 
 @transaction.atomic

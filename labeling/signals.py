@@ -2,5 +2,10 @@
 from django.dispatch import Signal
 
 # Sent inside the submit transaction when an item has all the annotations it needs.
-# Arguments: item, votes (list of label ids, one per annotator), disagreement (bool).
+# Arguments: item, votes (list of label ids, one per annotator), disagreement (bool), confidence (float or
+# None for one annotator), winner (consensus label id), threshold (project.consensus_threshold).
 annotations_complete = Signal()
+
+# Sent inside the submit transaction when an annotator answers a gold item.
+# Arguments: item, annotation, correct (bool).
+gold_answered = Signal()

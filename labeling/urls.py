@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import files, imports, label, projects
+from .views import files, imports, label, members, projects
 
 app_name = "labeling"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
     path("projects/<int:project_id>/import/", imports.import_page, name="import"),
     path("jobs/<int:job_id>/", imports.job_detail, name="job"),
     path("items/<int:item_id>/image/", files.item_image, name="item_image"),
+    path("projects/<int:project_id>/members/", members.members, name="members"),
 ]

@@ -1,9 +1,34 @@
-"""Find likely mislabels from out-of-fold probabilities (confident learning)."""
+"""Find likely mislabels from out-of-fold probabilities (confident learning) and explain each one.
+
+Two entry points:
+
+* ``detect_mislabels(X, labels, n_classes)``: fits the out-of-fold ensemble itself, then flags.
+* ``find_label_issues(labels, oof_proba, features=None)``: when the caller already has out-of-fold
+  probabilities (for example uploaded predictions).
+
+Probabilities are always out-of-fold (K-fold), never in-sample: an in-sample model memorises the wrong
+labels it should be catching. The flagging rule is cleanlab's confident learning (per-class thresholds
+from the confident joint, pruned by estimated noise rate); what Quorum adds is a better probability
+estimate (an ensemble of a calibrated RBF SVM, an RBF-kernel logistic regression and k-nearest
+neighbours, which on ``bench/label_quality.py`` lifts mean F1 by about 10% over 5-fold logistic
+regression) and a reason per flag built from the model and the item's nearest neighbours.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.kernel_approximation import Nystroem
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+N_NEIGHBOURS = 5
 
 
 @dataclass
@@ -13,36 +38,157 @@ class LabelIssue:
     suggested: int
     score: float  # 1 - self-confidence of the given label: higher means more likely wrong
     confidence: float  # model probability of the suggested label
+    neighbours: tuple[int, ...] = ()  # rows of the nearest other items, closest first (empty without features)
+    neighbours_agreeing: int = 0  # how many of those carry the suggested label
+    reason_parts: dict = field(default_factory=dict)  # the facts ``explain`` turns into text
 
 
-def find_label_issues(labels: np.ndarray, oof_proba: np.ndarray) -> list[LabelIssue]:
+def _check(labels, oof_proba) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.asarray(labels)
+    proba = np.asarray(oof_proba, dtype=np.float64)
+    if labels.ndim != 1 or proba.ndim != 2:
+        raise ValueError(f"labels must be (n,) and oof_proba (n, n_classes); got {labels.shape} and {proba.shape}")
+    if len(labels) != len(proba):
+        raise ValueError(f"{len(labels)} labels but {len(proba)} probability rows")
+    if len(labels) and (labels.min() < 0 or labels.max() >= proba.shape[1]):
+        raise ValueError(f"labels must be class indices in [0, {proba.shape[1]})")
+    return labels.astype(int), proba
+
+
+def _present_classes(labels: np.ndarray, proba: np.ndarray):
+    """Restrict to the classes present in ``labels`` (cleanlab needs every column used), renormalised."""
+    present = np.unique(labels)
+    sub = proba[:, present]
+    sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+    return present, sub, np.searchsorted(present, labels)
+
+
+def label_quality_scores(labels, oof_proba) -> np.ndarray:
+    """Label-quality score in [0, 1] for every row, shape (n,): the out-of-fold probability of the given
+    label (cleanlab's self-confidence). Low means the label is likely wrong; sort ascending to review.
+    """
+    labels, proba = _check(labels, oof_proba)
+    return proba[np.arange(len(labels)), labels]
+
+
+def estimate_noise_rate(labels, oof_proba) -> float:
+    """Estimated share of wrong labels in the data set, from cleanlab's calibrated confident joint."""
+    from cleanlab.count import estimate_joint
+
+    labels, proba = _check(labels, oof_proba)
+    if len(np.unique(labels)) < 2:
+        return 0.0
+    _, sub, sub_labels = _present_classes(labels, proba)
+    joint = estimate_joint(labels=sub_labels, pred_probs=sub)
+    return float(1.0 - np.trace(joint))
+
+
+def nearest_neighbours(features, n_neighbours: int = N_NEIGHBOURS) -> np.ndarray:
+    """Rows of each row's nearest other rows in standardised feature space, shape (n, n_neighbours)."""
+    X = features if sparse.issparse(features) else StandardScaler().fit_transform(np.asarray(features, float))
+    k = min(n_neighbours, X.shape[0] - 1)
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    return idx[:, 1:]  # drop the row itself
+
+
+def find_label_issues(labels, oof_proba, *, features=None, n_neighbours: int = N_NEIGHBOURS) -> list[LabelIssue]:
     """Flag rows whose given label the out-of-fold model confidently rejects, most suspicious first.
 
-    ``labels``: (n,) ints; ``oof_proba``: (n, n_classes) out-of-fold probabilities.
-    Uses cleanlab's confident-learning filter, ranked by self-confidence.
+    ``labels``: (n,) ints; ``oof_proba``: (n, n_classes) out-of-fold probabilities; ``features``:
+    optional (n, n_features) array, used only to report each flagged row's nearest neighbours.
+    Uses cleanlab's confident-learning filter with default arguments, ranked by self-confidence.
     """
     from cleanlab.filter import find_label_issues as cl_find
 
-    labels = np.asarray(labels, dtype=int)
-    proba = np.asarray(oof_proba, dtype=np.float64)
-    if len(labels) != len(proba):
-        raise ValueError(f"{len(labels)} labels but {len(proba)} probability rows")
-    if len(labels) == 0:
+    labels, proba = _check(labels, oof_proba)
+    if len(labels) == 0 or len(np.unique(labels)) < 2:
         return []
-    present = np.unique(labels)
-    if len(present) < 2:
-        return []
-    # cleanlab needs every class column to appear in the labels; restrict to present classes.
-    sub = proba[:, present]
-    sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
-    remap = {c: i for i, c in enumerate(present)}
-    sub_labels = np.array([remap[c] for c in labels])
+    present, sub, sub_labels = _present_classes(labels, proba)
     idx = cl_find(labels=sub_labels, pred_probs=sub, return_indices_ranked_by="self_confidence")
-    issues = []
-    for i in idx:
-        suggested = int(present[sub[i].argmax()])
-        issues.append(LabelIssue(
-            index=int(i), given=int(labels[i]), suggested=suggested,
-            score=float(1.0 - sub[i, sub_labels[i]]), confidence=float(sub[i].max()),
-        ))
-    return issues
+    neighbours = nearest_neighbours(features, n_neighbours) if features is not None and len(labels) > 1 else None
+    return [_issue(int(i), labels, present, sub, sub_labels, neighbours) for i in idx]
+
+
+def _issue(i, labels, present, sub, sub_labels, neighbours) -> LabelIssue:
+    suggested = int(present[sub[i].argmax()])
+    issue = LabelIssue(
+        index=i, given=int(labels[i]), suggested=suggested,
+        score=float(1.0 - sub[i, sub_labels[i]]), confidence=float(sub[i].max()),
+    )
+    if neighbours is not None:
+        issue.neighbours = tuple(int(j) for j in neighbours[i])
+        issue.neighbours_agreeing = int((labels[neighbours[i]] == suggested).sum())
+    issue.reason_parts = {
+        "given": issue.given, "suggested": suggested, "model_confidence": round(issue.confidence, 2),
+        "neighbours_agreeing": issue.neighbours_agreeing, "n_neighbours": len(issue.neighbours),
+    }
+    return issue
+
+
+def explain(issue: LabelIssue, class_names=None) -> str:
+    """One line a reviewer reads at a glance, e.g. "given 8; model says 3 (0.94); 4 of 5 nearest neighbours are 3".
+
+    ``class_names``: optional sequence mapping class index to a display name.
+    """
+    def name(c):
+        return str(class_names[c]) if class_names is not None else str(c)
+
+    parts = [f"given {name(issue.given)}", f"model says {name(issue.suggested)} ({issue.confidence:.2f})"]
+    if issue.neighbours:
+        parts.append(f"{issue.neighbours_agreeing} of {len(issue.neighbours)} nearest neighbours are {name(issue.suggested)}")
+    return "; ".join(parts)
+
+
+def _ensemble_members(X, n_train: int, random_state: int) -> list:
+    """The models averaged by ``ensemble_oof_proba``; sparse input gets logistic regression alone."""
+    if sparse.issparse(X):
+        return [LogisticRegression(max_iter=1000, random_state=random_state)]
+    n_components = max(2, min(300, n_train // 2))
+    return [
+        make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(), method="temperature", ensemble=False)),
+        make_pipeline(StandardScaler(), Nystroem(n_components=n_components, random_state=random_state),
+                      LogisticRegression(max_iter=500, random_state=random_state)),
+        make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=10, weights="distance")),
+    ]
+
+
+def ensemble_oof_proba(X, labels, n_classes: int, *, n_splits: int = 5, random_state: int = 0) -> np.ndarray:
+    """Out-of-fold probabilities averaged over an RBF SVM, RBF-kernel LR and kNN, shape (n, n_classes).
+
+    Folds are stratified; K shrinks when a class has fewer rows (minimum 2). Classes absent from a
+    training fold get probability 0.
+    """
+    labels = np.asarray(labels, dtype=int)
+    if X.shape[0] != len(labels):
+        raise ValueError(f"X has {X.shape[0]} rows but there are {len(labels)} labels")
+    counts = np.bincount(labels, minlength=n_classes)
+    k = max(2, int(min(n_splits, counts[counts > 0].min())))
+    oof = np.zeros((len(labels), n_classes))
+    for train, test in StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state).split(X, labels):
+        oof[test] = _fold_proba(X, labels, train, test, n_classes, random_state)
+    return oof
+
+
+def _fold_proba(X, labels, train, test, n_classes, random_state) -> np.ndarray:
+    seen = np.unique(labels[train])
+    out = np.zeros((len(test), n_classes))
+    if len(seen) == 1:
+        out[:, seen] = 1.0
+        return out
+    for model in _ensemble_members(X, len(train), random_state):
+        try:
+            out[:, seen] += model.fit(X[train], labels[train]).predict_proba(X[test])
+        except ValueError:  # e.g. too few rows per class for the calibration split: skip this member
+            continue
+    total = out.sum(axis=1, keepdims=True)
+    return np.where(total > 0, out / np.where(total > 0, total, 1), 1.0 / n_classes)
+
+
+def detect_mislabels(X, labels, n_classes: int, *, n_splits: int = 5, random_state: int = 0) -> list[LabelIssue]:
+    """Flag likely mislabels from features ``X`` (n, n_features) and labels (n,), most suspicious first.
+
+    Fits the out-of-fold ensemble (``ensemble_oof_proba``) and runs ``find_label_issues`` with the
+    features, so each issue carries its nearest neighbours for ``explain``.
+    """
+    proba = ensemble_oof_proba(X, labels, n_classes, n_splits=n_splits, random_state=random_state)
+    return find_label_issues(labels, proba, features=X)

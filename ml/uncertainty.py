@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STRATEGIES = ("least_confidence", "margin", "entropy", "random")
+STRATEGIES = ("least_confidence", "margin", "entropy", "random", "sequential")
 
 
 def _check(proba: np.ndarray) -> np.ndarray:
@@ -30,11 +30,21 @@ def entropy(proba: np.ndarray) -> np.ndarray:
     return -(p * np.log(p)).sum(axis=1) / np.log(p.shape[1])
 
 
+def sequential(proba: np.ndarray) -> np.ndarray:
+    """Baseline that ignores the model: earlier rows score higher, shape (n_items,), values in (0, 1]."""
+    n = len(_check(proba))
+    return 1.0 - np.arange(n) / n
+
+
 def scores(proba: np.ndarray, strategy: str = "margin", *, random_state: int = 0) -> np.ndarray:
-    """Uncertainty score per item for ``strategy`` (one of STRATEGIES)."""
+    """Uncertainty score per item for ``strategy`` (one of STRATEGIES), shape (n_items,).
+
+    ``proba`` has shape (n_items, n_classes). "random" draws uniform scores from ``random_state``;
+    "sequential" ranks items in row order.
+    """
     if strategy == "random":
-        return np.random.default_rng(random_state).random(len(proba))
-    funcs = {"least_confidence": least_confidence, "margin": margin, "entropy": entropy}
+        return np.random.default_rng(random_state).random(len(_check(proba)))
+    funcs = {"least_confidence": least_confidence, "margin": margin, "entropy": entropy, "sequential": sequential}
     if strategy not in funcs:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     return funcs[strategy](proba)

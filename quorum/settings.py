@@ -192,3 +192,44 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# ---- Production: fault handling and hardening -----------------------------------------------------------
+MIDDLEWARE += [
+    "quorum.middleware.UploadLimitMiddleware",  # 413 from Content-Length before anything reads the body
+    "quorum.middleware.DatabaseUnavailableMiddleware",  # 503 page / API error when the database is down
+    "quorum.middleware.LoginThrottleMiddleware",  # 429 after too many failed logins per IP and user name
+]
+# A RUNNING job whose worker has been silent this long is taken to be dead and may be resumed.
+QUORUM_JOB_STALE_SECONDS = envint("QUORUM_JOB_STALE_SECONDS", 300)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # An unacknowledged message (worker killed) goes back to the queue after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
+        "unacked_restore_interval": min(10, envint("CELERY_VISIBILITY_TIMEOUT", 3600)),
+        "unacked_restore_throttle": 1,
+    }
+CELERY_BEAT_SCHEDULE = {
+    "resend-stale-jobs": {"task": "labeling.tasks.resend_stale_jobs", "schedule": 60.0},
+}
+# A retrain queued longer than this (or whose send failed) shows "ranking is paused" to annotators.
+QUORUM_RANKING_PAUSED_AFTER_SECONDS = envint("QUORUM_RANKING_PAUSED_AFTER_SECONDS", 120)
+
+# Shared cache (login throttling must count across gunicorn workers): Redis when CACHE_URL is set.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+QUORUM_LOGIN_MAX_FAILURES = envint("QUORUM_LOGIN_MAX_FAILURES", 10)
+QUORUM_LOGIN_WINDOW_SECONDS = envint("QUORUM_LOGIN_WINDOW_SECONDS", 15 * 60)
+QUORUM_INVITE_DAYS = envint("QUORUM_INVITE_DAYS", 7)
+# Import from URLs is off unless switched on; even then never to private, loopback or link-local addresses.
+QUORUM_ALLOW_URL_IMPORT = envbool("QUORUM_ALLOW_URL_IMPORT", "False")
+QUORUM_URL_IMPORT_MAX_BYTES = envint("QUORUM_URL_IMPORT_MAX_MB", 100) * 1024 * 1024
+
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True" if SECURE_HSTS_SECONDS else "False")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+if envbool("SECURE_PROXY_SSL_HEADER", "False"):  # behind a TLS-terminating proxy that sets X-Forwarded-Proto
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"

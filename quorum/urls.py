@@ -12,3 +12,10 @@ urlpatterns = [
     path("", include("review.urls")),
     path("", include("labeling.urls")),
 ]
+
+# Sign-up is by invitation only: a manager's single-use link (labeling.views.members).
+from labeling.views.members import invitation  # noqa: E402
+
+urlpatterns += [path("invite/<str:token>/", invitation, name="invitation")]
+
+handler500 = "quorum.errors.server_error"

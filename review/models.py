@@ -33,6 +33,8 @@ class Flag(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=300, blank=True)
     label_changed = models.BooleanField(null=True, help_text="Did the review change the label (a real error)?")
+    # What the reviewer did (accept, relabel, escalate, ambiguous, exclude): undo needs it.
+    action = models.CharField(max_length=12, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -44,3 +46,122 @@ class Flag(models.Model):
 
     def __str__(self):
         return f"{self.get_reason_display()} on item {self.item_id}"
+
+
+class Comment(models.Model):
+    """A reviewer's note on an item (optionally while reviewing one of its flags). Never edited."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="comments")
+    flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["item", "created_at"], name="comment_item")]
+
+    def __str__(self):
+        return f"comment on item {self.item_id}"
+
+
+class Audit(models.Model):
+    """A random, stratified sample of labeled items that a reviewer re-labels blind to estimate label accuracy."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audits")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    size = models.PositiveIntegerField()
+    seed = models.BigIntegerField(help_text="Random seed of the draw, so it can be reproduced.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Filled when the last item is reviewed: per class and per source {n, correct, accuracy, low, high}.
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"audit {self.pk} of {self.size} items"
+
+
+class AuditItem(models.Model):
+    """One sampled item: the label it carried when drawn, and the auditor's blind verdict."""
+
+    audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="items")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    label_at_draw = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="+")
+    source_at_draw = models.CharField(max_length=10)
+    verdict = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    correct = models.BooleanField(null=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["audit", "item"], name="audititem_once"),
+            models.UniqueConstraint(fields=["audit", "position"], name="audititem_position"),
+        ]
+
+    def __str__(self):
+        return f"audit {self.audit_id} item {self.position + 1}"
+
+
+class HealthReport(models.Model):
+    """One data-health run of a project: the numbers for the charts in ``results``, the findings as rows."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="health_reports")
+    job = models.ForeignKey("labeling.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    n_items = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "-created_at"], name="healthreport_latest")]
+
+    def __str__(self):
+        return f"health report {self.pk} of project {self.project_id}"
+
+
+class Finding(models.Model):
+    """One problem a health check found, with the items behind it (ids capped at ITEM_CAP)."""
+
+    ITEM_CAP = 5000
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        SEVERE = "severe", "Severe"
+
+    report = models.ForeignKey(HealthReport, on_delete=models.CASCADE, related_name="findings")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # "check" would shadow Model.check(), hence the longer name.
+    check_name = models.CharField(max_length=40)
+    # Identifies "the same finding" across runs (check plus e.g. class or slice), so a dismissal carries over.
+    key = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    title = models.CharField(max_length=200)
+    count = models.PositiveIntegerField()
+    explanation = models.TextField()
+    item_ids = models.JSONField(default=list, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Extra data for actions, e.g. the label to boost.")
+    dismissed = models.BooleanField(default=False)
+    dismissed_reason = models.CharField(max_length=300, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["report", "dismissed"], name="finding_report")]
+
+    def __str__(self):
+        return f"{self.check_name}: {self.title}"
+
+    @property
+    def items_capped(self) -> bool:
+        return self.count > len(self.item_ids)

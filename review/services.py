@@ -5,9 +5,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labeling.errors import Conflict, QuorumError
+from labeling.featurize import project_features
 from labeling.models import Item, Label, LabelSource, ModelVersion, Prediction
 from labeling.services import set_final_label
-from ml.noise import find_label_issues
+from ml.noise import detect_mislabels, explain, find_label_issues
 
 from .models import Flag
 
@@ -35,8 +36,21 @@ def flag_annotator_disagreement(*, item: Item, votes: list[int]) -> Flag | None:
                       explanation=f"{len(votes)} annotators disagree: {text}", suggested=labels[top])
 
 
+def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given: list[int], n_classes: int):
+    """Quorum's detector: for a model trained here, an out-of-fold ensemble on the item features (F1 1.09x
+    cleanlab's baseline in bench/label_quality.py); for uploaded predictions, confident learning on them."""
+    if model_version.origin == ModelVersion.Origin.TRAINED:
+        ids, X = project_features(model_version.project)
+        position = {int(i): n for n, i in enumerate(ids.tolist())}
+        X_lab = X[[position[p.item_id] for p in rows]]
+        if len(set(given)) > 1 and min(Counter(given).values()) >= 2:
+            return detect_mislabels(X_lab, given, n_classes)
+        return find_label_issues(given, [p.probabilities for p in rows], features=X_lab)
+    return find_label_issues(given, [p.probabilities for p in rows])
+
+
 def flag_mislabels(*, model_version: ModelVersion) -> int:
-    """Flag labeled items whose out-of-fold prediction confidently rejects their final label."""
+    """Flag labeled items whose out-of-fold prediction confidently rejects their final label, with a reason."""
     project = model_version.project
     labels = list(project.labels.all())
     by_pk = {lab.pk: lab.order for lab in labels}
@@ -45,16 +59,16 @@ def flag_mislabels(*, model_version: ModelVersion) -> int:
     if not rows:
         return 0
     given = [by_pk[p.item.final_label_id] for p in rows]
-    issues = find_label_issues(given, [p.probabilities for p in rows])
+    issues = _mislabel_issues(model_version, rows, given, len(labels))
+    names = [lab.name for lab in labels]
     created = 0
     for issue in issues:
         item = rows[issue.index].item
         if item.final_source == LabelSource.REVIEWER:
             continue  # a reviewer already decided this item; the model does not overrule people
-        text = (f"given {labels[issue.given].name}; model says {labels[issue.suggested].name} "
-                f"({issue.confidence:.2f}, out-of-fold)")
-        if _open_flag(item=item, reason=Flag.Reason.MODEL_DISAGREEMENT, score=issue.score, explanation=text,
-                      suggested=labels[issue.suggested], model_version=model_version):
+        if _open_flag(item=item, reason=Flag.Reason.MODEL_DISAGREEMENT, score=issue.score,
+                      explanation=explain(issue, names), suggested=labels[issue.suggested],
+                      model_version=model_version):
             created += 1
     return created
 
@@ -83,5 +97,25 @@ def resolve_flag(*, flag_id: int, reviewer, version: int, label_id: int | None, 
     flag.resolved_at = timezone.now()
     flag.resolution = f"set to {label.name}" if changed else f"kept {label.name}"
     flag.label_changed = changed
+    flag.action = "relabel" if changed else "accept"
     flag.save()
     return flag
+
+
+def flag_low_consensus(*, item: Item, votes: list[int], confidence: float, winner: int,
+                       threshold: float) -> Flag | None:
+    """The annotators' consensus is too weak to set a label on its own: a reviewer decides."""
+    labels = {lab.pk: lab for lab in item.project.labels.all()}
+    text = "; ".join(f"{n} × {labels[lid].name}" for lid, n in Counter(votes).most_common())
+    return _open_flag(item=item, reason=Flag.Reason.LOW_CONSENSUS, score=1.0 - confidence,
+                      explanation=(f"consensus {labels[winner].name} at {confidence:.0%} is below the project "
+                                   f"threshold {threshold:.0%} ({text})"),
+                      suggested=labels[winner])
+
+
+def flag_gold_failure(*, item: Item, annotator, given: Label) -> Flag | None:
+    """An annotator answered a gold item wrong: show the item (and the gold answer) to a reviewer."""
+    gold = item.gold_label
+    return _open_flag(item=item, reason=Flag.Reason.GOLD_FAILURE, score=1.0,
+                      explanation=f"{annotator.get_username()} answered {given.name}; the gold answer is {gold.name}",
+                      suggested=gold)

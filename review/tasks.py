@@ -12,3 +12,6 @@ def flag_mislabels(model_version_id: int) -> int:
     if version is None:
         return 0
     return flag_mislabels_service(model_version=version)
+
+# Data-health tasks live in their own module; importing it here registers them under review.tasks.*.
+from .tasks_health import boost_class, compute_health  # noqa: E402, F401

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from PIL import Image
 
-from labeling.importers import import_rows, parse_records, parse_zip
+from labeling.importers import import_rows, parse_records
 from labeling.models import Project, Role
 from labeling.services import membership_set, project_create
 
@@ -21,6 +21,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from quorum.celery import app
 

@@ -8,6 +8,11 @@ __all__ = [
     "Annotation", "Assignment", "Item", "Job", "Label", "LabelEvent", "LabelSource", "Membership",
     "ModelVersion", "Prediction", "Project", "Role",
 ]
+
+from .invitation import Invitation  # noqa: E402
+
+__all__ += ["Invitation"]
+
 from .dataset import DatasetVersion, DatasetVersionRow  # noqa: E402
 
 __all__ += ["DatasetVersion", "DatasetVersionRow"]

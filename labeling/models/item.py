@@ -123,7 +123,14 @@ class Annotation(models.Model):
                 fields=["item", "annotator"], condition=Q(supersedes__isnull=True), name="annotation_first_once"
             ),
         ]
-        indexes = [models.Index(fields=["annotator", "created_at"], name="annotation_by_annotator")]
+        indexes = [
+            models.Index(fields=["annotator", "created_at"], name="annotation_by_annotator"),
+            # Hot path: an annotator's progress, and "labels since the last retrain" counted with a LIMIT.
+            models.Index(fields=["project", "annotator"], condition=Q(supersedes__isnull=True),
+                         name="annotation_first_by_annotator"),
+            models.Index(fields=["project", "created_at"], condition=Q(supersedes__isnull=True),
+                         name="annotation_new"),
+        ]
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.pop("force_insert", False):

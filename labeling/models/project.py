@@ -2,17 +2,13 @@
 from django.conf import settings
 from django.db import models
 
+from ml.active import DEFAULT_STRATEGY, STRATEGY_CHOICES
+
 
 class Project(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image", "Image classification"
         TEXT = "text", "Text classification"
-
-    class Strategy(models.TextChoices):
-        MARGIN = "margin", "Margin (uncertainty)"
-        LEAST_CONFIDENCE = "least_confidence", "Least confidence"
-        ENTROPY = "entropy", "Entropy"
-        RANDOM = "random", "Random"
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -21,7 +17,8 @@ class Project(models.Model):
     guidelines = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Distinct annotators per item.")
     retrain_every = models.PositiveIntegerField(default=50, help_text="Retrain after this many new labels.")
-    query_strategy = models.CharField(max_length=40, choices=Strategy.choices, default=Strategy.MARGIN)
+    query_strategy = models.CharField(max_length=40, choices=STRATEGY_CHOICES, default=DEFAULT_STRATEGY,
+                                      help_text="How the queue is ordered once a model exists.")
     adjudication_k = models.PositiveSmallIntegerField(default=2, help_text="Extra blind labels per disputed item.")
     consensus_threshold = models.FloatField(default=0.7, help_text="Below this consensus confidence, a reviewer decides.")
     gold_rate = models.FloatField(default=0.0, help_text="Share of served items that are gold items.")

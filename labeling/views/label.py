@@ -11,7 +11,7 @@ from ..access import get_project_for_user
 from ..errors import QuorumError
 from ..models import Annotation
 from ..queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
-from ..selectors import annotator_progress
+from ..selectors import annotator_progress, ranking_paused
 
 
 def render_guidelines(text: str) -> str:
@@ -61,7 +61,10 @@ def _respond(request, context, *, event: str | None = None):
 def label_page(request, project_id):
     project, _ = get_project_for_user(request.user, project_id)
     context = _item_context(request, project)
+    if request.htmx:  # the next item only: the page around it is already in the browser
+        return _respond(request, context)
     context["guidelines_html"] = render_guidelines(project.guidelines)
+    context["ranking_paused"] = ranking_paused(project)
     return render(request, "labeling/label.html", context)
 
 

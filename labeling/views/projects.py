@@ -8,7 +8,7 @@ from ..access import get_project_for_user, projects_for_user
 from ..errors import QuorumError
 from ..models import Project, Role
 from ..queue import request_retrain
-from ..selectors import annotator_progress, class_counts, latest_model, project_progress, recent_jobs
+from ..selectors import annotator_progress, class_counts, latest_model, project_progress, ranking_paused, recent_jobs
 from ..services import project_create
 
 
@@ -55,6 +55,7 @@ def project_detail(request, project_id):
         "mine": annotator_progress(project, request.user), "model": latest_model(project),
         "jobs": recent_jobs(project), "classes": class_counts(project),
         "is_manager": membership.allows(Role.MANAGER), "is_reviewer": membership.allows(Role.REVIEWER),
+        "ranking_paused": ranking_paused(project),
     }
     return render(request, "labeling/project.html", context)
 

@@ -9,8 +9,9 @@ from django.db import transaction
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from labeling.importers import parse_zip, import_rows
+from labeling.importers import import_rows, parse_zip
 from labeling.models import Project, Role
+from labeling.queue import request_retrain
 from labeling.services import membership_set, project_create
 
 DEMO_NAME = "Handwritten digits (demo)"
@@ -18,7 +19,7 @@ USERS = [("manager", Role.MANAGER), ("reviewer", Role.REVIEWER), ("alice", Role.
 PASSWORD = "quorum-demo"
 GUIDELINES = """# Handwritten digits
 
-Pick the digit you see. Press its key (**0** is the last label).
+Pick the digit you see and press its key on the keyboard.
 
 * If the digit is unreadable, press **S** to skip it.
 * Some given labels are wrong on purpose: the model will flag them for review.
@@ -77,6 +78,8 @@ class Command(BaseCommand):
                 membership_set(project=project, user=users[username], role=role)
             rows, errors = parse_zip("digits.zip", io.BytesIO(data))
             result = import_rows(project=project, rows=rows, errors=errors, name="digits.zip")
+            # The worker trains the first model, ranks the queue and flags suspicious given labels.
+            request_retrain(project=project, user=users["manager"])
         self.stdout.write(self.style.SUCCESS(
             f"Loaded '{DEMO_NAME}': {result.created} items, {given} with given labels ({n_wrong} wrong on purpose)."))
         self._print_logins()

@@ -1,0 +1,401 @@
+"""Serve Quorum with gunicorn on PostgreSQL + Redis and measure the labeling hot path over HTTP.
+
+    python -m bench.serve                 # 100,000 then 1,000,000 items, then 50 annotators at once
+    python -m bench.serve --items 100000  # one size only
+
+Writes bench/results/serve.json (figures) and bench/results/serve_plans.txt (EXPLAIN ANALYZE of the queue's
+queries at each size). Everything runs against 127.0.0.1 only; the load part is bounded in time and count.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DB_NAME = "quorum_bench_serve"
+PG = "postgres://postgres@127.0.0.1:5432"
+DATABASE_URL = f"{PG}/{DB_NAME}"
+BROKER_URL = "redis://127.0.0.1:6379/6"
+PASSWORD = "bench-password-1"
+ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
+LABEL_RE = re.compile(r'name="label" value="(\d+)"')
+
+
+def _env() -> dict:
+    env = dict(os.environ, DATABASE_URL=DATABASE_URL, CELERY_BROKER_URL=BROKER_URL, DEBUG="False",
+               QUORUM_PRODUCTION="False", LOG_LEVEL="ERROR", DB_CONN_MAX_AGE="600")
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    return env
+
+
+def _fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _django():
+    os.environ.update(_env())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quorum.settings")
+    import django
+
+    django.setup()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[k], 2)
+
+
+# ---------------------------------------------------------------- server
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, port: int, workers: int = 2, threads: int = 8):
+        self.port = port or _free_port()
+        self.cmd = [sys.executable, "-m", "gunicorn", "quorum.wsgi", "-w", str(workers), "--threads", str(threads),
+                    "-k", "gthread", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "60",
+                    "--control-socket", f"/tmp/quorum-bench-{self.port}.ctl"]
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=_env(), start_new_session=True)
+        try:
+            return self._wait_ready()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _wait_ready(self):
+        import requests
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url("/login/"), timeout=10).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start within 60 s")
+
+    def __exit__(self, *exc):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+class Client:
+    """One annotator's browser: a requests.Session logged in through /login/, sending htmx requests."""
+
+    def __init__(self, server: Server, username: str, project_id: int):
+        import requests
+
+        self.server, self.project_id = server, project_id
+        self.s = requests.Session()
+        self.s.get(server.url("/login/"), timeout=30)
+        token = self.s.cookies["csrftoken"]
+        r = self.s.post(server.url("/login/"), data={"username": username, "password": PASSWORD,
+                        "csrfmiddlewaretoken": token}, allow_redirects=False, timeout=60)
+        if r.status_code != 302:
+            raise RuntimeError(f"login failed for {username}: HTTP {r.status_code}")
+        self.headers = {"HX-Request": "true", "X-CSRFToken": self.s.cookies["csrftoken"],
+                        "Referer": server.url("/")}
+
+    def next(self):
+        t = time.perf_counter()
+        r = self.s.get(self.server.url(f"/projects/{self.project_id}/label/"), headers=self.headers, timeout=60)
+        return r, (time.perf_counter() - t) * 1000
+
+    def submit(self, assignment: str, label: str):
+        t = time.perf_counter()
+        r = self.s.post(self.server.url(f"/projects/{self.project_id}/label/submit/"), headers=self.headers,
+                        data={"assignment": assignment, "label": label, "seconds": "1.5"}, timeout=60)
+        return r, (time.perf_counter() - t) * 1000
+
+
+def _parse(html: str):
+    a, labels = ASSIGNMENT_RE.search(html), LABEL_RE.findall(html)
+    return (a.group(1) if a else None), labels
+
+
+# ---------------------------------------------------------------- data
+
+def _setup_people(n_annotators: int):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    User = get_user_model()
+    hashed = make_password(PASSWORD)  # hash once: 50 annotators share the password, not 50 slow hashes
+    User.objects.bulk_create([User(username=f"annotator{i}", password=hashed) for i in range(n_annotators)]
+                             + [User(username="manager", password=hashed)])
+    return User
+
+
+def _project(name: str, overlap: int, users):
+    from labeling.models import Role
+    from labeling.services import membership_set, project_create
+
+    manager = users.objects.get(username="manager")
+    project = project_create(name=name, kind="text", labels=["positive", "negative", "neutral"], owner=manager,
+                             overlap=overlap, retrain_every=50)
+    for user in users.objects.filter(username__startswith="annotator"):
+        membership_set(project=project, user=user, role=Role.ANNOTATOR)
+    return project
+
+
+def _generate(project_id: int, count: int) -> float:
+    from django.core.management import call_command
+    from django.db import connection
+
+    t = time.perf_counter()
+    call_command("generate_items", project=project_id, count=count)
+    connection.close()
+    return time.perf_counter() - t
+
+
+def _skip_open_leases(username: str) -> None:
+    """Give back the lease a submit just took, so the next GET measures a fresh pick from the queue."""
+    from labeling.models import Assignment
+
+    Assignment.objects.filter(annotator__username=username, state=Assignment.State.LEASED).update(
+        state=Assignment.State.SKIPPED)
+
+
+def _plans(project, username: str) -> str:
+    """EXPLAIN ANALYZE of the queries the labeling endpoints run per request, at this size."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from labeling.models import Assignment, Item
+    from labeling.queue import CANDIDATES, CANDIDATES_SQL
+    from labeling.selectors import PROGRESS_SQL, REMAINING_CAP
+
+    user = get_user_model().objects.get(username=username)
+    now = timezone.now()
+    item = Item.objects.filter(project=project).values_list("pk", flat=True).first()
+    queries = [
+        ("candidates (FOR UPDATE SKIP LOCKED)", CANDIDATES_SQL.format(exclude="", lock="FOR UPDATE OF i SKIP LOCKED"),
+         {"project": project.pk, "annotator": user.pk, "now": now, "limit": CANDIDATES}),
+        ("progress (own labels, open items capped)", PROGRESS_SQL,
+         {"project": project.pk, "annotator": user.pk, "cap": REMAINING_CAP + 1}),
+    ]
+    out = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for title, sql, params in queries:
+                cursor.execute("EXPLAIN ANALYZE " + sql, params)
+                out.append(f"-- {title}\n" + "\n".join(r[0] for r in cursor.fetchall()))
+        out.append("-- lease re-check of one item\n" + Assignment.objects.filter(
+            item_id=item, state="leased", expires_at__gt=now).explain(analyze=True))
+        out.append("-- open lease of the annotator\n" + Assignment.objects.filter(
+            project=project, annotator=user, state="leased").order_by("-served_at")[:1].explain(analyze=True))
+        transaction.set_rollback(True)
+    return "\n\n".join(out)
+
+
+# ---------------------------------------------------------------- measurements
+
+def measure_latency(server: Server, project_id: int, username: str, rounds: int, warmup: int) -> dict:
+    client = Client(server, username, project_id)
+    nexts, submits = [], []
+    for n in range(warmup + rounds):
+        _skip_open_leases(username)
+        r, ms_next = client.next()
+        assignment, labels = _parse(r.text)
+        if r.status_code != 200 or assignment is None:
+            raise RuntimeError(f"next item failed: HTTP {r.status_code}")
+        r, ms_submit = client.submit(assignment, labels[n % len(labels)])
+        if r.status_code != 200 or "notice bad" in r.text:
+            raise RuntimeError(f"submit failed: HTTP {r.status_code}")
+        if n >= warmup:
+            nexts.append(ms_next)
+            submits.append(ms_submit)
+    _skip_open_leases(username)
+    return {"next_p50_ms": _percentile(nexts, 50), "next_p95_ms": _percentile(nexts, 95),
+            "submit_p50_ms": _percentile(submits, 50), "submit_p95_ms": _percentile(submits, 95),
+            "rounds": rounds}
+
+
+def run_annotators(server: Server, project_id: int, n: int, seconds: float, max_per_annotator: int) -> dict:
+    """n annotators label as fast as they can for ``seconds`` (and at most max_per_annotator items each)."""
+    clients: list[Client | None] = [None] * n
+
+    def login(i):
+        clients[i] = Client(server, f"annotator{i}", project_id)
+
+    threads = [threading.Thread(target=login, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    submitted: list[set] = [set() for _ in range(n)]
+    latencies: list[list[float]] = [[] for _ in range(n)]
+    errors = [0] * n
+    failed_submits = [0] * n
+    start = time.monotonic()
+    deadline = start + seconds
+
+    def work(i):
+        c = clients[i]
+        r, _ = c.next()
+        for k in range(max_per_annotator):
+            if time.monotonic() > deadline:
+                return
+            if r.status_code >= 500:
+                errors[i] += 1
+                return
+            assignment, labels = _parse(r.text)
+            if assignment is None:
+                return  # nothing left for this annotator
+            r, ms = c.submit(assignment, labels[(i + k) % len(labels)])
+            latencies[i].append(ms)
+            if r.status_code >= 500:
+                errors[i] += 1
+                return
+            if r.status_code == 200 and "notice bad" not in r.text:
+                submitted[i].add(int(assignment))
+            else:
+                failed_submits[i] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    all_ms = [ms for per in latencies for ms in per]
+    return {"submitted": set().union(*submitted), "elapsed": elapsed, "server_errors": sum(errors),
+            "refused_submits": sum(failed_submits),
+            "submit_p50_ms": _percentile(all_ms, 50) if all_ms else None,
+            "submit_p95_ms": _percentile(all_ms, 95) if all_ms else None,
+            "submit_p99_ms": _percentile(all_ms, 99) if all_ms else None}
+
+
+def audit(project_id: int, submitted: set) -> dict:
+    """Count in the database what the clients saw: lost, duplicated, over-assigned items, exact-k overlap."""
+    from django.db.models import Count, F, Q
+
+    from labeling.models import Annotation, Assignment, Item
+
+    stored = set(Annotation.objects.filter(assignment_id__in=submitted).values_list("assignment_id", flat=True))
+    duplicates = (Annotation.objects.filter(project_id=project_id, supersedes__isnull=True)
+                  .values("item", "annotator").annotate(n=Count("id")).filter(n__gt=1).count())
+    given = (Assignment.objects.filter(project_id=project_id).exclude(state=Assignment.State.SKIPPED)
+             .values("item").annotate(n=Count("annotator", distinct=True), needed=F("item__needed"))
+             .filter(n__gt=F("needed")).count())
+    count_mismatch = (Item.objects.filter(project_id=project_id)
+                      .annotate(real=Count("annotations", filter=Q(annotations__supersedes__isnull=True)))
+                      .exclude(real=F("annotation_count")).count())
+    complete = Item.objects.filter(project_id=project_id, annotation_count__gte=F("needed"), needed__gt=0)
+    exact_k = complete.annotate(k=Count("annotations__annotator", distinct=True)).exclude(k=F("needed")).count()
+    return {"annotations": len(stored), "lost_annotations": len(submitted - stored),
+            "duplicate_annotations": duplicates + count_mismatch, "duplicate_assignments": given,
+            "items_complete": complete.count(), "items_without_exactly_k": exact_k}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, choices=[100_000, 1_000_000], help="measure one size only")
+    parser.add_argument("--rounds", type=int, default=300, help="measured next+submit pairs per size")
+    parser.add_argument("--annotators", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of the load part")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--skip-load", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = [args.items] if args.items else [100_000, 1_000_000]
+
+    _fresh_database()
+    _django()
+    from django.db import connection
+
+    users = _setup_people(args.annotators)
+    project = _project("Bench: overlap 1", 1, users)
+    results = {"database": f"PostgreSQL {connection.pg_version // 10000}", "server": "gunicorn -w 2 --threads 8",
+               "sizes": {}}
+    plans, have = [], 0
+    for size in sizes:
+        took = _generate(project.pk, size - have)
+        have = size
+        print(f"generated {size:,} items ({took:.1f} s)", flush=True)
+        with Server(args.port) as server:
+            fig = measure_latency(server, project.pk, "annotator0", args.rounds, warmup=30)
+        fig["generate_seconds"] = round(took, 1)
+        results["sizes"][str(size)] = fig
+        print(f"{size:>9,} items: {json.dumps(fig)}", flush=True)
+        plans.append(f"==== {size:,} items\n{_plans(project, 'annotator1')}")
+        connection.close()
+
+    if not args.skip_load:
+        with Server(args.port) as server:
+            run = run_annotators(server, project.pk, args.annotators, args.seconds, max_per_annotator=2000)
+            fig = audit(project.pk, run["submitted"])
+            results["concurrency"] = {
+                "annotators": args.annotators, "overlap": 1, "seconds": round(run["elapsed"], 1),
+                "annotations": fig["annotations"], "duplicate_assignments": fig["duplicate_assignments"],
+                "duplicate_annotations": fig["duplicate_annotations"],
+                "lost_annotations": fig["lost_annotations"], "server_errors": run["server_errors"],
+                "refused_submits": run["refused_submits"],
+                "throughput_per_s": round(fig["annotations"] / run["elapsed"], 1),
+                "submit_p50_ms": run["submit_p50_ms"], "submit_p95_ms": run["submit_p95_ms"],
+                "submit_p99_ms": run["submit_p99_ms"],
+            }
+            print(f"load, overlap 1: {json.dumps(results['concurrency'])}", flush=True)
+            # Overlap 3 on a small project so that items complete: each must end with exactly 3 annotators.
+            small = _project("Bench: overlap 3", 3, users)
+            _generate(small.pk, 400)
+            run = run_annotators(server, small.pk, args.annotators, min(args.seconds, 15.0), max_per_annotator=2000)
+            fig = audit(small.pk, run["submitted"])
+            results["concurrency_overlap_3"] = {
+                "annotators": args.annotators, "overlap": 3, "seconds": round(run["elapsed"], 1),
+                "annotations": fig["annotations"], "items_complete": fig["items_complete"],
+                "items_without_exactly_k": fig["items_without_exactly_k"],
+                "duplicate_assignments": fig["duplicate_assignments"],
+                "duplicate_annotations": fig["duplicate_annotations"],
+                "lost_annotations": fig["lost_annotations"], "server_errors": run["server_errors"],
+                "throughput_per_s": round(fig["annotations"] / run["elapsed"], 1),
+                "submit_p50_ms": run["submit_p50_ms"], "submit_p95_ms": run["submit_p95_ms"],
+            }
+            print(f"load, overlap 3: {json.dumps(results['concurrency_overlap_3'])}", flush=True)
+        _purge_broker()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "serve.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "serve_plans.txt").write_text("\n\n".join(plans) + "\n")
+    print(f"wrote {RESULTS / 'serve.json'}")
+    return results
+
+
+def _purge_broker() -> None:
+    """Retrain messages queued during the run point at this benchmark's database: do not leave them behind."""
+    from quorum.celery import app
+
+    try:
+        app.control.purge()
+    except Exception as exc:  # noqa: BLE001 - a leftover message is harmless to the figures; say so
+        print(f"could not purge the broker queue: {exc}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

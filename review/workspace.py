@@ -1,0 +1,113 @@
+"""Reads for the reviewer's item view: everything needed to decide one item, in a constant number of queries."""
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+from labeling.consensus import consensus
+from labeling.featurize import project_features
+from labeling.models import Annotation, Item, LabelEvent, Prediction
+
+from .models import Comment, Flag
+from .quality import annotator_quality
+
+ACTION_KEYS = set("aeimxczjkl")  # keys the review screen keeps for actions; see review_keys
+NEIGHBOURS = 5
+
+
+def review_keys(labels) -> dict[int, str]:
+    """Keyboard key per label on the review screen (label id -> key).
+
+    One-character label names (digits "0".."9") are their own key; otherwise labels are numbered 1-9 then 0.
+    Labels beyond ten are chosen from the "other label" list (key L).
+    """
+    names = [lab.name.lower() for lab in labels]
+    if all(len(n) == 1 and n not in ACTION_KEYS for n in names) and len(set(names)) == len(names):
+        return {lab.pk: lab.name.lower() for lab in labels}
+    keys = "1234567890"
+    return {lab.pk: keys[i] for i, lab in enumerate(labels[:10])}
+
+
+def model_top(item: Item, labels, k: int = 3) -> list[dict]:
+    prediction = Prediction.objects.filter(item=item).order_by("-model_version_id").first()
+    if prediction is None:
+        return []
+    ranked = sorted(enumerate(prediction.probabilities), key=lambda p: -p[1])[:k]
+    return [{"label": labels[i], "p": p, "percent": int(round(100 * p))} for i, p in ranked if i < len(labels)]
+
+
+def item_consensus(annotations, labels) -> dict | None:
+    active = [a for a in annotations if not getattr(a, "is_replaced", False)]
+    if len(active) < 2:
+        return None
+    order = {lab.pk: i for i, lab in enumerate(labels)}
+    winner, confidence, method = consensus(votes=[order[a.label_id] for a in active], n_classes=len(labels),
+                                           item=active[0].item)
+    return {"label": labels[winner], "confidence": confidence, "percent": int(round(100 * confidence)),
+            "method": method, "n": len(active)}
+
+
+def _features(project, cache: dict | None):
+    key = ("features", project.pk)
+    if cache is not None and key in cache:
+        return cache[key]
+    value = project_features(project)
+    if cache is not None:
+        cache[key] = value
+    return value
+
+
+def nearest_labeled(item: Item, labels, *, k: int = NEIGHBOURS, cache: dict | None = None) -> list[dict]:
+    """The ``k`` most similar labeled items (features of labeling.featurize), closest first."""
+    project = item.project
+    labeled = dict(Item.objects.filter(project=project, final_label__isnull=False, excluded=False)
+                   .exclude(pk=item.pk).values_list("pk", "final_label_id"))
+    if not labeled:
+        return []
+    ids, X = _features(project, cache)
+    pos = {int(pk): i for i, pk in enumerate(ids)}
+    if item.pk not in pos:
+        return []
+    rows = [pos[pk] for pk in labeled if pk in pos]
+    if not rows:
+        return []
+    nn = NearestNeighbors(n_neighbors=min(k, len(rows)), algorithm="brute",
+                          metric="cosine" if not project.is_image else "euclidean").fit(X[rows])
+    dist, idx = nn.kneighbors(X[[pos[item.pk]]])
+    by_pk = {lab.pk: lab for lab in labels}
+    picked = [int(ids[rows[j]]) for j in idx[0]]
+    items = Item.objects.in_bulk(picked)
+    return [{"item": items[pk], "label": by_pk[labeled[pk]], "distance": float(d)}
+            for pk, d in zip(picked, np.asarray(dist[0]), strict=True)]
+
+
+def item_detail(item: Item, *, cache: dict | None = None) -> dict:
+    """Item, annotations with each annotator's measured quality, consensus, model top 3, neighbours, history."""
+    labels = list(item.project.labels.all())
+    annotations = list(Annotation.objects.filter(item=item).select_related("annotator", "label")
+                       .order_by("created_at", "id"))
+    superseded = {a.supersedes_id for a in annotations if a.supersedes_id}
+    for a in annotations:
+        a.is_replaced = a.pk in superseded
+    quality = annotator_quality(item.project, annotator_ids=[a.annotator_id for a in annotations])
+    for a in annotations:
+        a.quality = quality.get(a.annotator_id, {}).get("final")
+    events = list(LabelEvent.objects.filter(item=item).select_related("actor", "from_label", "to_label"))
+    comments = list(Comment.objects.filter(item=item).select_related("author"))
+    keys = review_keys(labels)
+    return {
+        "item": item, "labels": [{"label": lab, "key": keys.get(lab.pk)} for lab in labels],
+        "annotations": annotations, "consensus": item_consensus(annotations, labels),
+        "top": model_top(item, labels), "neighbours": nearest_labeled(item, labels, cache=cache),
+        "events": events, "comments": comments, "timeline": _timeline(events, comments),
+    }
+
+
+def _timeline(events, comments) -> list[dict]:
+    rows = [{"kind": "event", "at": e.created_at, "event": e} for e in events]
+    rows += [{"kind": "comment", "at": c.created_at, "comment": c} for c in comments]
+    return sorted(rows, key=lambda r: r["at"], reverse=True)
+
+
+def flag_detail(flag: Flag, *, cache: dict | None = None) -> dict:
+    return {"flag": flag, "other_flags": list(Flag.objects.filter(item=flag.item_id, status=Flag.Status.OPEN)
+                                              .exclude(pk=flag.pk)),
+            **item_detail(flag.item, cache=cache)}

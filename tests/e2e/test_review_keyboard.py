@@ -1,0 +1,77 @@
+"""A reviewer clears five flags with the keyboard only, then undoes the last decision with Z."""
+import pytest
+from playwright.sync_api import expect
+
+from labeling.models import Item
+from review.models import Flag
+from tests.e2e.review_support import SCREENSHOTS, digits_project_with_flags, history
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_reviewer_clears_five_flags_with_the_keyboard_and_undoes_the_last(image_project, people, page_for, live_server):
+    items, flags = digits_project_with_flags(image_project)
+    before = {f.pk: Item.objects.get(pk=f.item_id).final_label.name for f in flags}
+    page = page_for("reviewer")
+    page.goto(f"{live_server.url}/projects/{image_project.pk}/review/")
+    expect(page.locator("#flag-table tbody tr")).to_have_count(5)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "review-queue.png"))
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    page.keyboard.press("Enter")
+    expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[0].pk))
+
+    # The whole item view fits a 1366x768 laptop screen: nothing below the fold.
+    for selector in ("#stage", "#decide-form", "#history", "#neighbours", "#escalate-btn"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 768, selector
+    expect(page.locator("#neighbours a")).to_have_count(5)
+    page.screenshot(path=str(SCREENSHOTS / "review-item.png"))
+
+    def decide(flag, keys, text=None):
+        expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flag.pk))
+        for key in keys:
+            page.keyboard.press(key)
+        if text is not None:
+            expect(page.locator("#reason-input")).to_be_focused()
+            page.keyboard.type(text)
+            page.keyboard.press("Enter")
+
+    suggested = [f.suggested_label.name for f in flags]
+    decide(flags[0], ["a"])  # accept the current label
+    expect(page.locator("#saved")).to_contain_text(f"Item {flags[0].item_id}: kept")
+    decide(flags[1], [suggested[1]])  # the model was right: press the digit
+    decide(flags[2], ["m"], "could be 1 or 7")  # ambiguous, with a reason
+    decide(flags[3], ["x"], "not a digit")  # excluded from training
+    decide(flags[4], [suggested[4]])
+    page.wait_for_url(f"{live_server.url}/projects/{image_project.pk}/review/")
+    expect(page.locator("text=Nothing to review")).to_be_visible()
+
+    states = {f.pk: Flag.objects.get(pk=f.pk) for f in flags}
+    assert [states[f.pk].action for f in flags] == ["accept", "relabel", "ambiguous", "exclude", "relabel"]
+    it = {f.pk: Item.objects.get(pk=f.item_id) for f in flags}
+    assert it[flags[1].pk].final_label.name == suggested[1] and it[flags[4].pk].final_label.name == suggested[4]
+    assert it[flags[2].pk].ambiguous and it[flags[3].pk].excluded
+    for n, f in enumerate(flags):
+        h = history(it[f.pk])
+        new = suggested[n] if n in (1, 4) else before[f.pk]
+        source = "reviewer" if n in (0, 1, 4) else "given"
+        assert h == [(None, before[f.pk], "given", None, "import", False),
+                     (before[f.pk], new, source, "reviewer", f"flag:{f.pk}", False)], h
+
+    # Z on the queue undoes the last decision: label back, flag open again, the undo is an event.
+    page.keyboard.press("z")
+    page.wait_for_url(f"**/review/flags/{flags[4].pk}/")
+    expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[4].pk))
+    item = Item.objects.get(pk=flags[4].item_id)
+    assert item.final_label.name == before[flags[4].pk] and item.final_source == "given"
+    assert Flag.objects.get(pk=flags[4].pk).status == "open"
+    assert history(item)[1:] == [(before[flags[4].pk], suggested[4], "reviewer", "reviewer", f"flag:{flags[4].pk}", False),
+                                 (suggested[4], before[flags[4].pk], "given", "reviewer", f"flag:{flags[4].pk}", True)]
+    expect(page.locator("#history li.undo")).to_have_count(1)
+    # ...and Z on the flag view undoes the one before (htmx, no page load): the exclusion is lifted.
+    page.keyboard.press("z")
+    expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[3].pk))
+    assert not Item.objects.get(pk=flags[3].item_id).excluded
+    assert history(Item.objects.get(pk=flags[3].item_id))[-1][-1] is True

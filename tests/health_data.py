@@ -1,0 +1,94 @@
+"""Small data sets with known defects for the data-health tests: Pillow images and texts."""
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+
+def scene(seed: int, size: int = 96) -> Image.Image:
+    """A clean, sharp, mid-exposure picture: coloured rectangles on a background, with sensor-like noise."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (size, size), tuple(int(v) for v in rng.integers(60, 200, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(8):
+        x0, y0 = (int(v) for v in rng.integers(0, size - 10, 2))
+        x1, y1 = x0 + int(rng.integers(5, 40)), y0 + int(rng.integers(5, 40))
+        draw.rectangle([x0, y0, x1, y1], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    arr = np.asarray(img).astype(int) + rng.integers(-20, 20, (size, size, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **kwargs)
+    return out.getvalue()
+
+
+def defect_images(n_clean: int = 80, n_each: int = 5, seed: int = 1000):
+    """Return (images, truth): a list of (name, Image) and a dict defect -> set of indices.
+
+    Defects: black, white, blurred, tiny, and duplicate pairs (one exact re-encode, one resized copy)
+    whose copies carry a different label (truth["conflict"] holds both members of each pair).
+    """
+    images, truth = [], {k: set() for k in ("dark", "bright", "blurry", "tiny", "exact", "near", "conflict")}
+
+    def add(kind, img):
+        truth.setdefault(kind, set())
+        if kind != "clean":
+            truth[kind].add(len(images))
+        images.append(img)
+        return len(images) - 1
+
+    for i in range(n_clean):
+        add("clean", scene(seed + i))
+    for i in range(n_each):
+        add("dark", Image.new("RGB", (64 + i, 64), (i, i, i)))
+        add("bright", Image.new("RGB", (64 + i, 64), (255 - i, 255 - i, 255 - i)))
+        add("blurry", scene(seed + 500 + i).filter(ImageFilter.GaussianBlur(3)))
+        add("tiny", scene(seed + 600 + i, size=16))
+    for i in range(n_each):  # duplicates of clean images 0..n_each-1 (exact) and n_each..2n_each-1 (near)
+        truth["conflict"] |= {i, add("exact", images[i].copy())}
+        near = images[n_each + i].resize((90, 90), Image.BILINEAR)
+        truth["conflict"] |= {n_each + i, add("near", near)}
+    return images, truth
+
+
+WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "zi", "bu") for b in
+         ("rat", "mon", "lik", "pes", "dor", "fan", "gul", "hes", "jin", "wox", "quen", "tum")]
+
+
+def clean_text(rng) -> str:
+    n = int(rng.integers(20, 35))
+    return " ".join(rng.choice(WORDS, size=n)).capitalize() + "."
+
+
+def defect_texts(n_clean: int = 120, seed: int = 0):
+    """Return (texts, labels, truth): clean random sentences plus empty, short, long, undecodable texts and
+    duplicates with different labels (truth["conflict"] holds both members of each duplicate pair)."""
+    rng = np.random.default_rng(seed)
+    texts = [clean_text(rng) for _ in range(n_clean)]
+    labels = [int(i % 3) for i in range(n_clean)]
+    truth: dict[str, set[int]] = {}
+
+    def add(kind, text, label):
+        truth.setdefault(kind, set()).add(len(texts))
+        texts.append(text)
+        labels.append(label)
+        return len(texts) - 1
+
+    for blank in ("", "   ", "\n\t"):
+        add("empty", blank, 0)
+    for short in ("ok", "no"):
+        add("short", short, 1)
+    for _ in range(3):
+        add("long", " ".join(rng.choice(WORDS, size=1200)), 2)
+    for bad in (["Caf\ufffd au lait was great " + clean_text(rng), "Null\x00byte " + clean_text(rng),
+                             "Bell\x07 in text " + clean_text(rng)]):
+        add("bad_chars", bad, 0)
+    for i in range(4):  # exact (modulo case and punctuation) copies of texts 0..3 with another label
+        truth.setdefault("conflict", set()).update({i, add("exact", texts[i].upper().replace(".", "!"), (labels[i] + 1) % 3)})
+    for i in range(4, 8):  # near copies: one word changed
+        words = texts[i].split()
+        words[len(words) // 2] = "changed"
+        truth["conflict"].update({i, add("near", " ".join(words), (labels[i] + 1) % 3)})
+    return texts, labels, truth

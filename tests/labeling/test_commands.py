@@ -1,0 +1,44 @@
+"""Management commands: import_items, create_token, load_demo."""
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from api.models import ApiToken, hash_token
+from labeling.models import Item, Project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_import_items_reports_counts_and_refuses_bad_files(text_project, tmp_path):
+    good = tmp_path / "r.csv"
+    good.write_text("text,label\nnice,positive\nnice,\nbad,\n")
+    out = io.StringIO()
+    call_command("import_items", text_project.pk, str(good), stdout=out)
+    assert "Imported 2 items into 'Reviews'; skipped 1 duplicates." in out.getvalue()
+    bad = tmp_path / "b.jsonl"
+    bad.write_text('{"text": 1}\n')
+    with pytest.raises(CommandError, match="b.jsonl, line 1: 'text' must be a string"):
+        call_command("import_items", text_project.pk, str(bad), stdout=io.StringIO())
+    assert Item.objects.count() == 2
+
+
+def test_create_token_prints_a_token_stored_only_as_hash(people):
+    out = io.StringIO()
+    call_command("create_token", "manager", "laptop", stdout=out)
+    token = out.getvalue().strip()
+    row = ApiToken.objects.get()
+    assert row.digest == hash_token(token) and token not in (row.digest, row.hint)
+
+
+def test_load_demo_builds_the_digits_project_once_with_noisy_given_labels():
+    out = io.StringIO()
+    call_command("load_demo", "--given", "100", stdout=out)
+    call_command("load_demo", stdout=out)
+    project = Project.objects.get()
+    assert project.items.count() == 1797
+    assert project.items.filter(given_label__isnull=False).count() == 100
+    assert "Demo logins (password 'quorum-demo')" in out.getvalue()
+    assert "already loaded" in out.getvalue()
+    keys = dict(project.labels.values_list("name", "key"))
+    assert keys["0"] == "0" and keys["1"] == "1"

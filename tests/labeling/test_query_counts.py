@@ -1,0 +1,61 @@
+"""The labeling endpoints run a constant number of queries: 10 items or 200 items, the same count."""
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from labeling.models import Project
+from labeling.services import membership_set, project_create
+from tests.conftest import add_texts
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+HX = {"HTTP_HX_REQUEST": "true"}
+# An upper bound too, so a new per-request query shows up here even if it does not grow with the data.
+MAX_QUERIES = 30
+
+
+def _project(people, n):
+    project = project_create(name=f"{n} items", kind=Project.Kind.TEXT, labels=["yes", "no"], owner=people["manager"])
+    membership_set(project=project, user=people["alice"], role="annotator")
+    add_texts(project, [f"text number {i}" for i in range(n)])
+    return project
+
+
+def _assignment(html: str) -> str:
+    return re.search(r'name="assignment" value="(\d+)"', html).group(1)
+
+
+def _counts(client, project) -> dict:
+    counts = {}
+    label = str(project.labels.first().pk)
+    url = reverse("labeling:label", args=[project.pk])
+    with CaptureQueriesContext(connection) as page:
+        response = client.get(url)
+    assert response.status_code == 200
+    counts["page"] = len(page)
+    with CaptureQueriesContext(connection) as partial:
+        response = client.get(url, **HX)
+    counts["partial"] = len(partial)
+    with CaptureQueriesContext(connection) as submit:
+        response = client.post(reverse("labeling:submit", args=[project.pk]),
+                               {"assignment": _assignment(response.content.decode()), "label": label}, **HX)
+    assert response.status_code == 200 and b"notice bad" not in response.content
+    counts["submit"] = len(submit)
+    with CaptureQueriesContext(connection) as skipped:
+        response = client.post(reverse("labeling:skip", args=[project.pk]),
+                               {"assignment": _assignment(response.content.decode())}, **HX)
+    assert response.status_code == 200
+    counts["skip"] = len(skipped)
+    return counts
+
+
+def test_labeling_endpoints_run_the_same_number_of_queries_for_10_and_200_items(client, people):
+    client.force_login(people["alice"])
+    small = _counts(client, _project(people, 10))
+    big = _counts(client, _project(people, 200))
+    assert small == big, (small, big)
+    assert max(big.values()) <= MAX_QUERIES, big
+    print(big)

@@ -1,0 +1,92 @@
+"""The retrain task really trains, predicts, ranks the queue and raises mislabel flags."""
+import io
+
+import pytest
+
+from labeling.importers import import_rows, parse_zip
+from labeling.models import Item, Job, ModelVersion, Prediction
+from labeling.queue import maybe_retrain, request_retrain
+from review.models import Flag
+from tests.conftest import digits_zip
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _load(project, n=200, wrong=8, unlabeled=60):
+    data, wrong_idx = digits_zip(n, wrong=wrong)
+    rows, errors = parse_zip("d.zip", io.BytesIO(data))
+    for row in rows[:unlabeled]:  # leave some items without a given label: the queue
+        row.label = None
+    import_rows(project=project, rows=rows, errors=errors, name="d.zip")
+    return wrong_idx
+
+
+def test_retrain_trains_ranks_open_items_and_flags_planted_mislabels(image_project, people):
+    _load(image_project)
+    before = dict(Item.objects.filter(needed__gt=0).values_list("id", "priority"))
+    job = request_retrain(project=image_project, user=people["manager"])
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    version = ModelVersion.objects.get(project=image_project)
+    assert version.n_train == 140 and version.cv_accuracy > 0.7
+    assert set(version.metrics["per_class"]) == {str(d) for d in range(10)}
+    assert Prediction.objects.filter(model_version=version).count() == 200
+    assert Prediction.objects.filter(model_version=version, out_of_fold=True).count() == 140
+    after = dict(Item.objects.filter(needed__gt=0).values_list("id", "priority"))
+    assert after != before  # the queue was re-ranked by the model
+    assert all(0 <= p < 2 for p in after.values())
+    assert Item.objects.filter(needed__gt=0, predicted_label__isnull=True).count() == 0
+    flags = Flag.objects.filter(reason=Flag.Reason.MODEL_DISAGREEMENT)
+    assert flags.exists()
+    assert all("model says" in f.explanation and "given" in f.explanation for f in flags)
+
+
+def test_flagged_items_include_most_planted_errors(image_project):
+    _load(image_project, n=300, wrong=15, unlabeled=0)
+    request_retrain(project=image_project, user=None)
+    flagged = set(Flag.objects.values_list("item_id", flat=True))
+    # The first 15 entries of the zip carry a wrong class folder (label + 3).
+    from sklearn.datasets import load_digits
+
+    target = load_digits().target
+    wrong = {i.pk for i in Item.objects.all()
+             if int(i.source_name.split("/")[1]) != target[int(i.source_name.split("/d")[1].split(".")[0])]}
+    assert len(wrong) == 15
+    assert len(wrong & flagged) >= 10
+    assert len(flagged - wrong) <= 15
+
+
+def test_retrain_is_debounced_every_n_labels(image_project):
+    _load(image_project, n=60, wrong=0, unlabeled=60)
+    image_project.retrain_every = 1000
+    assert maybe_retrain(project=image_project) is None
+    assert not Job.objects.filter(kind=Job.Kind.RETRAIN).exists()
+
+
+def test_a_retrain_requested_during_a_running_one_runs_once_after_it(image_project):
+    running = Job.objects.create(project=image_project, kind=Job.Kind.RETRAIN, state=Job.State.RUNNING)
+    again = request_retrain(project=image_project, user=None)
+    third = request_retrain(project=image_project, user=None)
+    assert again.pk == third.pk == running.pk
+    running.refresh_from_db()
+    assert running.params["rerun"] is True
+    assert Job.objects.filter(kind=Job.Kind.RETRAIN).count() == 1
+
+
+def test_too_few_labels_finishes_with_a_clear_message(image_project):
+    _load(image_project, n=20, wrong=0, unlabeled=15)
+    job = request_retrain(project=image_project, user=None)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED and "need at least 10 labels" in job.message
+    assert not ModelVersion.objects.exists()
+
+
+def test_retrain_records_estimated_noise_and_the_project_page_shows_it(image_project, people, client):
+    _load(image_project, n=200, wrong=20, unlabeled=0)
+    request_retrain(project=image_project, user=None)
+    version = ModelVersion.objects.get()
+    assert 0.02 < version.metrics["estimated_noise_rate"] < 0.3  # 20 of 200 planted
+    assert version.metrics["agreement"] is None  # nobody has labeled an item twice yet
+    client.force_login(people["manager"])
+    body = client.get(f"/projects/{image_project.pk}/").content.decode()
+    assert "Estimated wrong labels" in body

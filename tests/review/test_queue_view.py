@@ -1,0 +1,48 @@
+"""The review queue: highest score first, filters by reason, given label, suggested label and annotator."""
+import pytest
+
+from labeling.queue import next_assignment, submit_annotation
+from review.models import Flag
+from tests.review.helpers import client_for, flag, labeled_items
+
+pytestmark = pytest.mark.django_db
+
+
+def test_queue_orders_by_score_and_counts_per_filter(text_project, people):
+    a, b, c = labeled_items(text_project, [("a", "positive"), ("b", "negative"), ("c", "negative")])
+    flag(a, score=0.2, suggested="negative")
+    flag(b, score=0.9, suggested="positive", reason=Flag.Reason.LOW_CONSENSUS)
+    flag(c, score=0.5, suggested="positive")
+    client = client_for(people["reviewer"])
+    r = client.get(f"/projects/{text_project.pk}/review/")
+    body = r.content.decode()
+    assert body.index("item " + str(b.pk)) < body.index("item " + str(c.pk)) < body.index("item " + str(a.pk))
+    negative = text_project.labels.get(name="negative")
+    r = client.get(f"/projects/{text_project.pk}/review/?given={negative.pk}&reason=model")
+    rows = [f.pk for f in r.context["flags"]]
+    assert rows == [Flag.objects.get(item=c).pk]
+    groups = {g["name"]: {o["text"]: o["count"] for o in g["options"]} for g in r.context["groups"]}
+    assert groups["reason"]["Model disagrees with the label"] == 1
+    assert groups["reason"]["Low consensus confidence"] == 1  # counts ignore the group's own filter
+    assert groups["given"] == {"positive": 1, "negative": 1, "neutral": 0}
+
+
+def test_queue_filters_by_annotator(text_project, people):
+    text_project.overlap = 2
+    text_project.save()
+    labeled_items(text_project, [("x", None)])
+    for name, label in (("alice", "positive"), ("bob", "negative")):
+        lease = next_assignment(project=text_project, annotator=people[name])
+        submit_annotation(project=text_project, annotator=people[name], assignment_id=lease.pk,
+                          label_id=text_project.labels.get(name=label).pk)
+    assert Flag.objects.count() == 1
+    client = client_for(people["reviewer"])
+    r = client.get(f"/projects/{text_project.pk}/review/?annotator={people['alice'].pk}")
+    assert len(r.context["flags"]) == 1
+    r = client.get(f"/projects/{text_project.pk}/review/?annotator={people['carol'].pk}")
+    assert r.context["flags"] == []
+
+
+def test_queue_is_for_reviewers_only(text_project, people):
+    assert client_for(people["alice"]).get(f"/projects/{text_project.pk}/review/").status_code == 403
+    assert client_for(people["outsider"]).get(f"/projects/{text_project.pk}/review/").status_code == 404
