@@ -21,7 +21,7 @@ class JobBusy(Exception):
     """Another live worker runs this job; the message is retried later in case that worker dies."""
 
 
-def _claim(job_id: int, kind: str) -> Job | None:
+def claim_job(job_id: int, kind: str) -> Job | None:
     """Take a job under a row lock: a queued job, or a running one whose worker died (stale heartbeat).
 
     A redelivered message for a finished job does nothing; one for a job that a live worker is running
@@ -47,7 +47,7 @@ def _test_delay() -> None:
 @shared_task(name="labeling.tasks.retrain", bind=True, acks_late=True, reject_on_worker_lost=True)
 def retrain(self, job_id: int) -> None:
     try:
-        job = _claim(job_id, Job.Kind.RETRAIN)
+        job = claim_job(job_id, Job.Kind.RETRAIN)
     except JobBusy as exc:
         raise self.retry(exc=exc, countdown=60, max_retries=None) from exc
     if job is None:
@@ -76,7 +76,7 @@ def import_file(self, job_id: int) -> None:
     from .imports import run_import_job
 
     try:
-        job = _claim(job_id, Job.Kind.IMPORT)
+        job = claim_job(job_id, Job.Kind.IMPORT)
     except JobBusy as exc:
         raise self.retry(exc=exc, countdown=60, max_retries=None) from exc
     if job is not None:

@@ -5,7 +5,6 @@ from labeling.models import Annotation, LabelEvent, Prediction
 
 from .models import Flag
 
-
 FILTERS = ("reason", "given", "suggested", "annotator")
 
 

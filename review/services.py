@@ -4,9 +4,10 @@ from collections import Counter
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from labeling import jobs
 from labeling.errors import Conflict, QuorumError
 from labeling.featurize import project_features
-from labeling.models import Item, Label, LabelSource, ModelVersion, Prediction
+from labeling.models import Item, Job, Label, LabelSource, ModelVersion, Prediction
 from labeling.services import set_final_label
 from ml.noise import detect_mislabels, explain, find_label_issues
 
@@ -119,3 +120,24 @@ def flag_gold_failure(*, item: Item, annotator, given: Label) -> Flag | None:
     return _open_flag(item=item, reason=Flag.Reason.GOLD_FAILURE, score=1.0,
                       explanation=f"{annotator.get_username()} answered {given.name}; the gold answer is {gold.name}",
                       suggested=gold)
+
+
+def request_flag_run(*, project, user) -> Job:
+    """Queue a mislabel search over the latest model version (one at a time per project)."""
+    if not ModelVersion.objects.filter(project=project).exists():
+        raise QuorumError("There is no model yet: retrain first, then look for mislabels.")
+    running = jobs.active_job(project, Job.Kind.FLAG)
+    if running is not None:
+        return running
+    job = jobs.create_job(project=project, kind=Job.Kind.FLAG, user=user, total=3)
+    jobs.enqueue_job(job, "review.tasks.flag_job")
+    return job
+
+
+def run_flag_job(job: Job) -> None:
+    version = ModelVersion.objects.filter(project=job.project).first()
+    jobs.progress(job, 1, total=3, message=f"Out-of-fold ensemble and confident learning on {version.name}")
+    created = flag_mislabels(model_version=version)
+    open_count = Flag.objects.filter(project=job.project, status=Flag.Status.OPEN).count()
+    jobs.finish(job, result={"created": created, "open": open_count, "model_version": version.pk},
+                message=f"{created} new flag{'s' if created != 1 else ''}; {open_count} open in the review queue.")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("projects/<int:project_id>/review/flags/<int:flag_id>/decide/", queue.flag_decide, name="decide"),
     path("projects/<int:project_id>/review/flags/<int:flag_id>/comment/", queue.flag_comment, name="comment"),
     path("projects/<int:project_id>/review/undo/", queue.review_undo, name="undo"),
+    path("projects/<int:project_id>/review/find-mislabels/", queue.find_mislabels, name="find_mislabels"),
     path("projects/<int:project_id>/review/confusion/", confusion.confusion_page, name="confusion"),
     path("projects/<int:project_id>/review/confusion/<int:given_id>/<int:predicted_id>/", confusion.confusion_cell,
          name="confusion_cell"),

@@ -17,7 +17,7 @@ from labeling.models import Role
 from ..decisions import add_comment, escalate_flag, mark_flag, undo_last
 from ..models import Flag
 from ..selectors import FILTERS, filter_counts, open_flags
-from ..services import resolve_flag
+from ..services import request_flag_run, resolve_flag
 from ..workspace import flag_detail
 
 
@@ -204,3 +204,16 @@ def review_undo(request, project_id):
     if not request.htmx:
         return redirect(reverse("review:flag", args=[project.pk, flag.pk]))
     return _render_flag(request, project, flag, filters=filters, just_done=message)
+
+
+@login_required
+@require_POST
+def find_mislabels(request, project_id):
+    """Run the mislabel search now (it also runs after every retrain); the job page shows its progress."""
+    project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    try:
+        job = request_flag_run(project=project, user=request.user)
+    except QuorumError as exc:
+        messages.error(request, exc.message)
+        return redirect("review:queue", project.pk)
+    return redirect("labeling:job", job.pk)

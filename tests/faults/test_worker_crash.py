@@ -101,14 +101,14 @@ def test_a_killed_worker_mid_retrain_is_redelivered_and_the_job_succeeds_once(te
 
 
 def test_a_redelivered_message_for_a_job_a_live_worker_runs_is_not_run_twice(text_project, settings):
-    from labeling.tasks import JobBusy, _claim
+    from labeling.tasks import JobBusy, claim_job
 
     job = jobs.create_job(project=text_project, kind=Job.Kind.RETRAIN)
-    assert _claim(job.pk, Job.Kind.RETRAIN) is not None
+    assert claim_job(job.pk, Job.Kind.RETRAIN) is not None
     with pytest.raises(JobBusy):  # heartbeat is fresh: another worker has it
-        _claim(job.pk, Job.Kind.RETRAIN)
+        claim_job(job.pk, Job.Kind.RETRAIN)
     settings.QUORUM_JOB_STALE_SECONDS = 0
-    resumed = _claim(job.pk, Job.Kind.RETRAIN)  # silent worker: taken to be dead, the job resumes
+    resumed = claim_job(job.pk, Job.Kind.RETRAIN)  # silent worker: taken to be dead, the job resumes
     assert resumed is not None and resumed.attempts == 2
     Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED)
-    assert _claim(job.pk, Job.Kind.RETRAIN) is None  # finished: a late duplicate does nothing
+    assert claim_job(job.pk, Job.Kind.RETRAIN) is None  # finished: a late duplicate does nothing
