@@ -2,30 +2,21 @@
 import traceback
 
 from celery import shared_task
-from django.db import transaction
 
 from labeling import jobs
 from labeling.models import Job, Label
+from labeling.tasks import claim_job
 
 from .health import boost_class as boost_class_service
 from .health import compute_health as compute_health_service
 
 
-def _claim(job_id: int) -> Job | None:
-    """Move a queued health job to running exactly once; a redelivered message for a finished job does nothing."""
-    with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id, kind=Job.Kind.HEALTH).first()
-        if job is None or job.state in (Job.State.SUCCEEDED, Job.State.FAILED):
-            return None
-        jobs.start(job, total=100, message="Starting")
-        return job
-
-
 @shared_task(name="review.tasks.compute_health", acks_late=True, reject_on_worker_lost=True)
 def compute_health(job_id: int) -> int | None:
-    job = _claim(job_id)
+    job = claim_job(job_id, Job.Kind.HEALTH)
     if job is None:
         return None
+    jobs.progress(job, 0, total=100, message="Starting")
     try:
         report = compute_health_service(project=job.project, job=job,
                                         progress=lambda done, message: jobs.progress(job, done, message=message))

@@ -10,6 +10,7 @@ from django_htmx.http import trigger_client_event
 from ..access import get_project_for_user
 from ..errors import QuorumError
 from ..models import Annotation
+from ..params import float_or, int_or_none
 from ..queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
 from ..selectors import annotator_progress, ranking_paused
 
@@ -17,20 +18,6 @@ from ..selectors import annotator_progress, ranking_paused
 def render_guidelines(text: str) -> str:
     """Markdown to HTML, sanitised: guidelines are user input and must never carry script."""
     return nh3.clean(markdown.markdown(text or "", extensions=["extra"]))
-
-
-def _float(value, default=0.0) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _item_context(request, project, *, correcting: Annotation | None = None, error: str = ""):
@@ -72,16 +59,16 @@ def label_page(request, project_id):
 @require_POST
 def label_submit(request, project_id):
     project, _ = get_project_for_user(request.user, project_id)
-    label_id = _int_or_none(request.POST.get("label"))
-    seconds = _float(request.POST.get("seconds"))
+    label_id = int_or_none(request.POST.get("label"))
+    seconds = float_or(request.POST.get("seconds"))
     try:
         if request.POST.get("correcting"):
             correct_annotation(project=project, annotator=request.user, label_id=label_id, seconds=seconds,
-                               annotation_id=_int_or_none(request.POST.get("correcting")))
+                               annotation_id=int_or_none(request.POST.get("correcting")))
         else:
             submit_annotation(project=project, annotator=request.user, label_id=label_id, seconds=seconds,
-                              assignment_id=_int_or_none(request.POST.get("assignment")),
-                              suggested_label_id=_int_or_none(request.POST.get("suggested")))
+                              assignment_id=int_or_none(request.POST.get("assignment")),
+                              suggested_label_id=int_or_none(request.POST.get("suggested")))
     except QuorumError as exc:
         return _respond(request, _item_context(request, project, error=exc.message))
     return _respond(request, _item_context(request, project), event="labelSaved")
@@ -91,7 +78,7 @@ def label_submit(request, project_id):
 @require_POST
 def label_skip(request, project_id):
     project, _ = get_project_for_user(request.user, project_id)
-    skip(project=project, annotator=request.user, assignment_id=_int_or_none(request.POST.get("assignment")))
+    skip(project=project, annotator=request.user, assignment_id=int_or_none(request.POST.get("assignment")))
     return _respond(request, _item_context(request, project))
 
 

@@ -8,11 +8,11 @@ from django.views.decorators.http import require_POST
 from labeling.access import get_project_for_user
 from labeling.errors import QuorumError
 from labeling.models import Role
+from labeling.params import int_or_none
 
 from ..audits import audit_summary, draw_audit, next_audit_item, record_verdict
 from ..models import Audit
 from ..workspace import review_keys
-from .queue import _int_or_none
 
 
 def _get_audit(project, audit_id) -> Audit:
@@ -37,7 +37,7 @@ def audit_list(request, project_id):
 def audit_new(request, project_id):
     project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
     try:
-        audit = draw_audit(project=project, reviewer=request.user, size=_int_or_none(request.POST.get("size")) or 0)
+        audit = draw_audit(project=project, reviewer=request.user, size=int_or_none(request.POST.get("size")) or 0)
     except QuorumError as exc:
         messages.error(request, exc.message)
         return redirect("review:audits", project.pk)
@@ -70,8 +70,8 @@ def audit_verdict(request, project_id, audit_id):
     project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
     audit = _get_audit(project, audit_id)
     try:
-        record_verdict(audit=audit, audit_item_id=_int_or_none(request.POST.get("row")) or 0, reviewer=request.user,
-                       label_id=_int_or_none(request.POST.get("label")))
+        record_verdict(audit=audit, audit_item_id=int_or_none(request.POST.get("row")) or 0, reviewer=request.user,
+                       label_id=int_or_none(request.POST.get("label")))
     except QuorumError as exc:
         audit.refresh_from_db()
         return _audit_response(request, project, audit, error=exc.message, status=exc.status)

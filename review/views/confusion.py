@@ -8,10 +8,10 @@ from django.views.decorators.http import require_POST
 from labeling.access import get_project_for_user
 from labeling.errors import QuorumError
 from labeling.models import Role
+from labeling.params import int_or_none
 
 from ..decisions import bulk_relabel
 from ..matrix import cell_items, confusion
-from .queue import _int_or_none
 
 
 @login_required
@@ -33,10 +33,10 @@ def confusion_cell(request, project_id, given_id, predicted_id):
 @require_POST
 def confusion_relabel(request, project_id, given_id, predicted_id):
     project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
-    ids = [i for i in (_int_or_none(v) for v in request.POST.getlist("items")) if i]
+    ids = [i for i in (int_or_none(v) for v in request.POST.getlist("items")) if i]
     try:
         events = bulk_relabel(project=project, reviewer=request.user, item_ids=ids,
-                              label_id=_int_or_none(request.POST.get("label")),
+                              label_id=int_or_none(request.POST.get("label")),
                               reason=request.POST.get("reason", "")[:300])
     except QuorumError as exc:
         messages.error(request, exc.message)

@@ -8,11 +8,12 @@ from labeling.access import get_item_for_user
 from labeling.adjudication import mark_gold
 from labeling.errors import QuorumError
 from labeling.models import Role
+from labeling.params import int_or_none
 
 from ..decisions import add_comment
 from ..models import Flag
 from ..workspace import item_detail
-from .queue import _int_or_none, request_cache
+from .queue import request_cache
 
 
 @login_required
@@ -41,7 +42,7 @@ def item_comment(request, item_id):
 def item_gold(request, item_id):
     """A manager gives the item a known answer; the queue then serves it as a gold item."""
     item, _ = get_item_for_user(request.user, item_id, Role.MANAGER)
-    label = item.project.labels.filter(pk=_int_or_none(request.POST.get("label"))).first()
+    label = item.project.labels.filter(pk=int_or_none(request.POST.get("label"))).first()
     try:
         if label is None:
             raise QuorumError("Choose the gold answer from this project's labels.")

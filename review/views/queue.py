@@ -13,19 +13,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from labeling.access import get_project_for_user
 from labeling.errors import QuorumError
 from labeling.models import Role
+from labeling.params import int_or_none
 
 from ..decisions import add_comment, escalate_flag, mark_flag, undo_last
 from ..models import Flag
 from ..selectors import FILTERS, filter_counts, open_flags
 from ..services import request_flag_run, resolve_flag
 from ..workspace import flag_detail
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def request_cache(request) -> dict:
@@ -39,7 +33,7 @@ def _filters(data) -> dict:
     if reason in Flag.Reason.values:
         out["reason"] = reason
     for name in ("given", "suggested", "annotator"):
-        value = _int_or_none(data.get(name))
+        value = int_or_none(data.get(name))
         if value:
             out[name] = value
     return out
@@ -139,8 +133,8 @@ def flag_resolve(request, project_id, flag_id):
     filters = _posted_filters(request)
     try:
         flag = resolve_flag(flag_id=flag.pk, reviewer=request.user, note=request.POST.get("note", "")[:300],
-                            version=_int_or_none(request.POST.get("version")) or 0,
-                            label_id=_int_or_none(request.POST.get("label")))
+                            version=int_or_none(request.POST.get("version")) or 0,
+                            label_id=int_or_none(request.POST.get("label")))
     except QuorumError as exc:
         return _refused(request, project, flag, filters, exc)
     return _next_or_queue(request, project, filters, flag, f"Item {flag.item_id}: {flag.resolution}.")
@@ -154,7 +148,7 @@ def flag_decide(request, project_id, flag_id):
     flag = _get_flag(project, flag_id)
     filters = _posted_filters(request)
     action = request.POST.get("action", "")
-    version = _int_or_none(request.POST.get("version")) or 0
+    version = int_or_none(request.POST.get("version")) or 0
     try:
         if action == "escalate":
             flag = escalate_flag(flag_id=flag.pk, reviewer=request.user, version=version)
@@ -190,7 +184,7 @@ def review_undo(request, project_id):
     try:
         event, flag = undo_last(project=project, reviewer=request.user)
     except QuorumError as exc:
-        current = _int_or_none(request.POST.get("flag"))
+        current = int_or_none(request.POST.get("flag"))
         if request.htmx and current:
             return _refused(request, project, _get_flag(project, current), filters, exc)
         messages.error(request, exc.message)
