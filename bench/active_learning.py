@@ -11,8 +11,8 @@ is also run from ml.active.cold_start ("<default>@cold_start") to measure the co
 Accuracy curves on the test set are averaged over seeds; "labels_to_95" is the first label count at
 which the mean curve reaches 0.95 x the mean accuracy of the model trained on the whole pool (null if
 not within the budget). The auto-accept check uses digits: 300 randomly chosen human labels give
-out-of-fold predictions, ml.calibration.auto_accept_threshold picks the threshold for a 0.98 target,
-and the model trained on those labels auto-labels the rest of the pool above it.
+out-of-fold predictions, ml.calibration.fit_auto_accept calibrates them and picks the threshold for a 0.98
+target (as the product does), and the model trained on those labels auto-labels the rest of the pool above it.
 """
 from __future__ import annotations
 
@@ -175,8 +175,13 @@ def labels_to_reach(counts: list[int], mean_curve: np.ndarray, level: float) -> 
     return int(counts[hits[0]]) if len(hits) else None
 
 
-def auto_accept(seeds, *, n_labels: int = 300, target: float = 0.98, min_support: int = 30, z: float = 1.0) -> dict:
-    """Precision and coverage of auto-accepted digits labels, pooled over seeds."""
+def auto_accept(seeds, *, n_labels: int = 300, target: float = 0.98,
+                min_support: int = calibration.AUTO_ACCEPT_MIN_SUPPORT, z: float = calibration.AUTO_ACCEPT_Z) -> dict:
+    """Precision and coverage of auto-accepted digits labels, pooled over seeds.
+
+    The same steps as the product (labeling.autoaccept): ml.calibration.fit_auto_accept on the out-of-fold
+    predictions (temperature scaling, then the threshold), accept_confidence on the rest of the pool.
+    """
     X, y = load("digits")
     n_classes = int(y.max()) + 1
     accepted = right = rest_total = 0
@@ -185,18 +190,16 @@ def auto_accept(seeds, *, n_labels: int = 300, target: float = 0.98, min_support
         X_pool, y_pool, _, _ = split(X, y, seed)
         labeled = np.random.default_rng(seed).choice(len(y_pool), size=n_labels, replace=False)
         oof = out_of_fold_proba(X_pool[labeled], y_pool[labeled], n_classes, random_state=seed)
-        correct = oof.argmax(axis=1) == y_pool[labeled]
-        t = calibration.auto_accept_threshold(oof.max(axis=1), correct, target, min_support=min_support, z=z)
-        temperature = calibration.fit_temperature(oof, y_pool[labeled])
+        fit = calibration.fit_auto_accept(oof, y_pool[labeled], target, min_support=min_support, z=z)
         ece_before.append(calibration.ece(oof, y_pool[labeled]))
-        ece_after.append(calibration.ece(calibration.apply_temperature(oof, temperature), y_pool[labeled]))
+        ece_after.append(calibration.ece(calibration.apply_temperature(oof, fit.temperature), y_pool[labeled]))
         rest = np.setdiff1d(np.arange(len(y_pool)), labeled)
         proba, _ = fit_predict(X_pool, y_pool, labeled, X_pool[:1], n_classes, seed)
-        thresholds.append(t)
+        thresholds.append(fit.threshold)
         rest_total += len(rest)
-        if t is None:
+        if fit.threshold is None:
             continue
-        take = rest[proba[rest].max(axis=1) >= t]
+        take = rest[calibration.accept_confidence(proba[rest], fit.temperature) >= fit.threshold]
         accepted += len(take)
         right += int((proba[take].argmax(axis=1) == y_pool[take]).sum())
     return {

@@ -12,7 +12,7 @@ from ml.training import NotEnoughLabels, train_and_predict
 
 from .consensus import annotation_matrix, multi_annotated_ids
 from .featurize import project_features
-from .models import Item, ModelVersion, Prediction, Project
+from .models import Item, LabelSource, ModelVersion, Prediction, Project
 
 BATCH = 2000
 
@@ -20,8 +20,9 @@ BATCH = 2000
 def _labeled(project: Project, ids: np.ndarray):
     """Rows of ``ids`` that have a final label usable for training, and their label orders."""
     orders = {lab.pk: lab.order for lab in project.labels.all()}
+    # Auto-accepted labels are the model's own guesses: training on them would only confirm its mistakes.
     labeled = dict(Item.objects.filter(project=project, final_label__isnull=False, excluded=False, ambiguous=False)
-                   .values_list("id", "final_label_id"))
+                   .exclude(final_source=LabelSource.MODEL).values_list("id", "final_label_id"))
     position = {int(i): n for n, i in enumerate(ids)}
     idx = np.array([position[i] for i in sorted(labeled)], dtype=int)
     y = np.array([orders[labeled[i]] for i in sorted(labeled)], dtype=int)

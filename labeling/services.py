@@ -1,5 +1,6 @@
 """Writes on projects and final labels: every final-label change leaves a LabelEvent in the same transaction."""
 from django.db import transaction
+from django.utils import timezone
 
 from .errors import QuorumError
 from .models import Item, Label, LabelEvent, Membership, Project, Role
@@ -72,3 +73,29 @@ def set_final_label(*, item: Item, label: Label | None, source: str, actor=None,
     item.final_confidence = confidence
     item.save(update_fields=["final_label", "final_source", "final_confidence", "updated_at"])
     return event
+
+
+def set_final_labels_bulk(*, items: list[Item], labels: list[Label], source: str, reasons: list[str],
+                          cause: str = "", confidences: list[float | None] | None = None,
+                          batch_size: int = 2000) -> list[LabelEvent]:
+    """set_final_label for many items at once: one event per changed item, written in batches.
+
+    Call inside the caller's transaction, on rows it has locked. ``labels``, ``reasons`` and
+    ``confidences`` run parallel to ``items``; items whose label and source would not change are left out.
+    """
+    if not len(items) == len(labels) == len(reasons) or (confidences is not None and len(confidences) != len(items)):
+        raise ValueError("items, labels, reasons (and confidences) must have the same length")
+    now = timezone.now()
+    events, changed = [], []
+    for n, (item, label) in enumerate(zip(items, labels, strict=True)):
+        if item.final_label_id == label.pk and item.final_source == source:
+            continue
+        events.append(LabelEvent(project_id=item.project_id, item=item, source=source,
+                                 from_label_id=item.final_label_id, to_label=label, reason=reasons[n], cause=cause))
+        item.final_label, item.final_source, item.updated_at = label, source, now
+        item.final_confidence = confidences[n] if confidences is not None else None
+        changed.append(item)
+    LabelEvent.objects.bulk_create(events, batch_size=batch_size)
+    Item.objects.bulk_update(changed, ["final_label", "final_source", "final_confidence", "updated_at"],
+                             batch_size=batch_size)
+    return events

@@ -10,7 +10,7 @@ from django.db import transaction
 from ml.training import NotEnoughLabels
 
 from . import jobs
-from .models import Job
+from .models import Job, ModelVersion
 from .queue import request_retrain
 from .retraining import retrain as retrain_service
 
@@ -60,6 +60,7 @@ def retrain(self, job_id: int) -> None:
         jobs.finish(job, result={"model_version": version.pk, "cv_accuracy": version.cv_accuracy},
                     message=f"Trained {version.name}: cross-validated accuracy {version.cv_accuracy:.1%}")
         jobs.send_task("review.tasks.flag_mislabels", args=[version.pk])
+        jobs.send_task("labeling.tasks.auto_accept", args=[version.pk])
     except NotEnoughLabels as exc:
         jobs.finish(job, result={"skipped": str(exc)}, message=f"Not trained: {exc}")
     except Exception:
@@ -69,6 +70,16 @@ def retrain(self, job_id: int) -> None:
         job.refresh_from_db()
         if job.params.get("rerun"):
             request_retrain(project=job.project, user=None)
+
+
+@shared_task(name="labeling.tasks.auto_accept", acks_late=True, reject_on_worker_lost=True)
+def auto_accept(version_id: int) -> None:
+    """After a retrain (or when a manager turns it on): label what the model is sure of. Idempotent."""
+    from .autoaccept import run
+
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is not None:
+        run(version=version)
 
 
 @shared_task(name="labeling.tasks.import_file", bind=True, acks_late=True, reject_on_worker_lost=True)

@@ -1,6 +1,8 @@
 """How far to trust model confidence: calibration error, per-class scores, auto-accept threshold, temperature."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import precision_recall_fscore_support
@@ -123,3 +125,54 @@ def apply_temperature(proba, temperature: float) -> np.ndarray:
         raise ValueError(f"temperature must be positive, got {temperature}")
     logp = np.log(np.clip(np.asarray(proba, dtype=np.float64), 1e-12, 1.0))
     return np.exp(apply_temperature_log(logp, temperature))
+
+
+# Auto-accept defaults shared by the product (labeling.autoaccept) and bench/active_learning.py: a threshold
+# needs 30 held-out items at or above it, and their precision is the Wilson lower bound at z=1 (about 84%
+# one-sided confidence), so a threshold that meets the target only by luck on a few items is not picked.
+AUTO_ACCEPT_MIN_SUPPORT = 30
+AUTO_ACCEPT_Z = 1.0
+
+
+@dataclass(frozen=True)
+class AutoAcceptFit:
+    """What fit_auto_accept measured on the held-out labels.
+
+    ``threshold``: on the temperature-scaled top-class confidence, None when no threshold reaches the
+    target; ``n_above`` / ``precision_above``: held-out items at or above it and their plain precision.
+    """
+
+    threshold: float | None
+    temperature: float
+    n_heldout: int
+    n_above: int
+    precision_above: float | None
+
+
+def fit_auto_accept(oof_proba, y, target_precision: float, *, min_support: int = AUTO_ACCEPT_MIN_SUPPORT,
+                    z: float = AUTO_ACCEPT_Z, calibrate: bool = True) -> AutoAcceptFit:
+    """Calibrate on held-out human labels, then pick the auto-accept threshold for ``target_precision``.
+
+    ``oof_proba``: (n_items, n_classes) out-of-fold probabilities of items the model did not train on;
+    ``y``: (n_items,) their human labels. With ``calibrate``, a temperature is fitted (fit_temperature) and
+    the threshold is chosen on calibrated confidences (auto_accept_threshold), so the threshold reads as a
+    probability; apply it to new items with accept_confidence(proba, fit.temperature).
+    """
+    proba, y = _check_proba_y(oof_proba, y)
+    temperature = fit_temperature(proba, y) if calibrate else 1.0
+    calibrated = apply_temperature(proba, temperature)
+    confidence = calibrated.max(axis=1)
+    correct = calibrated.argmax(axis=1) == y
+    threshold = auto_accept_threshold(confidence, correct, target_precision, min_support=min_support, z=z)
+    if threshold is None:
+        return AutoAcceptFit(None, temperature, len(y), 0, None)
+    above = confidence >= threshold
+    return AutoAcceptFit(threshold, temperature, len(y), int(above.sum()), float(correct[above].mean()))
+
+
+def accept_confidence(proba, temperature: float) -> np.ndarray:
+    """(n_items,) top-class confidence after temperature scaling: what is compared with the threshold."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or len(proba) == 0:
+        return np.zeros(len(proba) if proba.ndim else 0)
+    return apply_temperature(proba, temperature).max(axis=1)

@@ -16,3 +16,7 @@ __all__ += ["Invitation"]
 from .dataset import DatasetVersion, DatasetVersionRow  # noqa: E402
 
 __all__ += ["DatasetVersion", "DatasetVersionRow"]
+
+from .autoaccept import AutoAcceptCheck, AutoAcceptRun  # noqa: E402
+
+__all__ += ["AutoAcceptCheck", "AutoAcceptRun"]

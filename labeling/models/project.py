@@ -1,5 +1,6 @@
 """Projects, their ordered label sets and their members' roles."""
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from ml.active import DEFAULT_STRATEGY, STRATEGY_CHOICES
@@ -23,7 +24,28 @@ class Project(models.Model):
     consensus_threshold = models.FloatField(default=0.7, help_text="Below this consensus confidence, a reviewer decides.")
     gold_rate = models.FloatField(default=0.0, help_text="Share of served items that are gold items.")
     labels_at_last_retrain = models.PositiveIntegerField(default=0)
+    # Auto-accept (labeling.autoaccept): off by default; a manager turns it on with a target precision.
+    auto_accept = models.BooleanField(default=False, help_text="Let the model label items it is sure enough of.")
+    auto_accept_target = models.FloatField(
+        default=0.98, validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],
+        help_text="Precision the auto-accepted labels must reach, measured on held-out human labels.")
+    auto_accept_spot_check_rate = models.FloatField(
+        default=0.05, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of auto-accepted items still sent to an annotator as a spot check.")
+    # When the current auto-accept period began: spot checks since then make up the measured precision.
+    auto_accept_since = models.DateTimeField(null=True, blank=True)
+    auto_accept_stopped_at = models.DateTimeField(null=True, blank=True)
+    auto_accept_stopped_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(auto_accept_target__gte=0.5, auto_accept_target__lte=0.999),
+                                   name="project_auto_accept_target_range"),
+            models.CheckConstraint(condition=models.Q(auto_accept_spot_check_rate__gte=0.0,
+                                                      auto_accept_spot_check_rate__lte=1.0),
+                                   name="project_spot_check_rate_range"),
+        ]
 
     def __str__(self):
         return self.name
