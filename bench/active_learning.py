@@ -222,7 +222,7 @@ def run(datasets, strategies, seeds, n_jobs: int) -> dict:
         full = float(np.mean(fulls[di * len(seeds):(di + 1) * len(seeds)]))
         rows = {}
         for s in strategies:
-            runs = [c for (d, st, _), c in zip(tasks, curves) if d == name and st == s]
+            runs = [c for (d, st, _), c in zip(tasks, curves, strict=True) if d == name and st == s]
             counts = runs[0][0]
             mean_curve = np.mean([a for _, a in runs], axis=0)
             rows[s] = {f"labels_to_{round(lv * 100)}": labels_to_reach(counts, mean_curve, lv * full) for lv in LEVELS}

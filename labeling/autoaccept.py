@@ -21,7 +21,7 @@ import random
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -261,3 +261,53 @@ def _pct(value: float) -> str:
 def _return_to_queue(project: Project) -> int:
     return Item.objects.filter(project=project, final_source=LabelSource.MODEL, annotation_count=0, needed=0,
                                is_gold=False).update(needed=project.overlap)
+
+
+# --- what the pages show --------------------------------------------------------------------------------
+
+def status(project: Project) -> dict:
+    """Auto-accept at a glance: state (off, waiting, active, stopped), measured vs target, what it labelled.
+
+    Five queries whatever the project size: the latest run, the two spot-check counts, the item counts.
+    """
+    run_row = None
+    if project.auto_accept_since is not None:
+        run_row = (AutoAcceptRun.objects.select_related("model_version")
+                   .filter(project=project, since=project.auto_accept_since).first())
+    if project.auto_accept:
+        state = "active" if run_row is not None and run_row.threshold is not None else "waiting"
+    else:
+        state = "stopped" if project.auto_accept_stopped_reason else "off"
+    counts = Item.objects.filter(project=project).aggregate(
+        labeled=Count("id", filter=Q(final_label__isnull=False)),
+        model=Count("id", filter=Q(final_source=LabelSource.MODEL)),
+        pending=Count("id", filter=Q(auto_accept_check__checked_at__isnull=True,
+                                     auto_accept_check__isnull=False, annotation_count__lt=F("needed"))))
+    m = measured(project)
+    return {
+        "state": state, "run": run_row, "target": project.auto_accept_target,
+        "spot_check_rate": project.auto_accept_spot_check_rate, "measured": m,
+        "model_labels": counts["model"], "labeled": counts["labeled"], "pending_checks": counts["pending"],
+        "share": counts["model"] / counts["labeled"] if counts["labeled"] else None,
+        "min_checks": MIN_CHECKS, "stopped_reason": project.auto_accept_stopped_reason,
+        "stopped_at": project.auto_accept_stopped_at,
+        "gauge": _gauge(m, project.auto_accept_target),
+        "text": {"target": _pct(project.auto_accept_target), "rate": _pct(project.auto_accept_spot_check_rate),
+                 "precision": f"{m['precision']:.1%}" if m["n"] else "—",
+                 "ci": f"{m['low']:.0%}–{m['high']:.0%}" if m["n"] else "",
+                 "share": f"{counts['model'] / counts['labeled']:.0%}" if counts["labeled"] else "—",
+                 "threshold": f"{run_row.threshold:.3f}" if run_row is not None and run_row.threshold is not None
+                 else "—"},
+    }
+
+
+def _gauge(m: dict, target: float) -> dict:
+    """Positions in % on a 50%..100% scale for the measured-vs-target bar."""
+    def pos(value: float) -> float:
+        return round(max(0.0, min(1.0, (value - 0.5) / 0.5)) * 100, 1)
+
+    out = {"target": pos(target)}
+    if m["n"]:
+        out.update(point=pos(m["precision"]), low=pos(m["low"]), width=round(pos(m["high"]) - pos(m["low"]), 1),
+                   below=m["high"] < target, meets=m["low"] >= target)
+    return out

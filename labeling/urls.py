@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import files, imports, label, members, projects
+from .views import autoaccept, files, imports, label, members, projects
 
 app_name = "labeling"
 urlpatterns = [
@@ -17,4 +17,5 @@ urlpatterns = [
     path("jobs/<int:job_id>/", imports.job_detail, name="job"),
     path("items/<int:item_id>/image/", files.item_image, name="item_image"),
     path("projects/<int:project_id>/members/", members.members, name="members"),
+    path("projects/<int:project_id>/auto-accept/", autoaccept.auto_accept_settings, name="auto_accept"),
 ]

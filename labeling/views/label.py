@@ -9,7 +9,7 @@ from django_htmx.http import trigger_client_event
 
 from ..access import get_project_for_user
 from ..errors import QuorumError
-from ..models import Annotation
+from ..models import Annotation, LabelSource
 from ..params import float_or, int_or_none
 from ..queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
 from ..selectors import annotator_progress, ranking_paused
@@ -28,7 +28,9 @@ def _item_context(request, project, *, correcting: Annotation | None = None, err
         assignment = next_assignment(project=project, annotator=request.user)
         item = assignment.item if assignment else None
     suggestion = None
-    if item is not None and item.predicted_label_id and correcting is None:
+    # A model-labelled item in the queue is an auto-accept spot check: it is labelled blind, or it would
+    # measure how often people click the suggestion rather than how often the model is right.
+    if item is not None and item.predicted_label_id and correcting is None and item.final_source != LabelSource.MODEL:
         suggestion = next((lab for lab in labels if lab.pk == item.predicted_label_id), None)
     return {
         "project": project, "labels": labels, "item": item, "assignment": assignment, "correcting": correcting,

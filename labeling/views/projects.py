@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from .. import autoaccept
 from ..access import get_project_for_user, projects_for_user
 from ..errors import QuorumError
 from ..models import Project, Role
@@ -57,6 +58,8 @@ def project_detail(request, project_id):
         "is_manager": membership.allows(Role.MANAGER), "is_reviewer": membership.allows(Role.REVIEWER),
         "ranking_paused": ranking_paused(project),
     }
+    if context["is_reviewer"]:
+        context["aa"] = autoaccept.status(project)
     return render(request, "labeling/project.html", context)
 
 

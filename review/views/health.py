@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from labeling import jobs
 from labeling.access import get_project_for_user
+from labeling.autoaccept import status as auto_accept_status
 from labeling.errors import QuorumError
 from labeling.models import Job, ModelVersion, Role
 
@@ -153,7 +154,7 @@ def boost(request, project_id, finding_id):
 
 @login_required
 def models_page(request, project_id):
-    project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    project, membership = get_project_for_user(request.user, project_id, Role.REVIEWER)
     versions = model_versions(project)
     points = [(v.n_train, v.cv_accuracy) for v in versions if v.cv_accuracy is not None and v.n_train]
     curve = charts.line_chart(points, title="Learning curve: cross-validated accuracy against labels",
@@ -163,4 +164,6 @@ def models_page(request, project_id):
         per_class = v.metrics.get("per_class") or {}
         rows.append({"version": v, "per_class": [{"label": k, **m} for k, m in per_class.items()],
                      "ece": v.metrics.get("ece")})
-    return render(request, "review/models.html", {"project": project, "rows": rows, "curve": curve})
+    return render(request, "review/models.html", {"project": project, "rows": rows, "curve": curve,
+                                                  "aa": auto_accept_status(project),
+                                                  "is_manager": membership.allows(Role.MANAGER)})
