@@ -58,4 +58,4 @@ def auto_accept_settings(request, project_id):
                              if data["enabled"] else "Auto-accept settings saved; it is off.")
             return redirect("labeling:auto_accept", project.pk)
     return render(request, "labeling/auto_accept.html", {"project": project, "form": form,
-                                                         "aa": autoaccept.status(project), "is_manager": True})
+                                                         "aa": autoaccept.status(project), "on_settings_page": True})
