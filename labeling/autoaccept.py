@@ -64,7 +64,8 @@ def configure(*, project: Project, enabled: bool, target: float, spot_check_rate
     project.save(update_fields=["auto_accept", "auto_accept_target", "auto_accept_spot_check_rate",
                                 "auto_accept_since", "auto_accept_stopped_at", "auto_accept_stopped_reason"])
     if enabled:
-        check_spot_checks(project=project)  # a raised target may already be out of reach
+        # A raised target may already be out of reach; judged after commit, holding no lock (see check_spot_checks).
+        transaction.on_commit(lambda: check_spot_checks(project=Project.objects.get(pk=project.pk)))
         version = ModelVersion.objects.filter(project=project, origin=ModelVersion.Origin.TRAINED).first()
         if turning_on and version is not None:
             from .jobs import send_task
@@ -104,7 +105,11 @@ def run(*, version: ModelVersion) -> AutoAcceptRun | None:
             f"at no confidence level yet (it needs at least 30 items above the threshold). More labels help."))
     ids, orders, confidence = _candidates(version, n_classes, fit)
     with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project.pk)  # one run per project at a time
+        # Runs of one model version write in turn. The lock is on the version, not the project: a submit
+        # holds an item and then takes the project row (to queue a retrain), so project-then-items here
+        # could deadlock with it; nothing else locks a version row.
+        ModelVersion.objects.select_for_update().get(pk=version.pk)
+        project = Project.objects.get(pk=project.pk)
         if not project.auto_accept:
             return None
         done = AutoAcceptRun.objects.filter(model_version=version, since=project.auto_accept_since).first()
@@ -160,9 +165,9 @@ def _accept(project, version, fit, ids, orders, confidence) -> AutoAcceptRun:
     """Label the candidates still open (re-checked under row locks), keep a spot-check sample in the queue."""
     labels = {lab.order: lab for lab in project.labels.all()}
     by_id = dict(zip(ids, zip(orders, confidence, strict=True), strict=True))
-    items = []
+    items, ids = [], sorted(ids)  # rows are locked in id order, as everyone else locks them
     for start in range(0, len(ids), BATCH):
-        batch = sorted(ids[start:start + BATCH])
+        batch = ids[start:start + BATCH]
         items += list(Item.objects.select_for_update().filter(_open_unlabelled(), pk__in=batch).order_by("pk"))
     rate = project.auto_accept_spot_check_rate
     n_checks = min(len(items), math.ceil(rate * len(items))) if rate > 0 else 0
@@ -217,7 +222,8 @@ def on_annotations_complete(sender, *, item: Item, winner=None, **kwargs) -> Non
         human_label_id=winner, agreed=Case(When(model_label_id=winner, then=Value(True)), default=Value(False)),
         checked_at=Coalesce(F("checked_at"), Value(timezone.now())))
     if found:
-        check_spot_checks(project=Project.objects.get(pk=item.project_id))
+        project_id = item.project_id
+        transaction.on_commit(lambda: check_spot_checks(project=Project.objects.get(pk=project_id)))
 
 
 def measured(project: Project) -> dict:
@@ -232,7 +238,12 @@ def measured(project: Project) -> dict:
 
 
 def check_spot_checks(*, project: Project) -> bool:
-    """Stop auto-accept when the spot checks show it below target; True if it stopped now."""
+    """Stop auto-accept when the spot checks show it below target; True if it stopped now.
+
+    Called after the annotator's transaction commits, and written as two single-statement updates (the
+    project, then its items) so it never holds a project row and item rows at once: a retrain takes them
+    in one order and a submit in the other, and holding both here could deadlock with either.
+    """
     if not project.auto_accept:
         return False
     m = measured(project)
@@ -240,15 +251,17 @@ def check_spot_checks(*, project: Project) -> bool:
     if m["n"] < MIN_CHECKS or m["high"] >= target:
         return False
     now = timezone.now()
-    # A conditional update claims the stop, so two spot checks answered at once stop it once.
-    if not Project.objects.filter(pk=project.pk, auto_accept=True).update(auto_accept=False, auto_accept_stopped_at=now):
-        return False
-    returned = _return_to_queue(project)
+    unchecked = _unchecked(project)
+    n_back = unchecked.count()
     reason = (f"Stopped {now:%Y-%m-%d}: spot checks agree on {m['agreed']} of {m['n']} ({m['precision']:.0%}, "
-              f"95% CI {m['low']:.0%}–{m['high']:.0%}), below the {_pct(target)} target. {returned} auto-accepted "
-              f"item{'s' if returned != 1 else ''} nobody had checked went back to the annotator queue; their model "
+              f"95% CI {m['low']:.0%}–{m['high']:.0%}), below the {_pct(target)} target. {n_back} auto-accepted "
+              f"item{'s' if n_back != 1 else ''} nobody had checked went back to the annotator queue; their model "
               f"labels stay until a person labels them. Turn auto-accept on again once the model has improved.")
-    Project.objects.filter(pk=project.pk).update(auto_accept_stopped_reason=reason)
+    # A conditional update claims the stop, so two spot checks answered at once stop it once.
+    if not Project.objects.filter(pk=project.pk, auto_accept=True).update(
+            auto_accept=False, auto_accept_stopped_at=now, auto_accept_stopped_reason=reason):
+        return False
+    unchecked.update(needed=project.overlap)  # after the claim, so a run that starts now labels nothing more
     project.auto_accept, project.auto_accept_stopped_at, project.auto_accept_stopped_reason = False, now, reason
     return True
 
@@ -258,9 +271,10 @@ def _pct(value: float) -> str:
     return f"{value:.1%}".replace(".0%", "%")
 
 
-def _return_to_queue(project: Project) -> int:
+def _unchecked(project: Project):
+    """Auto-accepted items out of the queue that no person has labelled."""
     return Item.objects.filter(project=project, final_source=LabelSource.MODEL, annotation_count=0, needed=0,
-                               is_gold=False).update(needed=project.overlap)
+                               is_gold=False)
 
 
 # --- what the pages show --------------------------------------------------------------------------------

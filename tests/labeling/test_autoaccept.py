@@ -1,6 +1,7 @@
 """Auto-accept: calibrated threshold on held-out human labels, bulk model labels, spot checks, automatic stop."""
 import numpy as np
 import pytest
+from django.test import TestCase
 
 from labeling import autoaccept
 from labeling.errors import QuorumError
@@ -10,7 +11,7 @@ from labeling.services import set_final_label
 from ml.calibration import accept_confidence
 from tests.conftest import add_texts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 SURE = [0.97, 0.02, 0.01]  # the model is right on every held-out item this sure
 UNSURE = [0.6, 0.3, 0.1]  # and right on only half of these
@@ -156,8 +157,9 @@ def _label_spot_checks(project, person, *, wrong: int, total: int):
     for n in range(total):
         assignment = next_assignment(project=project, annotator=person)
         assert AutoAcceptCheck.objects.filter(item=assignment.item_id).exists()  # spot checks come first
-        submit_annotation(project=project, annotator=person, assignment_id=assignment.pk,
-                          label_id=(negative if n < wrong else positive).pk)
+        with TestCase.captureOnCommitCallbacks(execute=True):  # the stop rule runs once the label is committed
+            submit_annotation(project=project, annotator=person, assignment_id=assignment.pk,
+                              label_id=(negative if n < wrong else positive).pk)
 
 
 def test_a_human_label_on_a_spot_check_replaces_the_model_label_and_is_recorded(text_project, people):
@@ -223,3 +225,25 @@ def test_model_labels_do_not_train_the_next_model(text_project):
     idx, _ = _labeled(text_project, ids)
     assert not set(ids[idx].tolist()) & {i.pk for i in sure}
     assert len(idx) == 100
+
+
+def test_raising_the_target_above_what_the_checks_show_stops_it(text_project, people, django_capture_on_commit_callbacks):
+    version, _, _ = _build(text_project, open_sure=100)
+    _enable(text_project, target=0.8, rate=0.25)
+    autoaccept.run(version=version)
+    _label_spot_checks(text_project, people["alice"], wrong=3, total=20)  # 85%: fine for an 80% target
+    text_project.refresh_from_db()
+    assert text_project.auto_accept
+    with django_capture_on_commit_callbacks(execute=True):
+        _enable(text_project, target=0.99, rate=0.25)
+    text_project.refresh_from_db()
+    assert not text_project.auto_accept and "below the 99% target" in text_project.auto_accept_stopped_reason
+
+
+def test_turning_it_off_by_hand_keeps_the_model_labels(text_project):
+    version, sure, _ = _build(text_project)
+    _enable(text_project)
+    autoaccept.run(version=version)
+    project = autoaccept.configure(project=text_project, enabled=False, target=0.98, spot_check_rate=0.05)
+    assert autoaccept.status(project)["state"] == "off"
+    assert Item.objects.filter(final_source=LabelSource.MODEL, needed=0).count() == len(sure) - 1
