@@ -160,7 +160,7 @@ def fit_auto_accept(oof_proba, y, target_precision: float, *, min_support: int =
     """
     proba, y = _check_proba_y(oof_proba, y)
     temperature = fit_temperature(proba, y) if calibrate else 1.0
-    calibrated = apply_temperature(proba, temperature)
+    calibrated = apply_temperature(proba, temperature) if temperature != 1.0 else proba
     confidence = calibrated.max(axis=1)
     correct = calibrated.argmax(axis=1) == y
     threshold = auto_accept_threshold(confidence, correct, target_precision, min_support=min_support, z=z)
@@ -175,4 +175,4 @@ def accept_confidence(proba, temperature: float) -> np.ndarray:
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2 or len(proba) == 0:
         return np.zeros(len(proba) if proba.ndim else 0)
-    return apply_temperature(proba, temperature).max(axis=1)
+    return (apply_temperature(proba, temperature) if temperature != 1.0 else proba).max(axis=1)

@@ -74,3 +74,25 @@ def test_fit_temperature_softens_an_overconfident_model():
     assert t == pytest.approx(np.log(19) / np.log(7 / 3), rel=1e-3)
     assert calibration.apply_temperature(proba, t)[0, 0] == pytest.approx(0.7, abs=1e-3)
     assert calibration.ece(calibration.apply_temperature(proba, t), y) < calibration.ece(proba, y)
+
+
+def test_fit_auto_accept_without_calibration_is_auto_accept_threshold():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(3) * 0.3, size=400)
+    y = np.where(rng.random(400) < proba.max(axis=1), proba.argmax(axis=1), (proba.argmax(axis=1) + 1) % 3)
+    fit = calibration.fit_auto_accept(proba, y, 0.95, calibrate=False)
+    correct = proba.argmax(axis=1) == y
+    assert fit.temperature == 1.0 and fit.n_heldout == 400
+    assert fit.threshold == calibration.auto_accept_threshold(proba.max(axis=1), correct, 0.95, min_support=30, z=1.0)
+    above = proba.max(axis=1) >= fit.threshold
+    assert fit.n_above == above.sum() and fit.precision_above == pytest.approx(correct[above].mean())
+
+
+def test_fit_auto_accept_threshold_is_on_the_calibrated_scale():
+    # An underconfident model: right on every 0.7-sure item. Calibration sharpens it (T < 1), so the
+    # threshold reads as the probability it really has, and accept_confidence puts new items on that scale.
+    proba = np.tile([0.7, 0.2, 0.1], (60, 1))
+    fit = calibration.fit_auto_accept(proba, np.zeros(60, dtype=int), 0.98)
+    assert fit.temperature < 1 and fit.threshold > 0.95
+    assert calibration.accept_confidence(np.array([[0.7, 0.2, 0.1]]), fit.temperature)[0] == pytest.approx(fit.threshold)
+    assert fit.precision_above == 1.0 and fit.n_above == 60
