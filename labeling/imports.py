@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
-from . import jobs, urlfetch
+from . import jobs, one_pass, urlfetch
 from .errors import QuorumError
 from .importers import STREAMING_SUFFIXES, import_rows, import_text_file, parse_upload
 from .models import Job, Project
@@ -93,6 +93,16 @@ def run_import_job(job: Job) -> None:
         path, name = Path(job.params["path"]), job.params["name"]
     try:
         jobs.progress(job, 0, total=1, message=f"Validating {name}")
+        if one_pass.available(job.project, name):  # PostgreSQL: parse while COPY writes, one transaction
+            size = max(path.stat().st_size, 1)
+            with path.open("rb") as fh:
+                result = one_pass.import_text(
+                    project=job.project, name=name, stream=fh, queue_given=job.params.get("queue_given", False),
+                    on_progress=lambda rows: jobs.progress(  # the parser reads ahead: bytes read, roughly
+                        job, min(fh.tell(), size), total=size, message=f"Read {rows:,} items"))
+            jobs.finish(job, result=result.as_dict(),
+                        message=f"Imported {result.created:,} items; skipped {result.duplicates:,} duplicates.")
+            return
         if name.lower().endswith(STREAMING_SUFFIXES):  # text: two passes over the file, bounded memory
             result = import_text_file(project=job.project, path=path, name=name,
                                       queue_given=job.params.get("queue_given", False),

@@ -8,13 +8,21 @@ on the other, which roughly halves the time of a large import (issue #7).
 """
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import connection, transaction
 
 from . import copy_insert
 from .errors import ImportErrors, ImportRowError, QuorumError
-from .importers import STREAMING_SUFFIXES, ImportResult, Row, _iter_text_file, import_rows, parse_upload
+from .importers import (
+    MAX_ERRORS_KEPT,
+    STREAMING_SUFFIXES,
+    ImportResult,
+    Row,
+    _iter_text_file,
+    import_rows,
+    parse_upload,
+)
 from .models import Item, Project
 
 BATCH = 20_000
@@ -27,8 +35,12 @@ def available(project: Project, name: str) -> bool:
             and project.labels.exists())
 
 
-def import_text(*, project: Project, name: str, stream, queue_given: bool = False) -> ImportResult:
-    """Import a CSV or JSONL stream, all or nothing; in one pass where ``available``, else parse then write."""
+def import_text(*, project: Project, name: str, stream, queue_given: bool = False,
+                on_progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Import a CSV or JSONL stream, all or nothing; in one pass where ``available``, else parse then write.
+
+    ``on_progress(rows_read)`` is called after each batch.
+    """
     if not available(project, name):
         rows, errors = parse_upload(name, stream)
         return import_rows(project=project, rows=rows, errors=errors, name=name, queue_given=queue_given)
@@ -46,6 +58,8 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
             if check_existing and unique:
                 unique = outcome.drop_existing(project, unique)
             writer.write(unique)
+            if on_progress:
+                on_progress(outcome.rows + outcome.error_count)
         outcome.raise_problems()  # inside the atomic block: raising rolls back what was written
         writer.finish()
     return ImportResult(created=outcome.created, duplicates=outcome.duplicates, labels_created=[])
@@ -59,7 +73,7 @@ class _Outcome:
         self.seen: set[str] = set()
         self.errors: list[ImportRowError] = []  # unreadable or invalid rows
         self.label_errors: list[ImportRowError] = []  # valid rows whose label the project does not have
-        self.created = self.duplicates = self.rows = 0
+        self.created = self.duplicates = self.rows = self.error_count = 0
 
     @property
     def failed(self) -> bool:
@@ -70,13 +84,16 @@ class _Outcome:
         unique = []
         for r in batch:
             if not isinstance(r, Row):
-                self.errors.append(r)
+                self.error_count += 1
+                if len(self.errors) < MAX_ERRORS_KEPT:  # a file of a million bad lines: keep the first ones
+                    self.errors.append(r)
                 continue
             self.rows += 1
             if r.label is not None and r.label not in self.labels:
-                self.label_errors.append(ImportRowError(file=self.name, line=r.line, reason=(
-                    f"label '{r.label}' is not in this project's labels ({', '.join(self.labels)}); "
-                    "add it to the project or fix the row")))
+                if len(self.label_errors) < MAX_ERRORS_KEPT:
+                    self.label_errors.append(ImportRowError(file=self.name, line=r.line, reason=(
+                        f"label '{r.label}' is not in this project's labels ({', '.join(self.labels)}); "
+                        "add it to the project or fix the row")))
             elif r.content_hash in self.seen:
                 self.duplicates += 1
             else:
@@ -100,6 +117,10 @@ class _Outcome:
 
     def raise_problems(self) -> None:
         if self.errors:  # as import_rows does: the rows' own problems first, labels once the rows are valid
+            more = self.error_count - len(self.errors)
+            if more:
+                self.errors.append(ImportRowError(file=self.name, line=None, reason=(
+                    f"{more:,} more problems not listed; fix the ones above and try again")))
             raise ImportErrors(self.errors)
         if self.label_errors:
             raise ImportErrors(self.label_errors)

@@ -5,7 +5,8 @@ from django.db import connection
 from labeling.models import Item, LabelEvent
 from tests.conftest import add_texts
 
-pytestmark = [pytest.mark.django_db, pytest.mark.pg_only]
+pytestmark = [pytest.mark.django_db, pytest.mark.pg_only,
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL query plans")]
 
 
 def _plan(queryset) -> str:

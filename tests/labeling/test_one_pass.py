@@ -3,6 +3,7 @@ import io
 import threading
 
 import pytest
+from django.db import connection
 
 from labeling import one_pass
 from labeling.errors import ImportErrors
@@ -83,3 +84,22 @@ def test_a_failing_stream_is_reported_and_the_parser_thread_ends(text_project, s
         one_pass.import_text(project=text_project, name="x.jsonl", stream=Broken())
     assert threading.active_count() == before
     assert not Item.objects.filter(project=text_project).exists()
+
+
+@pytest.mark.pg_only  # elsewhere parse-then-write reports every problem, as it always has
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-pass import runs on PostgreSQL")
+def test_a_file_of_many_bad_lines_keeps_the_first_problems_and_counts_the_rest(text_project, small_batches,
+                                                                               monkeypatch):
+    monkeypatch.setattr(one_pass, "MAX_ERRORS_KEPT", 4)
+    with pytest.raises(ImportErrors) as caught:
+        one_pass.import_text(project=text_project, name="x.jsonl", stream=_jsonl(["nope"] * 10))
+    errors = caught.value.errors
+    assert [e.line for e in errors] == [1, 2, 3, 4, None]
+    assert errors[-1].reason == "6 more problems not listed; fix the ones above and try again"
+
+
+def test_progress_is_reported_per_batch(text_project, small_batches):
+    seen = []
+    one_pass.import_text(project=text_project, name="x.jsonl", stream=_jsonl([f'{{"text": "{n}"}}' for n in range(7)]),
+                         on_progress=seen.append)
+    assert seen == [3, 6, 7] if one_pass.available(text_project, "x.jsonl") else seen == []
