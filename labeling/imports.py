@@ -98,6 +98,7 @@ def run_import_job(job: Job) -> None:
             with path.open("rb") as fh:
                 result = one_pass.import_text(
                     project=job.project, name=name, stream=fh, queue_given=job.params.get("queue_given", False),
+                    bounded_memory=True,
                     on_progress=lambda rows: jobs.progress(  # the parser reads ahead: bytes read, roughly
                         job, min(fh.tell(), size), total=size, message=f"Read {rows:,} items"))
             jobs.finish(job, result=result.as_dict(),

@@ -36,10 +36,12 @@ def available(project: Project, name: str) -> bool:
 
 
 def import_text(*, project: Project, name: str, stream, queue_given: bool = False,
-                on_progress: Callable[[int], None] | None = None) -> ImportResult:
+                on_progress: Callable[[int], None] | None = None, bounded_memory: bool = False) -> ImportResult:
     """Import a CSV or JSONL stream, all or nothing; in one pass where ``available``, else parse then write.
 
-    ``on_progress(rows_read)`` is called after each batch.
+    ``on_progress(rows_read)`` is called after each batch. Duplicates within the upload are found with a set
+    of its hashes; with ``bounded_memory`` (files of any size) only within a batch, and across batches by the
+    per-batch lookup, which sees the rows this transaction already wrote.
     """
     if not available(project, name):
         rows, errors = parse_upload(name, stream)
@@ -49,9 +51,11 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
         outcome = _Outcome(name, labels)
         # Hashes already in the project are looked up per batch (one indexed query), so the cost does not
         # depend on how many items the project holds; a project that was empty needs no lookup at all.
-        check_existing = Item.objects.filter(project=project).exists()
+        check_existing = bounded_memory or Item.objects.filter(project=project).exists()
         writer = copy_insert.ItemWriter(project=project, labels=labels, queue_given=queue_given, name=name)
         for batch in _parsed_in_thread(_iter_text_file(name, stream)):
+            if bounded_memory:
+                outcome.seen.clear()
             unique = outcome.take(batch)
             if outcome.failed:
                 continue  # keep parsing to report every problem; the transaction is rolled back below

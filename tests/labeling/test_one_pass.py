@@ -103,3 +103,11 @@ def test_progress_is_reported_per_batch(text_project, small_batches):
     one_pass.import_text(project=text_project, name="x.jsonl", stream=_jsonl([f'{{"text": "{n}"}}' for n in range(7)]),
                          on_progress=seen.append)
     assert seen == [3, 6, 7] if one_pass.available(text_project, "x.jsonl") else seen == []
+
+
+def test_bounded_memory_still_finds_duplicates_across_batches(text_project, small_batches):
+    lines = ['{"text": "a"}', '{"text": "b"}', '{"text": "c"}', '{"text": "a"}', '{"text": "d"}', '{"text": "b"}',
+             '{"text": "d"}']
+    result = one_pass.import_text(project=text_project, name="x.jsonl", stream=_jsonl(lines), bounded_memory=True)
+    assert (result.created, result.duplicates) == (4, 3)
+    assert Item.objects.filter(project=text_project).count() == 4
