@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 PREFIX = "qrm_"
 
@@ -30,3 +31,9 @@ class ApiToken(models.Model):
         plain = PREFIX + secrets.token_urlsafe(32)
         row = cls.objects.create(user=user, name=name, digest=hash_token(plain), hint=plain[:10])
         return row, plain
+
+    def revoke(self) -> bool:
+        """Revoke once (a conditional update, so two revokes at once change the row once); True if it was live."""
+        changed = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.refresh_from_db(fields=["revoked_at"])
+        return bool(changed)

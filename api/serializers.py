@@ -188,5 +188,13 @@ class DiffSerializer(serializers.Serializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text=".csv or .jsonl (text projects), .zip (image projects)")
+    file = serializers.FileField(required=False, help_text=".csv or .jsonl (text projects), .zip (image projects)")
+    url = serializers.URLField(required=False, max_length=2000, help_text=(
+        "Instead of `file`: an http(s) URL of a .csv, .jsonl or .zip file on a public server, downloaded by the "
+        "server (only when QUORUM_ALLOW_URL_IMPORT=True)."))
     queue_given = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        if ("file" in attrs) == ("url" in attrs):
+            raise serializers.ValidationError("Send either a 'file' upload or a 'url' to download, not both.")
+        return attrs

@@ -1,12 +1,14 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import datasets, predictions, views
+from . import datasets, predictions, tokens, views
 
 app_name = "api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("tokens/", tokens.TokenList.as_view(), name="tokens"),
+    path("tokens/<int:token_id>/", tokens.token_detail, name="token"),
     path("projects/", views.ProjectList.as_view(), name="projects"),
     path("projects/<int:project_id>/", views.ProjectDetail.as_view(), name="project"),
     path("projects/<int:project_id>/items/", views.ItemList.as_view(), name="items"),

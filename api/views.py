@@ -8,10 +8,11 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from labeling.access import projects_for_user
-from labeling.importers import import_rows, parse_records, parse_upload
-from labeling.imports import start_import
+from labeling.importers import import_rows, parse_records
+from labeling.imports import start_import, start_url_import
 from labeling.members import member_add, member_remove
 from labeling.models import Annotation, Item, Job, Membership, Project, Role
+from labeling.one_pass import import_text
 from review.models import Flag
 
 from . import schema
@@ -131,8 +132,9 @@ class ItemList(generics.ListAPIView):
     @extend_schema(
         summary="Import items now, all or nothing (managers)",
         description="A JSON array, a JSONL body (`Content-Type: application/x-ndjson`), a CSV body "
-                    "(`text/csv`), or a `.csv`/`.jsonl` file in `file`. Every row is validated before anything "
-                    "is written; duplicates (same content, in the upload or already in the project) are skipped "
+                    "(`text/csv`), or a `.csv`/`.jsonl` file in `file`. Every row is validated, in one "
+                    "transaction: if any row is wrong, nothing is stored and every problem is listed with its "
+                    "line; duplicates (same content, in the upload or already in the project) are skipped "
                     "and counted. For large files you can also start a background import at `imports/`.",
         request=IMPORT_REQUEST, responses={201: ImportResultSerializer, **schema.WRITE},
         examples=[OpenApiExample("Two texts", value=[{"text": "great phone", "label": "positive"},
@@ -143,18 +145,15 @@ class ItemList(generics.ListAPIView):
     def post(self, request, project_id):
         project = project_for(request, project_id, Role.MANAGER)
         if isinstance(request.data, RawUpload):  # a JSONL or CSV body
-            name = request.data.name
-            rows, errors = parse_upload(name, request.data.stream)
+            result = import_text(project=project, name=request.data.name, stream=request.data.stream)
         elif "file" in request.FILES:
             upload = request.FILES["file"]
-            rows, errors = parse_upload(upload.name, upload)
-            name = upload.name
+            result = import_text(project=project, name=upload.name, stream=upload)
         elif isinstance(request.data, list):
             rows, errors = parse_records("request body", request.data)
-            name = "request body"
+            result = import_rows(project=project, rows=rows, errors=errors, name="request body")
         else:
             raise ValidationError("Send a JSON array of {\"text\": ..., \"label\": ...} objects or a 'file' upload.")
-        result = import_rows(project=project, rows=rows, errors=errors, name=name)
         return Response(ImportResultSerializer(result.as_dict()).data, status=status.HTTP_201_CREATED)
 
 
@@ -189,23 +188,34 @@ class ImportList(generics.ListAPIView):
     queryset = Job.objects.none()  # for the schema; get_queryset scopes to the project
     serializer_class = JobSerializer
     filterset_class = JobFilter
-    parser_classes = [MultiPartParser]
+    parser_classes = [MultiPartParser, JSONParser]
 
     def get_queryset(self):
         project = project_for(self.request, self.kwargs["project_id"])
         return Job.objects.filter(project=project, kind=Job.Kind.IMPORT)
 
-    @extend_schema(summary="Upload a file and import it in the background (managers)",
-                   description="Returns the job at once; poll `GET /api/jobs/{id}/` for progress.",
-                   request={"multipart/form-data": ImportUploadSerializer}, responses={202: JobSerializer, **schema.WRITE},
-                   examples=[OpenApiExample("Queued", value={**JOB_EXAMPLE, "state": "queued", "done": 0},
+    @extend_schema(summary="Import a file, uploaded or from a URL, in the background (managers)",
+                   description="Send a `file`, or a `url` for the server to download (public addresses only, "
+                               "checked on every redirect; needs `QUORUM_ALLOW_URL_IMPORT=True` on the server, "
+                               "otherwise a 400 says so). Returns the job at once; poll `GET /api/jobs/{id}/` "
+                               "for progress. The file is validated like an upload: nothing is written if a row "
+                               "is wrong.",
+                   request={"multipart/form-data": ImportUploadSerializer, "application/json": ImportUploadSerializer},
+                   responses={202: JobSerializer, **schema.WRITE},
+                   examples=[OpenApiExample("From a URL", value={"url": "https://data.example.org/reviews.jsonl"},
+                                            request_only=True, media_type="application/json"),
+                             OpenApiExample("Queued", value={**JOB_EXAMPLE, "state": "queued", "done": 0},
                                             response_only=True)])
     def post(self, request, project_id):
         project = project_for(request, project_id, Role.MANAGER)
         data = ImportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = start_import(project=project, uploaded=data.validated_data["file"], user=request.user,
-                           queue_given=data.validated_data["queue_given"])
+        if "url" in data.validated_data:
+            job = start_url_import(project=project, url=data.validated_data["url"], user=request.user,
+                                   queue_given=data.validated_data["queue_given"])
+        else:
+            job = start_import(project=project, uploaded=data.validated_data["file"], user=request.user,
+                               queue_given=data.validated_data["queue_given"])
         job.refresh_from_db()
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

@@ -2,7 +2,6 @@
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .models import ApiToken
@@ -30,6 +29,5 @@ def tokens_page(request):
 @require_POST
 def token_revoke(request, token_id):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)  # someone else's token: 404
-    if token.revoked_at is None:
-        ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    token.revoke()
     return redirect("api_settings:tokens")

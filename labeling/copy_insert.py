@@ -14,6 +14,8 @@ from .models import Item, LabelEvent, Project
 
 BATCH = 20_000
 ANALYZE_AFTER = 10_000
+ANALYZED = ("project", "final_label", "given_label", "predicted_label", "annotation_count", "needed", "excluded",
+            "updated_at")
 
 
 def available(rows) -> bool:
@@ -43,42 +45,95 @@ def _columns(model, values: dict) -> tuple[list[str], list]:
 def copy_items(*, project: Project, rows, labels: dict, queue_given: bool, name: str,
                on_progress: Callable[[int, int], None] | None = None) -> None:
     """Insert validated, de-duplicated text rows and the 'given' label events, inside the caller's transaction."""
-    now = timezone.now()
-    rng = random.Random()
-    per_row = ["text", "source_name", "metadata", "content_hash", "given_label_id", "final_label_id",
-               "final_source", "needed", "priority"]
-    columns, constants = _columns(Item, {"project_id": project.pk, "created_at": now, "updated_at": now,
-                                         **{c: None for c in per_row}})
-    slots = [columns.index(c) for c in per_row]
-    constant_text = [_text(v) for v in constants]
-    table = connection.ops.quote_name(Item._meta.db_table)
-    sql = f"COPY {table} ({', '.join(connection.ops.quote_name(c) for c in columns)}) FROM STDIN"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start:start + BATCH]
-            with cursor.cursor.copy(sql) as copy:
+    writer = ItemWriter(project=project, labels=labels, queue_given=queue_given, name=name)
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start:start + BATCH]
+        writer.write(batch)
+        if on_progress:
+            on_progress(start + len(batch), len(rows))
+    writer.finish()
+
+
+class ItemWriter:
+    """Writes batches of validated, de-duplicated text rows with COPY, inside the caller's transaction.
+
+    Item ids come from the table's sequence up front, so the 'given' label events are written by a second
+    COPY that names their items directly (no join back on content hashes).
+    """
+
+    def __init__(self, *, project: Project, labels: dict, queue_given: bool, name: str):
+        now = timezone.now()
+        self.rng = random.Random()
+        per_row = ["id", "text", "source_name", "metadata", "content_hash", "given_label_id", "final_label_id",
+                   "final_source", "needed", "priority"]
+        self.item_sql, self.item_tail = _copy_sql(
+            Item, per_row, {"project_id": project.pk, "created_at": now, "updated_at": now})
+        self.event_sql, self.event_tail = _copy_sql(LabelEvent, ["item_id", "to_label_id"], {
+            "project_id": project.pk, "source": "given", "reason": f"given label in {name}", "cause": "import",
+            "created_at": now})
+        self.label_ids = {label_name: str(label.pk) for label_name, label in labels.items()}
+        self.open_needed, self.given_needed = str(project.overlap), str(project.overlap if queue_given else 0)
+        self.written = 0
+        self.sequence = None
+
+    def write(self, batch: list) -> None:
+        if not batch:
+            return
+        with connection.cursor() as cursor:
+            ids = self._next_ids(cursor, len(batch))
+            events = []
+            with cursor.cursor.copy(self.item_sql) as copy:
                 lines = []
-                for r in batch:
-                    given = labels.get(r.label) if r.label else None
-                    given_id = str(given.pk) if given else "\\N"
-                    values = list(constant_text)
-                    for slot, value in zip(slots, (
-                            _escape(r.text), _escape(r.source_name[:500]), _escape(json.dumps(r.metadata)),
-                            r.content_hash, given_id, given_id, "given" if given else "",
-                            str(project.overlap if (given is None or queue_given) else 0), repr(rng.random())),
-                            strict=True):
-                        values[slot] = value
-                    lines.append("\t".join(values) + "\n")
+                for item_id, r in zip(ids, batch, strict=True):
+                    events_line = self._line(lines, item_id, r)
+                    if events_line:
+                        events.append(events_line)
                     if len(lines) == 1000:  # send as we go: the server inserts while Python formats
-                        copy.write("".join(lines).encode())
+                        copy.write("".join(lines))
                         lines = []
-                copy.write("".join(lines).encode())
-            _given_events(cursor, project, [r.content_hash for r in batch if r.label], name, now)
-            if on_progress:
-                on_progress(start + len(batch), len(rows))
-        if len(rows) >= ANALYZE_AFTER:
+                copy.write("".join(lines))
+            if events:
+                with cursor.cursor.copy(self.event_sql) as copy:
+                    copy.write("".join(events))
+        self.written += len(batch)
+
+    def _line(self, lines: list, item_id: int, r) -> str | None:
+        """Append the item's COPY line; return its label event's line, if it has a given label."""
+        given_id = self.label_ids[r.label] if r.label else None
+        head = f"{item_id}\t{_escape(r.text)}\t{_escape(r.source_name[:500])}\t{_escape(r.metadata_json)}\t{r.content_hash}"
+        if given_id is None:
+            lines.append(f"{head}\t\\N\t\\N\t\t{self.open_needed}\t{self.rng.random()!r}{self.item_tail}")
+            return None
+        lines.append(f"{head}\t{given_id}\t{given_id}\tgiven\t{self.given_needed}\t{self.rng.random()!r}{self.item_tail}")
+        return f"{item_id}\t{given_id}{self.event_tail}"
+
+    def _next_ids(self, cursor, n: int) -> list[int]:
+        """``n`` ids from the item table's sequence, in one round trip."""
+        if self.sequence is None:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Item._meta.db_table])
+            self.sequence = cursor.fetchone()[0]
+        # The sequence as a constant: nextval() alone, not a catalog lookup per row (10x faster).
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequence, n])
+        return [row[0] for row in cursor.fetchall()]
+
+    def finish(self) -> None:
+        if self.written >= ANALYZE_AFTER:
             # Fresh statistics, so the next keyset read (an export right after the import) uses the index.
-            cursor.execute(f"ANALYZE {table}")
+            # Only the columns queries filter on: sampling the text and metadata would take 3-4x longer.
+            columns = ", ".join(connection.ops.quote_name(Item._meta.get_field(f).column) for f in ANALYZED)
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(Item._meta.db_table)} ({columns})")
+
+
+def _copy_sql(model, per_row: list[str], values: dict) -> tuple[str, str]:
+    """COPY statement with the ``per_row`` columns first, and the text of the constant columns after them."""
+    columns, constants = _columns(model, values)
+    rest = [(c, v) for c, v in zip(columns, constants, strict=True) if c not in per_row]
+    names = per_row + [c for c, _ in rest]
+    tail = "".join("\t" + _text(v) for _, v in rest) + "\n"
+    quoted = ", ".join(connection.ops.quote_name(c) for c in names)
+    return f"COPY {connection.ops.quote_name(model._meta.db_table)} ({quoted}) FROM STDIN", tail
+
 
 
 def _escape(value: str) -> str:
@@ -97,29 +152,3 @@ def _text(value) -> str:
     if hasattr(value, "obj"):  # psycopg's Jsonb wrapper for JSONField defaults
         return _escape(json.dumps(value.obj))
     return _escape(str(value))
-
-
-def _given_events(cursor, project: Project, hashes: list[str], name: str, now) -> None:
-    """One 'given' LabelEvent per new item with a given label, written by the database from the item rows."""
-    if not hashes:
-        return
-    exprs = {"project_id": "i.project_id", "item_id": "i.id", "source": "'given'", "to_label_id": "i.final_label_id",
-             "reason": "%s", "cause": "'import'", "created_at": "%s"}
-    params_for = {"reason": f"given label in {name}", "created_at": now}
-    columns, select, params = [], [], []
-    for field in LabelEvent._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        if field.column in exprs:
-            select.append(exprs[field.column])
-            if exprs[field.column] == "%s":
-                params.append(params_for[field.column])
-        else:
-            select.append("%s")
-            params.append(_default(field))
-    cursor.execute(
-        f"INSERT INTO {connection.ops.quote_name(LabelEvent._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(select)} FROM {connection.ops.quote_name(Item._meta.db_table)} i "
-        "WHERE i.project_id = %s AND i.content_hash = ANY(%s) AND i.final_label_id IS NOT NULL",
-        [*params, project.pk, hashes])

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import orjson
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -33,7 +34,7 @@ MAX_ZIP_RATIO = 200  # larger compression ratios are treated as zip bombs
 BATCH = 2000
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int | None
     source_name: str
@@ -43,6 +44,7 @@ class Row:
     image_suffix: str = ""
     label: str | None = None
     metadata: dict = field(default_factory=dict)
+    metadata_json: str = "{}"  # ``metadata`` serialized once, for COPY
 
 
 @dataclass
@@ -59,14 +61,33 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _metadata(name: str, line: int, raw: dict, errors: list) -> tuple[str | None, str | None, dict]:
+def loads(data: bytes | str):
+    """Parse one JSON document: orjson's speed, the standard library's leniency and error messages.
+
+    orjson refuses a few things ``json`` accepts (NaN, integers over 64 bits, lone surrogates); those fall
+    back to ``json`` so the importer accepts and reports exactly what it did before.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+def dumps(value) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers over 64 bits, lone surrogates
+        return json.dumps(value)
+
+
+def _metadata(name: str, line: int, raw: dict, errors: list) -> tuple[str | None, str | None, dict, str]:
     text = raw.get("text")
     if text is None:
         errors.append(ImportRowError(file=name, line=line, reason="missing the 'text' field"))
-        return None, None, {}
+        return None, None, {}, "{}"
     if not isinstance(text, str):
         errors.append(ImportRowError(file=name, line=line, reason="'text' must be a string"))
-        return None, None, {}
+        return None, None, {}, "{}"
     # PostgreSQL text cannot hold NUL: keep the item, marked with U+FFFD so the data-health check shows it.
     text = text.replace("\x00", "\ufffd")
     if len(text) > MAX_TEXT_CHARS:
@@ -77,11 +98,12 @@ def _metadata(name: str, line: int, raw: dict, errors: list) -> tuple[str | None
         label = None
     label = str(label).strip() if label not in (None, "") else None
     meta = {k: v for k, v in raw.items() if k not in ("text", "label")}
-    if meta and "\\u0000" in json.dumps(meta):
+    meta_json = dumps(meta) if meta else "{}"
+    if "\\u0000" in meta_json:
         errors.append(ImportRowError(file=name, line=line, reason="a metadata field contains a NUL character (\\u0000)"))
     if label is not None and "\x00" in label:
         errors.append(ImportRowError(file=name, line=line, reason="'label' contains a NUL character"))
-    return text, label, meta
+    return text, label, meta, meta_json
 
 
 def iter_jsonl(name: str, stream: io.BufferedIOBase):
@@ -90,7 +112,7 @@ def iter_jsonl(name: str, stream: io.BufferedIOBase):
         if not raw_line.strip():
             continue
         try:
-            obj = json.loads(raw_line.decode("utf-8"))
+            obj = loads(raw_line.decode("utf-8"))
         except UnicodeDecodeError:
             yield ImportRowError(file=name, line=line_no, reason="not valid UTF-8; save the file as UTF-8")
             continue
@@ -103,13 +125,17 @@ def iter_jsonl(name: str, stream: io.BufferedIOBase):
         if not isinstance(obj, dict):
             yield ImportRowError(file=name, line=line_no, reason="each line must be a JSON object")
             continue
-        yield from _text_row(name, line_no, obj)
+        r = _text_row(name, line_no, obj)
+        if isinstance(r, Row):
+            yield r
+        else:
+            yield from r
 
 
 def _collect(results) -> tuple[list[Row], list[ImportRowError]]:
     rows, errors = [], []
     for r in results:
-        (errors if isinstance(r, ImportRowError) else rows).append(r)
+        (rows if isinstance(r, Row) else errors).append(r)
     return rows, errors
 
 
@@ -117,20 +143,22 @@ def parse_jsonl(name: str, stream: io.BufferedIOBase) -> tuple[list[Row], list[I
     return _collect(iter_jsonl(name, stream))
 
 
-def _text_row(name, line_no, obj):
+def _text_row(name, line_no, obj) -> "Row | list[ImportRowError]":
+    """The row, or the list of what is wrong with it."""
     errors: list[ImportRowError] = []
-    rows: list[Row] = []
-    _append_text_row(rows, errors, name, line_no, obj)
-    yield from errors
-    if not errors:
-        yield from rows
+    text, label, meta, meta_json = _metadata(name, line_no, obj, errors)
+    if errors:
+        return errors
+    return Row(line=line_no, source_name=f"{name}:{line_no}", content_hash=sha256(text.encode()),
+               text=text, label=label, metadata=meta, metadata_json=meta_json)
 
 
 def _append_text_row(rows, errors, name, line_no, obj):
-    text, label, meta = _metadata(name, line_no, obj, errors)
-    if text is not None:
-        rows.append(Row(line=line_no, source_name=f"{name}:{line_no}", content_hash=sha256(text.encode()),
-                        text=text, label=label, metadata=meta))
+    r = _text_row(name, line_no, obj)
+    if isinstance(r, Row):
+        rows.append(r)
+    else:
+        errors.extend(r)
 
 
 def parse_records(name: str, records: list) -> tuple[list[Row], list[ImportRowError]]:
@@ -160,7 +188,11 @@ def iter_csv(name: str, stream: io.BufferedIOBase):
             obj = {k: v for k, v in record.items() if k is not None}
             if obj.get("label") == "":
                 obj.pop("label")
-            yield from _text_row(name, line_no, obj)
+            r = _text_row(name, line_no, obj)
+            if isinstance(r, Row):
+                yield r
+            else:
+                yield from r
     except UnicodeDecodeError:
         yield ImportRowError(file=name, line=None, reason="not valid UTF-8; save the file as UTF-8")
     except csv.Error as exc:

@@ -26,6 +26,7 @@ from .errors import QuorumError
 MAX_REDIRECTS = 3
 TIMEOUT_SECONDS = 10
 REDIRECTS = {301, 302, 303, 307, 308}
+CHUNK = 1 << 16
 
 
 class URLNotAllowed(QuorumError):
@@ -110,13 +111,22 @@ def open_pinned(scheme: str, ip: str, host: str, port: int, path: str, timeout: 
     return conn.getresponse()
 
 
-def fetch(url: str, *, max_bytes: int | None = None, resolver: Resolver = system_resolver,
-          opener=open_pinned, timeout: float = TIMEOUT_SECONDS) -> Fetched:
-    """GET ``url`` safely (see the module docstring); raise URLNotAllowed or QuorumError with the reason."""
+def check_switched_on() -> None:
     if not settings.QUORUM_ALLOW_URL_IMPORT:
-        raise URLNotAllowed("Import from URLs is switched off on this server (QUORUM_ALLOW_URL_IMPORT); "
-                            "download the file and upload it instead.")
-    limit = max_bytes if max_bytes is not None else settings.QUORUM_URL_IMPORT_MAX_BYTES
+        raise URLNotAllowed("Import from URLs is switched off on this server. An administrator can switch it on "
+                            "with the environment variable QUORUM_ALLOW_URL_IMPORT=True; until then, download the "
+                            "file and upload it instead.")
+
+
+def check_allowed(url: str, *, resolver: Resolver = system_resolver) -> None:
+    """Refuse at once what ``fetch`` would refuse before connecting: switched off, scheme, non-public host."""
+    check_switched_on()
+    check_url(url, resolver)
+
+
+def _open(url: str, *, limit: int, resolver: Resolver, opener, timeout: float):
+    """Follow redirects by hand, checking every hop; return (final url, response with status 200)."""
+    check_switched_on()
     for _hop in range(MAX_REDIRECTS + 1):
         scheme, host, port, path, ip = check_url(url, resolver)
         try:
@@ -131,12 +141,42 @@ def fetch(url: str, *, max_bytes: int | None = None, resolver: Resolver = system
             url = urljoin(url, location)
             continue
         if response.status != 200:
+            response.close()
             raise QuorumError(f"{url}: the server answered HTTP {response.status}.")
         declared = response.getheader("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
+            response.close()
             raise QuorumError(f"{url}: the file is {int(declared):,} bytes, over the {limit:,} byte limit.")
-        body = response.read(limit + 1)
-        if len(body) > limit:
-            raise QuorumError(f"{url}: the file is over the {limit:,} byte limit.")
-        return Fetched(url=url, content_type=response.getheader("Content-Type") or "", body=body)
+        return url, response
     raise URLNotAllowed(f"{url}: more than {MAX_REDIRECTS} redirects.")
+
+
+def fetch(url: str, *, max_bytes: int | None = None, resolver: Resolver = system_resolver,
+          opener=open_pinned, timeout: float = TIMEOUT_SECONDS) -> Fetched:
+    """GET ``url`` safely (see the module docstring); raise URLNotAllowed or QuorumError with the reason."""
+    limit = max_bytes if max_bytes is not None else settings.QUORUM_URL_IMPORT_MAX_BYTES
+    url, response = _open(url, limit=limit, resolver=resolver, opener=opener, timeout=timeout)
+    body = response.read(limit + 1)
+    response.close()
+    if len(body) > limit:
+        raise QuorumError(f"{url}: the file is over the {limit:,} byte limit.")
+    return Fetched(url=url, content_type=response.getheader("Content-Type") or "", body=body)
+
+
+def fetch_to_file(url: str, out, *, max_bytes: int | None = None, resolver: Resolver = system_resolver,
+                  opener=open_pinned, timeout: float = TIMEOUT_SECONDS) -> Fetched:
+    """Like ``fetch``, but stream the body into the binary file ``out`` (``body`` stays empty), in bounded memory."""
+    limit = max_bytes if max_bytes is not None else settings.QUORUM_URL_IMPORT_MAX_BYTES
+    url, response = _open(url, limit=limit, resolver=resolver, opener=opener, timeout=timeout)
+    size = 0
+    try:
+        while chunk := response.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise QuorumError(f"{url}: the file is over the {limit:,} byte limit.")
+            out.write(chunk)
+    except (OSError, http.client.HTTPException) as exc:
+        raise QuorumError(f"{url}: the download broke off ({exc.__class__.__name__}).") from exc
+    finally:
+        response.close()
+    return Fetched(url=url, content_type=response.getheader("Content-Type") or "", body=b"")

@@ -24,30 +24,35 @@ def _suffix(filename: str) -> str:
 
 
 class Item(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    # No single-column index: item_unique_content and item_project_keyset lead with the project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items", db_index=False)
     text = models.TextField(blank=True)
     image = models.FileField(upload_to=item_upload_to, blank=True, max_length=255)
     source_name = models.CharField(max_length=500, blank=True, help_text="File name or line it came from.")
     metadata = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
-    given_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    given_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     # Current final label; every change goes through labeling.services.set_final_label and leaves a LabelEvent.
-    final_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    final_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     final_source = models.CharField(max_length=10, choices=LabelSource.choices, blank=True)
     final_confidence = models.FloatField(null=True, blank=True)
     # Queue state: how many distinct annotators must still label it (overlap, plus escalations).
     needed = models.PositiveSmallIntegerField(default=1)
     annotation_count = models.PositiveSmallIntegerField(default=0)
     priority = models.FloatField(default=0.0, help_text="Queue order: higher is served first.")
-    predicted_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    predicted_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                        db_index=False)
     predicted_confidence = models.FloatField(null=True, blank=True)
     label_quality = models.FloatField(null=True, blank=True, help_text="Probability that the final label is right.")
     is_gold = models.BooleanField(default=False)
-    gold_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    gold_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     excluded = models.BooleanField(default=False, help_text="Left out of training and exports.")
     ambiguous = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)  # read per project: item_updated
 
     class Meta:
         constraints = [
@@ -63,6 +68,10 @@ class Item(models.Model):
             models.Index(fields=["project", "updated_at"], name="item_updated"),
             # Keyset paging of a project's items in id order (exports, API lists) at any depth.
             models.Index(fields=["project", "id"], name="item_project_keyset"),
+            # Deleting a label looks up the items that use it (PROTECT / SET_NULL). Partial indexes serve that
+            # lookup while an import of unlabeled items does not pay for them (issue #7: bulk import speed).
+            *(models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"item_{name}_used")
+              for name in ("given_label", "final_label", "predicted_label", "gold_label")),
         ]
 
     def __str__(self):
@@ -142,10 +151,12 @@ class LabelEvent(models.Model):
     """Append-only history of an item's final label: who, when, from, to, why."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="events", db_index=False)  # labelevent_item
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
     source = models.CharField(max_length=10, choices=LabelSource.choices)
-    from_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     to_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(blank=True)
     # What caused it, as a plain reference so the lower app needs no import of review (e.g. "flag:12").
@@ -155,7 +166,12 @@ class LabelEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["item", "created_at"], name="labelevent_item")]
+        indexes = [
+            models.Index(fields=["item", "created_at"], name="labelevent_item"),
+            # Imports write events with no actor and no previous label: partial, so they cost nothing there.
+            models.Index(fields=["actor", "created_at"], condition=Q(actor__isnull=False), name="labelevent_actor"),
+            models.Index(fields=["from_label"], condition=Q(from_label__isnull=False), name="labelevent_from_label"),
+        ]
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

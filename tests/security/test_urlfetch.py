@@ -14,8 +14,10 @@ class FakeResponse:
     def getheader(self, name, default=None):
         return self._headers.get(name, default)
 
-    def read(self, n=-1):
-        return self._body if n < 0 else self._body[:n]
+    def read(self, n=-1):  # consumes, like a real response
+        chunk = self._body if n < 0 else self._body[:n]
+        self._body = self._body[len(chunk):]
+        return chunk
 
     def close(self):
         pass
