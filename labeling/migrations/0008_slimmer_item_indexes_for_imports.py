@@ -16,7 +16,7 @@ def _drop_index(name: str, table: str, column: str) -> migrations.RunSQL:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0006_dataset_versions'),
+        ('labeling', '0007_auto_accept'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
