@@ -1,8 +1,15 @@
 """Reads for the labeling screens, each in a constant number of queries."""
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, prefetch_related_objects
 
-from .models import Item, Job, ModelVersion, Project
+from .models import Item, Job, Label, ModelVersion, Project
+
+
+def project_labels(project: Project) -> list[Label]:
+    """The project's labels in key order, read once per Project instance (that is, once per request):
+    the submit, the next item and the page around it share one query."""
+    prefetch_related_objects([project], "labels")
+    return list(project.labels.all())
 
 
 def project_progress(project: Project) -> dict:
@@ -58,7 +65,7 @@ def recent_jobs(project: Project, limit: int = 5):
 def class_counts(project: Project) -> list[dict]:
     counts = dict(Item.objects.filter(project=project, final_label__isnull=False).values_list("final_label")
                   .annotate(n=Count("id")).values_list("final_label", "n"))
-    labels = list(project.labels.all())
+    labels = project_labels(project)
     top = max(counts.values(), default=0)
     return [{"label": lab, "count": counts.get(lab.pk, 0),
              "percent": int(100 * counts.get(lab.pk, 0) / top) if top else 0} for lab in labels]

@@ -220,6 +220,10 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+if CACHE_URL:
+    # Sessions are read from the shared cache and written through to the database: one query less per
+    # request. Only with a shared cache: a per-process cache would let one worker miss another's logout.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 QUORUM_LOGIN_MAX_FAILURES = envint("QUORUM_LOGIN_MAX_FAILURES", 10)
 QUORUM_LOGIN_WINDOW_SECONDS = envint("QUORUM_LOGIN_WINDOW_SECONDS", 15 * 60)
 QUORUM_INVITE_DAYS = envint("QUORUM_INVITE_DAYS", 7)
