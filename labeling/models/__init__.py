@@ -16,3 +16,7 @@ __all__ += ["Invitation"]
 from .dataset import DatasetVersion, DatasetVersionRow  # noqa: E402
 
 __all__ += ["DatasetVersion", "DatasetVersionRow"]
+
+from .stats import ProjectStats  # noqa: E402
+
+__all__ += ["ProjectStats"]
