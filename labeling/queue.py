@@ -4,6 +4,7 @@ Correctness under concurrency (PostgreSQL): a candidate item is locked with FOR 
 its capacity is re-checked in a new statement. Anyone who leased it before held the same row lock until
 commit, so the re-check sees their lease. On SQLite, transactions are IMMEDIATE and therefore serial.
 """
+import json
 import random
 from datetime import timedelta
 
@@ -36,13 +37,25 @@ def _has_capacity(item: Item, now, *, exclude_annotator=None) -> bool:
     return item.annotation_count + leases.count() < item.needed
 
 
+OPEN_LEASE_SQL = """
+SELECT id FROM labeling_assignment WHERE project_id = %s AND annotator_id = %s AND state = 'leased'
+ORDER BY served_at DESC LIMIT 1
+"""
+
+
 def _current_lease(project: Project, annotator, now) -> Assignment | None:
     """The annotator's open lease in this project (a second tab gets the same item), renewed if it lapsed."""
+    # Usually there is none (after a submit or a skip): a plain indexed lookup, cheaper than building the
+    # ORM query below, says so.
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_LEASE_SQL, [project.pk, annotator.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
     # The item row is locked in the same statement (PostgreSQL; a no-op on SQLite, whose transactions are
     # serial): a lapsed lease is renewed only if the item still has room, counted under that lock.
     lease = (Assignment.objects.select_related("item").select_for_update(of=("item",))
-             .filter(project=project, annotator=annotator, state=Assignment.State.LEASED)
-             .order_by("-served_at").first())
+             .filter(pk=row[0], state=Assignment.State.LEASED).first())
     if lease is None:
         return None
     item = lease.item
@@ -306,26 +319,38 @@ def labeled_count(project: Project) -> int:
     return Item.objects.filter(project=project, final_label__isnull=False).count()
 
 
+# The latest retrain job of the project, and the id of the ``every``-th first annotation made since it was
+# queued (NULL when there are fewer): OFFSET on the annotation_new index, never a count of the whole project.
+RETRAIN_DUE_SQL = """
+SELECT j.state, j.params,
+  (SELECT a.id FROM labeling_annotation a
+   WHERE a.project_id = %(project)s AND a.supersedes_id IS NULL AND a.created_at > j.created_at
+   LIMIT 1 OFFSET %(offset)s)
+FROM labeling_job j WHERE j.project_id = %(project)s AND j.kind = 'retrain'
+ORDER BY j.created_at DESC, j.id DESC LIMIT 1
+"""
+
+
 def maybe_retrain(*, project: Project) -> Job | None:
     """Queue a retrain after ``retrain_every`` new annotations; never two at once for one project.
 
-    Runs in every submit, so it is one indexed query: the latest retrain job, and whether the
-    ``retrain_every``-th annotation since it was queued exists (OFFSET on the annotation_new index, never
-    a count of the whole project). Before the project's first retrain, a second query asks the same of all
+    Runs in every submit, so it is one indexed query (RETRAIN_DUE_SQL, written out: building it through the
+    ORM cost more than running it). Before the project's first retrain, a second query asks the same of all
     its annotations.
     """
     every = max(project.retrain_every, 1)
-    new = Annotation.objects.filter(project=project, supersedes__isnull=True).order_by()
-    last = (Job.objects.filter(project=project, kind=Job.Kind.RETRAIN).order_by("-created_at", "-id")
-            .only("state", "params", "created_at")
-            .annotate(enough=Subquery(new.filter(created_at__gt=OuterRef("created_at")).values("pk")[every - 1:every]))
-            .first())
+    with connection.cursor() as cursor:
+        cursor.execute(RETRAIN_DUE_SQL, {"project": project.pk, "offset": every - 1})
+        last = cursor.fetchone()
     if last is not None:
-        if last.state == Job.State.QUEUED or (last.is_active and last.params.get("rerun")):
+        state, params, enough = last
+        params = json.loads(params) if isinstance(params, str) else (params or {})
+        if state == Job.State.QUEUED or (state == Job.State.RUNNING and params.get("rerun")):
             return None  # a retrain that has not started (or will run again) takes the new labels anyway
-        if last.enough is None:
+        if enough is None:
             return None
-    elif not list(new.values_list("pk", flat=True)[every - 1:every]):
+    elif not list(Annotation.objects.filter(project=project, supersedes__isnull=True).order_by()
+                  .values_list("pk", flat=True)[every - 1:every]):
         return None
     return request_retrain(project=project, user=None)
 
