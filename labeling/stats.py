@@ -35,10 +35,13 @@ def count_project(project: Project) -> dict:
     return counts
 
 
-def recount(project_id: int) -> ProjectStats:
-    """Recount a project and store the snapshot (the background task's work)."""
+def recount(project_id: int) -> ProjectStats | None:
+    """Recount a project and store the snapshot (the background task's work); None if the project is gone."""
+    project = Project.objects.filter(pk=project_id).only("pk").first()
+    if project is None:
+        return None
     started = timezone.now()
-    counts = count_project(Project(pk=project_id))
+    counts = count_project(project)
     stats, _ = ProjectStats.objects.update_or_create(
         project_id=project_id, defaults={**counts, "counted_at": started, "recount_sent_at": None})
     return stats

@@ -12,7 +12,7 @@ from labeling.adjudication import set_item_marks
 from labeling.models import Item, LabelSource, Project, ProjectStats
 from labeling.queue import correct_annotation, last_annotation, next_assignment, submit_annotation
 from labeling.services import membership_set, project_create, set_final_label
-from labeling.stats import project_stats
+from labeling.stats import project_stats, recount
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -155,3 +155,11 @@ def test_dashboard_page_says_when_a_big_project_was_counted(client, people, sett
     assert 'id="counted-at"' in page and "/ 12</span>" in page
     projects = client.get(reverse("labeling:projects")).content.decode()
     assert "0 of 12 items" in projects and "counted" in projects
+
+
+def test_a_recount_for_a_deleted_project_does_nothing(people):
+    project = _project(people, 3)
+    pk = project.pk
+    project.delete()
+    assert recount(pk) is None
+    assert not ProjectStats.objects.filter(project_id=pk).exists()
