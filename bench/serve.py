@@ -19,17 +19,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-DB_NAME = "quorum_bench_serve"
 PG = "postgres://postgres@127.0.0.1:5432"
+# Several people may benchmark on one machine: the database and the Redis db number can be chosen.
+DB_NAME = os.environ.get("QUORUM_BENCH_DB", "quorum_bench_serve")
 DATABASE_URL = f"{PG}/{DB_NAME}"
-BROKER_URL = "redis://127.0.0.1:6379/6"
+BROKER_URL = f"redis://127.0.0.1:6379/{os.environ.get('QUORUM_BENCH_REDIS_DB', '6')}"
 PASSWORD = "bench-password-1"
 ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
 LABEL_RE = re.compile(r'name="label" value="(\d+)"')
 
 
 def _env() -> dict:
-    env = dict(os.environ, DATABASE_URL=DATABASE_URL, CELERY_BROKER_URL=BROKER_URL, DEBUG="False",
+    env = dict(os.environ, DATABASE_URL=DATABASE_URL, CELERY_BROKER_URL=BROKER_URL, CACHE_URL=BROKER_URL, DEBUG="False",
                QUORUM_PRODUCTION="False", LOG_LEVEL="ERROR", DB_CONN_MAX_AGE="600")
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env

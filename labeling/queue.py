@@ -4,12 +4,13 @@ Correctness under concurrency (PostgreSQL): a candidate item is locked with FOR 
 its capacity is re-checked in a new statement. Anyone who leased it before held the same row lock until
 commit, so the re-check sees their lease. On SQLite, transactions are IMMEDIATE and therefore serial.
 """
+import json
 import random
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from . import jobs
 from .consensus import consensus
 from .errors import NotAllowed, QuorumError
 from .models import Annotation, Assignment, Item, Job, Label, LabelSource, Project
+from .selectors import project_labels
 from .services import set_final_label
 from .signals import annotations_complete, gold_answered
 
@@ -35,13 +37,28 @@ def _has_capacity(item: Item, now, *, exclude_annotator=None) -> bool:
     return item.annotation_count + leases.count() < item.needed
 
 
+OPEN_LEASE_SQL = """
+SELECT id FROM labeling_assignment WHERE project_id = %s AND annotator_id = %s AND state = 'leased'
+ORDER BY served_at DESC LIMIT 1
+"""
+
+
 def _current_lease(project: Project, annotator, now) -> Assignment | None:
     """The annotator's open lease in this project (a second tab gets the same item), renewed if it lapsed."""
-    lease = (Assignment.objects.select_related("item").filter(project=project, annotator=annotator,
-             state=Assignment.State.LEASED).order_by("-served_at").first())
+    # Usually there is none (after a submit or a skip): a plain indexed lookup, cheaper than building the
+    # ORM query below, says so.
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_LEASE_SQL, [project.pk, annotator.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # The item row is locked in the same statement (PostgreSQL; a no-op on SQLite, whose transactions are
+    # serial): a lapsed lease is renewed only if the item still has room, counted under that lock.
+    lease = (Assignment.objects.select_related("item").select_for_update(of=("item",))
+             .filter(pk=row[0], state=Assignment.State.LEASED).first())
     if lease is None:
         return None
-    item = Item.objects.select_for_update().get(pk=lease.item_id) if _locks() else lease.item
+    item = lease.item
     if lease.expires_at > now or (not item.excluded and _has_capacity(item, now, exclude_annotator=annotator)):
         Assignment.objects.filter(pk=lease.pk).update(expires_at=now + timedelta(seconds=lease_seconds()))
         lease.item = item
@@ -77,9 +94,16 @@ WHERE i.project_id = %(project)s AND i.annotation_count < i.needed AND NOT i.exc
 ORDER BY i.priority DESC, i.id
 LIMIT %(limit)s {lock}
 """
+# Lease the item only if it still has room, in one statement. As a new statement it sees every lease
+# committed before we got the item's row lock (the candidates query's snapshot may predate some of them),
+# so the re-count and the insert cost one round trip. No row: full meanwhile, or this annotator already
+# holds it (two tabs racing); either way the caller tries the next candidate.
 LEASE_SQL = """
 INSERT INTO labeling_assignment (project_id, item_id, annotator_id, state, served_at, expires_at)
-VALUES (%s, %s, %s, 'leased', %s, %s)
+SELECT %(project)s, i.id, %(annotator)s, 'leased', %(now)s, %(expires)s FROM labeling_item i
+WHERE i.id = %(item)s AND i.needed > i.annotation_count + (
+    SELECT COUNT(*) FROM labeling_assignment l
+    WHERE l.item_id = i.id AND l.state = 'leased' AND l.expires_at > %(now)s)
 ON CONFLICT (item_id, annotator_id) DO NOTHING
 RETURNING id
 """
@@ -100,18 +124,12 @@ def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: b
     return list(Item.objects.raw(CANDIDATES_SQL.format(exclude=clause, lock=lock), params))
 
 
-def _still_fits(item: Item, now) -> bool:
-    """Re-count the locked item's leases in a fresh statement: it sees every lease committed before we got
-    the row lock (the locked row itself, with its annotation_count, is already the latest version)."""
-    leases = Assignment.objects.filter(item_id=item.pk, state=Assignment.State.LEASED, expires_at__gt=now).count()
-    return item.annotation_count + leases < item.needed
-
-
 def _lease(project: Project, item: Item, annotator, now) -> Assignment | None:
-    """Insert the lease; None if this annotator already has one for the item (two tabs racing)."""
+    """Insert the lease if the locked item still has room; None if it is full or already this annotator's."""
     expires = now + timedelta(seconds=lease_seconds())
     with connection.cursor() as cursor:
-        cursor.execute(LEASE_SQL, [project.pk, item.pk, annotator.pk, now, expires])
+        cursor.execute(LEASE_SQL, {"project": project.pk, "item": item.pk, "annotator": annotator.pk, "now": now,
+                                   "expires": expires})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -142,10 +160,9 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
             if not batch:
                 return None
             for item in batch:
-                if _still_fits(item, now):
-                    assignment = _lease(project, item, annotator, now)
-                    if assignment is not None:
-                        return assignment
+                assignment = _lease(project, item, annotator, now)
+                if assignment is not None:
+                    return assignment
             tried.extend(i.pk for i in batch)
 
 
@@ -172,36 +189,58 @@ def _check_gold(item: Item, annotation: Annotation) -> None:
     gold_answered.send(sender=Item, item=item, annotation=annotation, correct=annotation.label_id == item.gold_label_id)
 
 
-def _resolve(item: Item, project: Project, *, active: list[Annotation] | None = None) -> None:
+def _save_fields(item: Item, fields: tuple[str, ...]) -> None:
+    if fields:
+        Item.objects.filter(pk=item.pk).update(**{name: getattr(item, name) for name in fields})
+
+
+def _resolve(item: Item, project: Project, *, active: list[Annotation] | None = None,
+             unsaved: tuple[str, ...] = ()) -> None:
     """When an item has all its annotations, set its final label (annotator or consensus) and tell review.
 
     Several annotators: the consensus (labeling.consensus) sets the label only when its confidence reaches
     project.consensus_threshold; below it, review gets the item (a LOW_CONSENSUS flag) and decides.
     ``active`` may be passed when the caller knows the item's current annotations (the first submit of an
-    item that needs one label), which saves a query on the hot path.
+    item that needs one label), which saves a query on the hot path. ``unsaved`` names item fields the
+    caller changed on its locked row: they are written with the final label (one UPDATE), or on their own
+    when the label does not change, always before review hears of the item.
     """
     if item.annotation_count < item.needed:
+        _save_fields(item, unsaved)
         return
     if active is None:
         active = list(Annotation.objects.filter(item=item, superseded_by__isnull=True).order_by("created_at", "id"))
     if not active:
+        _save_fields(item, unsaved)
         return
     label_ids = [a.label_id for a in active]
-    confidence, winner_id = None, label_ids[0]
+    confidence, winner_id, event = None, label_ids[0], None
     if len(active) == 1:
-        set_final_label(item=item, label=active[0].label, source=LabelSource.ANNOTATOR, actor=active[0].annotator,
-                        reason="labelled by annotator", cause=f"annotation:{active[0].pk}", confidence=None)
+        event = set_final_label(item=item, label=active[0].label, source=LabelSource.ANNOTATOR,
+                                actor=active[0].annotator, reason="labelled by annotator",
+                                cause=f"annotation:{active[0].pk}", confidence=None, also_save=unsaved)
     else:
-        order = {lab.pk: lab.order for lab in project.labels.all()}
+        labels = project_labels(project)
+        order = {lab.pk: lab.order for lab in labels}
         by_order = {v: k for k, v in order.items()}
         winner, confidence, method = consensus(votes=[order[i] for i in label_ids], n_classes=len(order), item=item)
         winner_id = by_order[winner]
         if confidence >= project.consensus_threshold:
-            set_final_label(item=item, label=Label.objects.get(pk=winner_id), source=LabelSource.CONSENSUS,
-                            reason=f"{method} consensus of {len(active)} annotators ({confidence:.0%})",
-                            cause=f"consensus:{method}", confidence=confidence)
+            event = set_final_label(item=item, label=next(lab for lab in labels if lab.pk == winner_id),
+                                    source=LabelSource.CONSENSUS,
+                                    reason=f"{method} consensus of {len(active)} annotators ({confidence:.0%})",
+                                    cause=f"consensus:{method}", confidence=confidence, also_save=unsaved)
+    if event is None:  # set_final_label wrote nothing
+        _save_fields(item, unsaved)
     annotations_complete.send(sender=Item, item=item, votes=label_ids, disagreement=len(set(label_ids)) > 1,
                               confidence=confidence, winner=winner_id, threshold=project.consensus_threshold)
+
+
+def _project_label(project: Project, label_id) -> Label:
+    label = next((lab for lab in project_labels(project) if lab.pk == label_id), None)
+    if label is None:
+        raise QuorumError("That label is not part of this project; reload the page.")
+    return label
 
 
 @transaction.atomic
@@ -221,9 +260,7 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
         existing = Annotation.objects.filter(assignment=assignment).first()
         if existing is not None:
             return existing, False
-    label = project.labels.filter(pk=label_id).first()
-    if label is None:
-        raise QuorumError("That label is not part of this project; reload the page.")
+    label = _project_label(project, label_id)
     item = assignment.item
     annotation = Annotation.objects.create(
         project=project, item=item, annotator=annotator, label=label, seconds=max(0.0, min(seconds, 86400.0)),
@@ -231,13 +268,15 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
         accepted_suggestion=suggested_label_id is not None and suggested_label_id == label.pk,
     )
     Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.DONE)
-    Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1)
+    # The item row is locked (and SQLite transactions are serial), so its count is current: the new value is
+    # written by _resolve together with the final label, one UPDATE instead of two.
     first = item.annotation_count == 0
     item.annotation_count += 1
     if item.is_gold:
+        _save_fields(item, ("annotation_count",))
         _check_gold(item, annotation)
         return annotation, True
-    _resolve(item, project, active=[annotation] if first else None)
+    _resolve(item, project, active=[annotation] if first else None, unsaved=("annotation_count",))
     maybe_retrain(project=project)
     return annotation, True
 
@@ -265,9 +304,7 @@ def correct_annotation(*, project: Project, annotator, annotation_id: int, label
         raise NotAllowed("You can only correct your own labels.")
     if Annotation.objects.filter(supersedes=previous).exists():
         raise QuorumError("That label was already corrected; reload the page.")
-    label = project.labels.filter(pk=label_id).first()
-    if label is None:
-        raise QuorumError("That label is not part of this project; reload the page.")
+    label = _project_label(project, label_id)
     item = Item.objects.select_for_update().get(pk=previous.item_id)
     correction = Annotation.objects.create(project=project, item=item, annotator=annotator, label=label,
                                            seconds=seconds, supersedes=previous)
@@ -282,22 +319,38 @@ def labeled_count(project: Project) -> int:
     return Item.objects.filter(project=project, final_label__isnull=False).count()
 
 
+# The latest retrain job of the project, and the id of the ``every``-th first annotation made since it was
+# queued (NULL when there are fewer): OFFSET on the annotation_new index, never a count of the whole project.
+RETRAIN_DUE_SQL = """
+SELECT j.state, j.params,
+  (SELECT a.id FROM labeling_annotation a
+   WHERE a.project_id = %(project)s AND a.supersedes_id IS NULL AND a.created_at > j.created_at
+   LIMIT 1 OFFSET %(offset)s)
+FROM labeling_job j WHERE j.project_id = %(project)s AND j.kind = 'retrain'
+ORDER BY j.created_at DESC, j.id DESC LIMIT 1
+"""
+
+
 def maybe_retrain(*, project: Project) -> Job | None:
     """Queue a retrain after ``retrain_every`` new annotations; never two at once for one project.
 
-    Runs in every submit, so it reads two small things: the latest retrain job, and the annotations made
-    since it was queued counted up to ``retrain_every`` only (LIMIT on the annotation_new index), never the
-    whole project.
+    Runs in every submit, so it is one indexed query (RETRAIN_DUE_SQL, written out: building it through the
+    ORM cost more than running it). Before the project's first retrain, a second query asks the same of all
+    its annotations.
     """
-    last = (Job.objects.filter(project=project, kind=Job.Kind.RETRAIN).order_by("-created_at", "-id")
-            .only("state", "params", "created_at").first())
-    if last is not None and (last.state == Job.State.QUEUED or (last.is_active and last.params.get("rerun"))):
-        return None  # a retrain that has not started (or will run again) takes the new labels anyway
-    new = Annotation.objects.filter(project=project, supersedes__isnull=True)
-    if last is not None:
-        new = new.filter(created_at__gt=last.created_at)
     every = max(project.retrain_every, 1)
-    if new.order_by()[:every].count() < every:
+    with connection.cursor() as cursor:
+        cursor.execute(RETRAIN_DUE_SQL, {"project": project.pk, "offset": every - 1})
+        last = cursor.fetchone()
+    if last is not None:
+        state, params, enough = last
+        params = json.loads(params) if isinstance(params, str) else (params or {})
+        if state == Job.State.QUEUED or (state == Job.State.RUNNING and params.get("rerun")):
+            return None  # a retrain that has not started (or will run again) takes the new labels anyway
+        if enough is None:
+            return None
+    elif not list(Annotation.objects.filter(project=project, supersedes__isnull=True).order_by()
+                  .values_list("pk", flat=True)[every - 1:every]):
         return None
     return request_retrain(project=project, user=None)
 

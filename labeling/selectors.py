@@ -1,18 +1,16 @@
 """Reads for the labeling screens, each in a constant number of queries."""
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import prefetch_related_objects
 
-from .models import Item, Job, ModelVersion, Project
+from .models import Job, Label, ModelVersion, Project
 
 
-def project_progress(project: Project) -> dict:
-    agg = Item.objects.filter(project=project).aggregate(
-        total=Count("id"),
-        labeled=Count("id", filter=Q(final_label__isnull=False)),
-        open=Count("id", filter=Q(needed__gt=0) & Q(annotation_count__lt=F("needed")) & Q(excluded=False)),
-    )
-    agg["percent"] = int(100 * agg["labeled"] / agg["total"]) if agg["total"] else 0
-    return agg
+def project_labels(project: Project) -> list[Label]:
+    """The project's labels in key order, read once per Project instance (that is, once per request):
+    the submit, the next item and the page around it share one query."""
+    prefetch_related_objects([project], "labels")
+    return list(project.labels.all())
+
 
 # Counting open items stops here: the labeling page shows "more than 200 remaining" rather than scan a big
 # project. Each counted row is a heap visit (the partial index does not hold `excluded`): 1,000 cost ~3 ms.
@@ -54,15 +52,6 @@ def latest_model(project: Project) -> ModelVersion | None:
 
 def recent_jobs(project: Project, limit: int = 5):
     return list(Job.objects.filter(project=project)[:limit])
-
-def class_counts(project: Project) -> list[dict]:
-    counts = dict(Item.objects.filter(project=project, final_label__isnull=False).values_list("final_label")
-                  .annotate(n=Count("id")).values_list("final_label", "n"))
-    labels = list(project.labels.all())
-    top = max(counts.values(), default=0)
-    return [{"label": lab, "count": counts.get(lab.pk, 0),
-             "percent": int(100 * counts.get(lab.pk, 0) / top) if top else 0} for lab in labels]
-
 
 def ranking_paused(project: Project) -> str:
     """A notice when the queue order is stale because a retrain cannot run (broker down, no worker); else ""."""

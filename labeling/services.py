@@ -43,6 +43,7 @@ def labels_set(*, project: Project, names: list[str]) -> list[Label]:
     start = len(existing)
     new = [Label(project=project, name=n, key=KEYS[start + i], order=start + i) for i, n in enumerate(cleaned)]
     Label.objects.bulk_create(new)
+    getattr(project, "_prefetched_objects_cache", {}).pop("labels", None)  # see selectors.project_labels
     return existing + new
 
 
@@ -55,11 +56,12 @@ def membership_set(*, project: Project, user, role: str) -> Membership:
 
 def set_final_label(*, item: Item, label: Label | None, source: str, actor=None, reason: str = "",
                     cause: str = "", confidence: float | None = None, undoes: LabelEvent | None = None,
-                    always_record: bool = False) -> LabelEvent | None:
+                    always_record: bool = False, also_save: tuple[str, ...] = ()) -> LabelEvent | None:
     """Change an item's final label and append the event. Call inside the caller's transaction.
 
     Nothing is recorded when neither the label nor its source changes, unless ``always_record`` (a
-    reviewer confirming a label is a decision worth keeping).
+    reviewer confirming a label is a decision worth keeping). ``also_save``: other fields of ``item`` the
+    caller changed on its locked row, written in the same UPDATE (only when this returns an event).
     """
     changed = item.final_label_id != (label.pk if label else None) or item.final_source != source
     if not changed and not always_record:
@@ -71,7 +73,7 @@ def set_final_label(*, item: Item, label: Label | None, source: str, actor=None,
     item.final_label = label
     item.final_source = source if label else ""
     item.final_confidence = confidence
-    item.save(update_fields=["final_label", "final_source", "final_confidence", "updated_at"])
+    item.save(update_fields=["final_label", "final_source", "final_confidence", "updated_at", *also_save])
     return event
 
 

@@ -98,3 +98,11 @@ def import_file(self, job_id: int) -> None:
 def resend_stale_jobs() -> int:
     """Beat, every minute: jobs queued while the broker was down are sent again once it is back."""
     return jobs.resend_stale(older_than_seconds=60)
+
+
+@shared_task(name="labeling.tasks.recount_project")
+def recount_project(project_id: int) -> None:
+    """Recount a big project's dashboard figures (labeling.stats): sent when a page finds them old."""
+    from .stats import recount
+
+    recount(project_id)

@@ -213,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # A retrain queued longer than this (or whose send failed) shows "ranking is paused" to annotators.
 QUORUM_RANKING_PAUSED_AFTER_SECONDS = envint("QUORUM_RANKING_PAUSED_AFTER_SECONDS", 120)
+# Project dashboards: up to this many items a project is counted on every view; above it the page shows a
+# snapshot that a background task recounts when it is older than QUORUM_STATS_MAX_AGE_SECONDS.
+QUORUM_STATS_EXACT_MAX_ITEMS = envint("QUORUM_STATS_EXACT_MAX_ITEMS", 2000)
+QUORUM_STATS_MAX_AGE_SECONDS = envint("QUORUM_STATS_MAX_AGE_SECONDS", 30)
 
 # Shared cache (login throttling must count across gunicorn workers): Redis when CACHE_URL is set.
 CACHE_URL = os.environ.get("CACHE_URL", "")
@@ -220,6 +224,10 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+if CACHE_URL:
+    # Sessions are read from the shared cache and written through to the database: one query less per
+    # request. Only with a shared cache: a per-process cache would let one worker miss another's logout.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 QUORUM_LOGIN_MAX_FAILURES = envint("QUORUM_LOGIN_MAX_FAILURES", 10)
 QUORUM_LOGIN_WINDOW_SECONDS = envint("QUORUM_LOGIN_WINDOW_SECONDS", 15 * 60)
 QUORUM_INVITE_DAYS = envint("QUORUM_INVITE_DAYS", 7)

@@ -20,3 +20,7 @@ __all__ += ["DatasetVersion", "DatasetVersionRow"]
 from .autoaccept import AutoAcceptCheck, AutoAcceptRun  # noqa: E402
 
 __all__ += ["AutoAcceptCheck", "AutoAcceptRun"]
+
+from .stats import ProjectStats  # noqa: E402
+
+__all__ += ["ProjectStats"]

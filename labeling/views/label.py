@@ -12,7 +12,7 @@ from ..errors import QuorumError
 from ..models import Annotation, LabelSource
 from ..params import float_or, int_or_none
 from ..queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
-from ..selectors import annotator_progress, ranking_paused
+from ..selectors import annotator_progress, project_labels, ranking_paused
 
 
 def render_guidelines(text: str) -> str:
@@ -21,7 +21,7 @@ def render_guidelines(text: str) -> str:
 
 
 def _item_context(request, project, *, correcting: Annotation | None = None, error: str = ""):
-    labels = list(project.labels.all())
+    labels = project_labels(project)
     if correcting is not None:
         item, assignment = correcting.item, None
     else:

@@ -9,8 +9,9 @@ from ..access import get_project_for_user, projects_for_user
 from ..errors import QuorumError
 from ..models import Project, Role
 from ..queue import request_retrain
-from ..selectors import annotator_progress, class_counts, latest_model, project_progress, ranking_paused, recent_jobs
+from ..selectors import annotator_progress, latest_model, ranking_paused, recent_jobs
 from ..services import project_create
+from ..stats import class_counts, project_stats
 
 
 class ProjectForm(forms.Form):
@@ -28,7 +29,7 @@ class ProjectForm(forms.Form):
 def project_list(request):
     rows = []
     for project in projects_for_user(request.user):
-        rows.append({"project": project, "progress": project_progress(project)})
+        rows.append({"project": project, "progress": project_stats(project)})
     return render(request, "labeling/projects.html", {"rows": rows})
 
 
@@ -51,10 +52,11 @@ def project_new(request):
 @login_required
 def project_detail(request, project_id):
     project, membership = get_project_for_user(request.user, project_id)
+    progress = project_stats(project)
     context = {
-        "project": project, "membership": membership, "progress": project_progress(project),
+        "project": project, "membership": membership, "progress": progress,
         "mine": annotator_progress(project, request.user), "model": latest_model(project),
-        "jobs": recent_jobs(project), "classes": class_counts(project),
+        "jobs": recent_jobs(project), "classes": class_counts(project, progress),
         "is_manager": membership.allows(Role.MANAGER), "is_reviewer": membership.allows(Role.REVIEWER),
         "ranking_paused": ranking_paused(project),
     }
