@@ -210,13 +210,13 @@ def _record(project, version, *, message: str, fit=None, accepted: int = 0, spot
 
 # --- spot checks ----------------------------------------------------------------------------------------
 
-def on_annotations_complete(sender, *, item: Item, winner=None, **kwargs) -> None:
-    """Signal receiver: one UPDATE for every completed item; more work only when it was a spot check.
+def on_annotations_complete(sender, *, item: Item, winner=None, prior_source: str = "", **kwargs) -> None:
+    """Signal receiver: nothing unless the item carried a model label (a spot check is auto-accepted first).
 
     The human label has already replaced the model's as the final label (queue._resolve, source annotator
     or consensus); here the check records whether they agreed, and the stop rule is evaluated.
     """
-    if winner is None:
+    if winner is None or prior_source != LabelSource.MODEL:
         return
     found = AutoAcceptCheck.objects.filter(item_id=item.pk).update(
         human_label_id=winner, agreed=Case(When(model_label_id=winner, then=Value(True)), default=Value(False)),

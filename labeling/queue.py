@@ -215,6 +215,7 @@ def _resolve(item: Item, project: Project, *, active: list[Annotation] | None = 
         return
     label_ids = [a.label_id for a in active]
     confidence, winner_id, event = None, label_ids[0], None
+    prior_source = item.final_source
     if len(active) == 1:
         event = set_final_label(item=item, label=active[0].label, source=LabelSource.ANNOTATOR,
                                 actor=active[0].annotator, reason="labelled by annotator",
@@ -233,7 +234,8 @@ def _resolve(item: Item, project: Project, *, active: list[Annotation] | None = 
     if event is None:  # set_final_label wrote nothing
         _save_fields(item, unsaved)
     annotations_complete.send(sender=Item, item=item, votes=label_ids, disagreement=len(set(label_ids)) > 1,
-                              confidence=confidence, winner=winner_id, threshold=project.consensus_threshold)
+                              confidence=confidence, winner=winner_id, threshold=project.consensus_threshold,
+                              prior_source=prior_source)
 
 
 def _project_label(project: Project, label_id) -> Label:

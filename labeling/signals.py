@@ -3,7 +3,8 @@ from django.dispatch import Signal
 
 # Sent inside the submit transaction when an item has all the annotations it needs.
 # Arguments: item, votes (list of label ids, one per annotator), disagreement (bool), confidence (float or
-# None for one annotator), winner (consensus label id), threshold (project.consensus_threshold).
+# None for one annotator), winner (consensus label id), threshold (project.consensus_threshold),
+# prior_source (the item's final-label source before these annotations: "model" for an auto-accept spot check).
 annotations_complete = Signal()
 
 # Sent inside the submit transaction when an annotator answers a gold item.
