@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Job, Project
@@ -82,15 +82,36 @@ def resend_stale(*, older_than_seconds: int = 60) -> int:
 
 
 def progress(job: Job, done: int, *, total: int | None = None, message: str | None = None) -> None:
-    """Record progress outside any transaction so the browser sees it while the work runs."""
+    """Record progress so the browser sees it while the work runs, and beat the job's heartbeat.
+
+    Work that runs inside one long transaction (an all-or-nothing import on PostgreSQL) would hide both
+    until it commits: the page would show no progress and the job would look stale to ``is_stale``. There
+    the row is written through a short side connection that commits at once.
+    """
     fields = {"done": done, "heartbeat_at": timezone.now()}
     if total is not None:
         fields["total"] = total
     if message is not None:
         fields["message"] = message[:300]
-    Job.objects.filter(pk=job.pk).update(**fields)
+    if not (connection.in_atomic_block and connection.vendor == "postgresql" and _side_update(job.pk, fields)):
+        Job.objects.filter(pk=job.pk).update(**fields)
     for k, v in fields.items():
         setattr(job, k, v)
+
+
+def _side_update(job_id: int, fields: dict) -> bool:
+    """UPDATE the job row on a connection of its own (autocommit); False if that cannot be done."""
+    import psycopg
+
+    columns = ", ".join(f"{name} = %s" for name in fields)
+    try:
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as side:
+            side.execute("SET lock_timeout = '2s'")  # never wait long on a row our own transaction holds
+            side.execute(f"UPDATE labeling_job SET {columns} WHERE id = %s", [*fields.values(), job_id])
+        return True
+    except psycopg.Error:
+        log.warning("could not record progress of job %s on a side connection", job_id, exc_info=True)
+        return False
 
 
 def finish(job: Job, *, result: dict | None = None, message: str = "") -> None:
