@@ -1,0 +1,252 @@
+"""Rank a project's open items from a model version chunk by chunk: the work that the rank_chunk tasks fan out.
+
+A trained version keeps an artifact on disk (the fitted model, the item ids and feature rows it was trained
+with, the out-of-fold probabilities of the labeled items); an uploaded version ranks from its stored
+Prediction rows. Each chunk covers an id range: it predicts its items, stores their predictions, writes the
+queue priority of its open items and hands on only its best candidates. ``merge`` then picks the head of the
+queue (a diverse batch for the "_diverse" strategies) from those candidates. Every write is a pure function
+of the version and the item's state, so a chunk or merge that runs twice writes the same values.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import joblib
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from scipy import sparse
+
+from ml import active
+from ml.training import predict_proba_full
+
+from .models import Item, Job, ModelVersion, Prediction
+
+BATCH = 2000
+UPLOADED_STRATEGY = "margin"  # uploaded probabilities: plain margin, as the upload always ranked
+
+
+def chunk_size() -> int:
+    return max(1, int(settings.QUORUM_RANK_CHUNK))
+
+
+def artifact_dir(version: ModelVersion) -> Path:
+    return Path(settings.MEDIA_ROOT) / "models" / f"project-{version.project_id}" / f"version-{version.pk}"
+
+
+def save_artifact(version: ModelVersion, *, model, seen, ids, X, oof_ids, oof_proba, labeled_y, strategy: str,
+                  n_classes: int) -> Path:
+    """Write what the chunk tasks need to rank ``version``: model, ids (n,), features X (n, d), out-of-fold rows."""
+    path = artifact_dir(version)
+    path.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path / "model.joblib")
+    np.save(path / "ids.npy", np.asarray(ids, dtype=np.int64))
+    if sparse.issparse(X):
+        X = sparse.csr_matrix(X)
+        for part in ("data", "indices", "indptr"):
+            np.save(path / f"X_{part}.npy", getattr(X, part))
+    else:
+        np.save(path / "X.npy", np.asarray(X))
+    np.save(path / "oof_ids.npy", np.asarray(oof_ids, dtype=np.int64))
+    np.save(path / "oof_proba.npy", np.asarray(oof_proba, dtype=np.float64))
+    _, _, balanced = active._parse_strategy(strategy)
+    weight = active.class_weights(labeled_y, n_classes).tolist() if balanced else None
+    meta = {"strategy": strategy, "n_classes": n_classes, "seen": np.asarray(seen).tolist(), "class_weight": weight,
+            "sparse": sparse.issparse(X), "n_features": int(X.shape[1])}
+    (path / "meta.json").write_text(json.dumps(meta))
+    return path
+
+
+@dataclass
+class Artifact:
+    """A trained version's ranking inputs, memory-mapped so a chunk reads only its own rows."""
+
+    path: Path
+
+    @cached_property
+    def meta(self) -> dict:
+        return json.loads((self.path / "meta.json").read_text())
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        return np.load(self.path / "ids.npy", mmap_mode="r")
+
+    @cached_property
+    def model(self):
+        return joblib.load(self.path / "model.joblib")
+
+    def _load(self, name: str) -> np.ndarray:
+        return np.load(self.path / f"{name}.npy", mmap_mode="r")
+
+    def rows(self, start: int, stop: int):
+        """Feature rows [start, stop) of the snapshot, dense or CSR.
+
+        Dense rows are predicted in float64: in float32 a row's probabilities change in the 7th digit with
+        how many rows share the BLAS call, so the chunk size would show in the queue order.
+        """
+        if not self.meta["sparse"]:
+            return np.asarray(self._load("X")[start:stop], dtype=np.float64)
+        indptr = np.asarray(self._load("X_indptr")[start:stop + 1])
+        lo, hi = int(indptr[0]), int(indptr[-1])
+        return sparse.csr_matrix((np.asarray(self._load("X_data")[lo:hi]), np.asarray(self._load("X_indices")[lo:hi]),
+                                  indptr - lo), shape=(stop - start, self.meta["n_features"]))
+
+    def rows_at(self, positions: np.ndarray):
+        """Feature rows at ``positions`` (any order), dense or CSR."""
+        if not self.meta["sparse"]:
+            return np.asarray(self._load("X")[np.asarray(positions, dtype=np.int64)], dtype=np.float64)
+        return sparse.vstack([self.rows(int(p), int(p) + 1) for p in positions], format="csr")
+
+    def oof(self) -> dict[int, np.ndarray]:
+        return dict(zip(self._load("oof_ids").tolist(), np.asarray(self._load("oof_proba")), strict=True))
+
+
+def plan(version: ModelVersion) -> list[tuple[int, int]]:
+    """The chunks to rank ``version`` in: inclusive item-id ranges of at most QUORUM_RANK_CHUNK items."""
+    size = chunk_size()
+    if version.origin == ModelVersion.Origin.UPLOADED:
+        return _uploaded_plan(version, size)
+    ids = Artifact(artifact_dir(version)).ids
+    return [(int(ids[a]), int(ids[min(a + size, len(ids)) - 1])) for a in range(0, len(ids), size)]
+
+
+def _uploaded_plan(version: ModelVersion, size: int) -> list[tuple[int, int]]:
+    """Keyset boundaries over the version's predictions: one indexed query per chunk, no id list in memory."""
+    preds = Prediction.objects.filter(model_version=version).order_by("item_id").values_list("item_id", flat=True)
+    chunks, last = [], -1
+    while True:
+        first = preds.filter(item_id__gt=last).first()
+        if first is None:
+            return chunks
+        end = list(preds.filter(item_id__gte=first)[size - 1:size]) or [preds.filter(item_id__gte=first).last()]
+        chunks.append((first, end[0]))
+        last = end[0]
+
+
+def _is_stale(version: ModelVersion, job_id: int | None) -> bool:
+    """A newer version has replaced this one, or its job already finished: re-running would undo newer work."""
+    if ModelVersion.objects.filter(project_id=version.project_id, pk__gt=version.pk).exists():
+        return True
+    return job_id is not None and Job.objects.filter(pk=job_id, state=Job.State.SUCCEEDED).exists()
+
+
+def _open_filter():
+    """Items waiting for annotators; escalated items (priority >= 2) keep their place."""
+    return {"annotation_count__lt": F("needed"), "excluded": False, "priority__lt": 2.0}
+
+
+def rank_chunk(version: ModelVersion, lo: int, hi: int, *, job_id: int | None = None) -> dict:
+    """Predict and rank the items with ids in [lo, hi]; return the chunk's best candidates for ``merge``.
+
+    Returns {"ids": [...], "scores": [...], "items": n, "open": n_open}, candidates best first.
+    """
+    if _is_stale(version, job_id):
+        return {"ids": [], "scores": [], "items": 0, "open": 0}
+    if version.origin == ModelVersion.Origin.UPLOADED:
+        return _rank_uploaded_chunk(version, lo, hi)
+    art = Artifact(artifact_dir(version))
+    start, stop = (int(x) for x in np.searchsorted(art.ids, [lo, hi + 1]))
+    ids = np.asarray(art.ids[start:stop])
+    meta = art.meta
+    proba = predict_proba_full(art.model, np.asarray(meta["seen"]), art.rows(start, stop), meta["n_classes"])
+    labels = list(version.project.labels.all())
+    label_pks = [lab.pk for lab in labels]
+    oof = art.oof()
+    items = (Item.objects.filter(project_id=version.project_id, pk__gte=lo, pk__lte=hi)
+             .only("id", "final_label_id", "priority", "predicted_label", "predicted_confidence", "label_quality")
+             .in_bulk())
+    open_ids = set(Item.objects.filter(project_id=version.project_id, pk__gte=lo, pk__lte=hi, **_open_filter())
+                   .values_list("pk", flat=True))
+    rows = [n for n, i in enumerate(ids.tolist()) if i in items]  # items deleted since training are skipped
+    open_rows = np.array([n for n in rows if int(ids[n]) in open_ids], dtype=np.int64)
+    weight = meta["class_weight"]
+    score = active.queue_scores(proba[open_rows], meta["strategy"], class_weight=weight, positions=start + open_rows,
+                                n_total=len(art.ids))
+    priority = dict(zip(ids[open_rows].tolist(),
+                        (active.PRIORITY_SPAN * score / active.score_scale(meta["strategy"], weight)).tolist(),
+                        strict=True))
+    preds, updates = [], []
+    for n in rows:
+        item = items[int(ids[n])]
+        row = oof.get(item.pk)
+        full = row if row is not None else proba[n]
+        preds.append(Prediction(model_version=version, item_id=item.pk, probabilities=np.round(full, 5).tolist(),
+                                out_of_fold=row is not None))
+        top = int(full.argmax())
+        item.predicted_label = labels[top]
+        item.predicted_confidence = float(full[top])
+        if item.final_label_id is not None and item.final_label_id in label_pks:
+            item.label_quality = float(full[label_pks.index(item.final_label_id)])
+        if item.pk in priority:
+            item.priority = priority[item.pk]
+        updates.append(item)
+    with transaction.atomic():
+        Prediction.objects.bulk_create(preds, batch_size=BATCH, ignore_conflicts=True)
+        Item.objects.bulk_update(updates, ["predicted_label", "predicted_confidence", "label_quality", "priority"],
+                                 batch_size=BATCH)
+    return _candidates(ids[open_rows], score, meta["strategy"], items=len(rows))
+
+
+def _rank_uploaded_chunk(version: ModelVersion, lo: int, hi: int) -> dict:
+    """Uploaded probabilities: priority is the margin uncertainty of the stored prediction."""
+    rows = list(Prediction.objects.filter(model_version=version, item_id__gte=lo, item_id__lte=hi)
+                .order_by("item_id").values_list("item_id", "probabilities"))
+    open_ids = set(Item.objects.filter(project_id=version.project_id, pk__gte=lo, pk__lte=hi, **_open_filter())
+                   .values_list("pk", flat=True))
+    kept = [(i, p) for i, p in rows if i in open_ids]
+    if not kept:
+        return _candidates(np.zeros(0, dtype=np.int64), np.zeros(0), UPLOADED_STRATEGY, items=len(rows))
+    ids = np.array([i for i, _ in kept], dtype=np.int64)
+    score = active.queue_scores(np.array([p for _, p in kept], dtype=np.float64), UPLOADED_STRATEGY)
+    with transaction.atomic():
+        items = list(Item.objects.filter(pk__in=ids.tolist()).only("id", "priority"))
+        priority = dict(zip(ids.tolist(), score.tolist(), strict=True))
+        for item in items:
+            item.priority = priority[item.pk]
+        Item.objects.bulk_update(items, ["priority"], batch_size=BATCH)
+    return _candidates(ids, score, UPLOADED_STRATEGY, items=len(rows))
+
+
+def _candidates(ids: np.ndarray, score: np.ndarray, strategy: str, *, items: int) -> dict:
+    top = active.top_indices(score, active.candidate_count(strategy))
+    return {"ids": ids[top].tolist(), "scores": score[top].tolist(), "items": items, "open": int(len(ids))}
+
+
+def merge(version: ModelVersion, results: list[dict], *, job_id: int | None = None) -> list[int]:
+    """Put the head batch chosen from every chunk's candidates at the front of the queue; return its item ids."""
+    if version.origin == ModelVersion.Origin.UPLOADED or _is_stale(version, job_id):
+        return []
+    art = Artifact(artifact_dir(version))
+    strategy, weight = art.meta["strategy"], art.meta["class_weight"]
+    cand_ids, cand_scores = active.top_k_merge(((r["scores"], r["ids"]) for r in results),
+                                               active.candidate_count(strategy), dtype=np.float64)
+    n_open = sum(r["open"] for r in results)
+    if n_open == 0 or len(cand_ids) == 0:
+        return []
+    cand_X = art.rows_at(np.searchsorted(art.ids, cand_ids))
+    head = active.head_batch(cand_scores, cand_X, batch_size=min(active.BATCH_AHEAD, n_open), strategy=strategy)
+    scale = active.score_scale(strategy, weight)
+    with transaction.atomic():
+        for item_id, s in zip(cand_ids[head].tolist(), cand_scores[head].tolist(), strict=True):
+            Item.objects.filter(pk=item_id, **_open_filter()).update(priority=1.0 + active.PRIORITY_SPAN * s / scale / 2)
+    prune_artifacts(version)
+    return cand_ids[head].tolist()
+
+
+def prune_artifacts(version: ModelVersion) -> None:
+    """Remove the artifacts of the project's older versions: only the latest one is ever ranked from."""
+    root = artifact_dir(version).parent
+    keep = artifact_dir(version).name
+    for path in root.glob("version-*"):
+        if path.name != keep and int(path.name.split("-")[1]) < version.pk:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def rank_inline(version: ModelVersion, *, job_id: int | None = None) -> list[int]:
+    """Run every chunk and the merge in this process, in order: what the chord does, without a worker."""
+    return merge(version, [rank_chunk(version, lo, hi, job_id=job_id) for lo, hi in plan(version)], job_id=job_id)
