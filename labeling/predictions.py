@@ -6,7 +6,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import jobs, ranking
+from . import jobs, ranking, tracking
 from .errors import Conflict, QuorumError
 from .models import Item, Job, ModelVersion, Prediction, Project
 
@@ -134,6 +134,7 @@ def predictions_upload(*, project: Project, model_version: str, rows: list, para
             _rank(version, len(parsed))
     except IntegrityError as exc:
         raise Conflict(f"Model version {name!r} already exists in {project.name}; upload under a new name.") from exc
+    tracking.log_model_version(version)
     return version
 
 

@@ -159,7 +159,7 @@ def test_queue_priority_equals_its_chunked_form(strategy):
     runs, priority = [], {}
     for chunk in np.array_split(open_idx, 7):
         s = active.queue_scores(proba[chunk], strategy, class_weight=weight, positions=chunk, n_total=900)
-        priority.update(zip(chunk.tolist(), (active.PRIORITY_SPAN * s / active.score_scale(strategy, weight)).tolist()))
+        priority.update(zip(chunk.tolist(), (active.PRIORITY_SPAN * s / active.score_scale(strategy, weight)).tolist(), strict=True))
         top = active.top_indices(s, active.candidate_count(strategy))
         runs.append((s[top], chunk[top]))
     cand, cand_s = active.top_k_merge(runs, active.candidate_count(strategy), dtype=np.float64)
