@@ -39,10 +39,14 @@ def artifact_dir(version: ModelVersion) -> Path:
     return Path(settings.MEDIA_ROOT) / "models" / f"project-{version.project_id}" / f"version-{version.pk}"
 
 
-def save_artifact(version: ModelVersion, *, model, seen, ids, X, oof_ids, oof_proba, labeled_y, strategy: str,
-                  n_classes: int) -> Path:
-    """Write what the chunk tasks need to rank ``version``: model, ids (n,), features X (n, d), out-of-fold rows."""
-    path = artifact_dir(version)
+def save_artifact(version: ModelVersion, **parts) -> Path:
+    """Write what the chunk tasks need to rank ``version`` (see write_artifact) to its artifact folder."""
+    return write_artifact(artifact_dir(version), **parts)
+
+
+def write_artifact(path: Path, *, model, seen, ids, X, oof_ids, oof_proba, labeled_y, strategy: str,
+                   n_classes: int) -> Path:
+    """Write model, item ids (n,), features X (n, d) dense or sparse, and the labeled rows' out-of-fold proba."""
     path.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, path / "model.joblib")
     np.save(path / "ids.npy", np.asarray(ids, dtype=np.int64))
@@ -83,6 +87,17 @@ class Artifact:
     def _load(self, name: str) -> np.ndarray:
         return np.load(self.path / f"{name}.npy", mmap_mode="r")
 
+    def _read(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) of a stored array, read from the file (not paged in through a map, so the
+        worker's memory holds one chunk whatever the size of the project)."""
+        header = self._load(name)  # only the header is read: shape, dtype, data offset
+        width = int(np.prod(header.shape[1:], dtype=np.int64))
+        stop = min(stop, header.shape[0])
+        with open(self.path / f"{name}.npy", "rb") as fh:
+            fh.seek(header.offset + start * width * header.itemsize)
+            flat = np.fromfile(fh, dtype=header.dtype, count=max(stop - start, 0) * width)
+        return flat.reshape((max(stop - start, 0), *header.shape[1:]))
+
     def rows(self, start: int, stop: int):
         """Feature rows [start, stop) of the snapshot, dense or CSR.
 
@@ -90,17 +105,20 @@ class Artifact:
         how many rows share the BLAS call, so the chunk size would show in the queue order.
         """
         if not self.meta["sparse"]:
-            return np.asarray(self._load("X")[start:stop], dtype=np.float64)
-        indptr = np.asarray(self._load("X_indptr")[start:stop + 1])
+            return self._read("X", start, stop).astype(np.float64)
+        indptr = self._read("X_indptr", start, stop + 1)
         lo, hi = int(indptr[0]), int(indptr[-1])
-        return sparse.csr_matrix((np.asarray(self._load("X_data")[lo:hi]), np.asarray(self._load("X_indices")[lo:hi]),
-                                  indptr - lo), shape=(stop - start, self.meta["n_features"]))
+        return sparse.csr_matrix((self._read("X_data", lo, hi), self._read("X_indices", lo, hi), indptr - lo),
+                                 shape=(stop - start, self.meta["n_features"]))
 
     def rows_at(self, positions: np.ndarray):
         """Feature rows at ``positions`` (any order), dense or CSR."""
         if not self.meta["sparse"]:
-            return np.asarray(self._load("X")[np.asarray(positions, dtype=np.int64)], dtype=np.float64)
+            return np.vstack([self.rows(int(p), int(p) + 1) for p in positions])
         return sparse.vstack([self.rows(int(p), int(p) + 1) for p in positions], format="csr")
+
+    def ids_between(self, start: int, stop: int) -> np.ndarray:
+        return self._read("ids", start, stop)
 
     def oof(self) -> dict[int, np.ndarray]:
         return dict(zip(self._load("oof_ids").tolist(), np.asarray(self._load("oof_proba")), strict=True))
@@ -151,9 +169,9 @@ def rank_chunk(version: ModelVersion, lo: int, hi: int, *, job_id: int | None = 
         return _rank_uploaded_chunk(version, lo, hi)
     art = Artifact(artifact_dir(version))
     start, stop = (int(x) for x in np.searchsorted(art.ids, [lo, hi + 1]))
-    ids = np.asarray(art.ids[start:stop])
+    ids = art.ids_between(start, stop)
     meta = art.meta
-    proba = predict_proba_full(art.model, np.asarray(meta["seen"]), art.rows(start, stop), meta["n_classes"])
+    proba = predict_rows(art, start, stop)
     labels = list(version.project.labels.all())
     label_pks = [lab.pk for lab in labels]
     oof = art.oof()
@@ -164,12 +182,8 @@ def rank_chunk(version: ModelVersion, lo: int, hi: int, *, job_id: int | None = 
                    .values_list("pk", flat=True))
     rows = [n for n, i in enumerate(ids.tolist()) if i in items]  # items deleted since training are skipped
     open_rows = np.array([n for n in rows if int(ids[n]) in open_ids], dtype=np.int64)
-    weight = meta["class_weight"]
-    score = active.queue_scores(proba[open_rows], meta["strategy"], class_weight=weight, positions=start + open_rows,
-                                n_total=len(art.ids))
-    priority = dict(zip(ids[open_rows].tolist(),
-                        (active.PRIORITY_SPAN * score / active.score_scale(meta["strategy"], weight)).tolist(),
-                        strict=True))
+    score = chunk_scores(art, proba[open_rows], start + open_rows)
+    priority = dict(zip(ids[open_rows].tolist(), priorities(art, score).tolist(), strict=True))
     preds, updates = [], []
     for n in rows:
         item = items[int(ids[n])]
@@ -189,7 +203,24 @@ def rank_chunk(version: ModelVersion, lo: int, hi: int, *, job_id: int | None = 
         Prediction.objects.bulk_create(preds, batch_size=BATCH, ignore_conflicts=True)
         Item.objects.bulk_update(updates, ["predicted_label", "predicted_confidence", "label_quality", "priority"],
                                  batch_size=BATCH)
-    return _candidates(ids[open_rows], score, meta["strategy"], items=len(rows))
+    return candidates(ids[open_rows], score, meta["strategy"], items=len(rows))
+
+
+def predict_rows(art: Artifact, start: int, stop: int) -> np.ndarray:
+    """Class probabilities (stop - start, n_classes) of snapshot rows [start, stop) from the stored model."""
+    return predict_proba_full(art.model, np.asarray(art.meta["seen"]), art.rows(start, stop), art.meta["n_classes"])
+
+
+def chunk_scores(art: Artifact, proba: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Queue scores (n,) of rows ``proba`` (n, n_classes) at snapshot ``positions`` (n,), by the version's strategy."""
+    meta = art.meta
+    return active.queue_scores(proba, meta["strategy"], class_weight=meta["class_weight"], positions=positions,
+                               n_total=len(art.ids))
+
+
+def priorities(art: Artifact, score: np.ndarray) -> np.ndarray:
+    """Queue priorities in [0, 1) for scores: every chunk divides by the same bound, so chunks compare."""
+    return active.PRIORITY_SPAN * score / active.score_scale(art.meta["strategy"], art.meta["class_weight"])
 
 
 def _rank_uploaded_chunk(version: ModelVersion, lo: int, hi: int) -> dict:
@@ -200,7 +231,7 @@ def _rank_uploaded_chunk(version: ModelVersion, lo: int, hi: int) -> dict:
                    .values_list("pk", flat=True))
     kept = [(i, p) for i, p in rows if i in open_ids]
     if not kept:
-        return _candidates(np.zeros(0, dtype=np.int64), np.zeros(0), UPLOADED_STRATEGY, items=len(rows))
+        return candidates(np.zeros(0, dtype=np.int64), np.zeros(0), UPLOADED_STRATEGY, items=len(rows))
     ids = np.array([i for i, _ in kept], dtype=np.int64)
     score = active.queue_scores(np.array([p for _, p in kept], dtype=np.float64), UPLOADED_STRATEGY)
     with transaction.atomic():
@@ -209,10 +240,11 @@ def _rank_uploaded_chunk(version: ModelVersion, lo: int, hi: int) -> dict:
         for item in items:
             item.priority = priority[item.pk]
         Item.objects.bulk_update(items, ["priority"], batch_size=BATCH)
-    return _candidates(ids, score, UPLOADED_STRATEGY, items=len(rows))
+    return candidates(ids, score, UPLOADED_STRATEGY, items=len(rows))
 
 
-def _candidates(ids: np.ndarray, score: np.ndarray, strategy: str, *, items: int) -> dict:
+def candidates(ids: np.ndarray, score: np.ndarray, strategy: str, *, items: int) -> dict:
+    """A chunk's result for the merge: its candidate_count best open items (ids and scores, best first)."""
     top = active.top_indices(score, active.candidate_count(strategy))
     return {"ids": ids[top].tolist(), "scores": score[top].tolist(), "items": items, "open": int(len(ids))}
 
@@ -222,20 +254,25 @@ def merge(version: ModelVersion, results: list[dict], *, job_id: int | None = No
     if version.origin == ModelVersion.Origin.UPLOADED or _is_stale(version, job_id):
         return []
     art = Artifact(artifact_dir(version))
-    strategy, weight = art.meta["strategy"], art.meta["class_weight"]
+    head_ids, head_scores = pick_head(art, results)
+    with transaction.atomic():
+        for item_id, p in zip(head_ids.tolist(), priorities(art, head_scores).tolist(), strict=True):
+            Item.objects.filter(pk=item_id, **_open_filter()).update(priority=1.0 + p / 2)
+    prune_artifacts(version)
+    return head_ids.tolist()
+
+
+def pick_head(art: Artifact, results: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The head batch (item ids, scores) chosen from the chunks' candidates: a diverse batch if the strategy says so."""
+    strategy = art.meta["strategy"]
     cand_ids, cand_scores = active.top_k_merge(((r["scores"], r["ids"]) for r in results),
                                                active.candidate_count(strategy), dtype=np.float64)
     n_open = sum(r["open"] for r in results)
     if n_open == 0 or len(cand_ids) == 0:
-        return []
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     cand_X = art.rows_at(np.searchsorted(art.ids, cand_ids))
     head = active.head_batch(cand_scores, cand_X, batch_size=min(active.BATCH_AHEAD, n_open), strategy=strategy)
-    scale = active.score_scale(strategy, weight)
-    with transaction.atomic():
-        for item_id, s in zip(cand_ids[head].tolist(), cand_scores[head].tolist(), strict=True):
-            Item.objects.filter(pk=item_id, **_open_filter()).update(priority=1.0 + active.PRIORITY_SPAN * s / scale / 2)
-    prune_artifacts(version)
-    return cand_ids[head].tolist()
+    return cand_ids[head], cand_scores[head]
 
 
 def prune_artifacts(version: ModelVersion) -> None:
