@@ -17,8 +17,9 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import psycopg
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from scipy import sparse
 
@@ -173,37 +174,89 @@ def rank_chunk(version: ModelVersion, lo: int, hi: int, *, job_id: int | None = 
     meta = art.meta
     proba = predict_rows(art, start, stop)
     labels = list(version.project.labels.all())
-    label_pks = [lab.pk for lab in labels]
     oof = art.oof()
-    items = (Item.objects.filter(project_id=version.project_id, pk__gte=lo, pk__lte=hi)
-             .only("id", "final_label_id", "priority", "predicted_label", "predicted_confidence", "label_quality")
-             .in_bulk())
+    items = dict(Item.objects.filter(project_id=version.project_id, pk__gte=lo, pk__lte=hi)
+                 .values_list("id", "final_label_id"))
     open_ids = set(Item.objects.filter(project_id=version.project_id, pk__gte=lo, pk__lte=hi, **_open_filter())
                    .values_list("pk", flat=True))
     rows = [n for n, i in enumerate(ids.tolist()) if i in items]  # items deleted since training are skipped
     open_rows = np.array([n for n in rows if int(ids[n]) in open_ids], dtype=np.int64)
     score = chunk_scores(art, proba[open_rows], start + open_rows)
     priority = dict(zip(ids[open_rows].tolist(), priorities(art, score).tolist(), strict=True))
-    preds, updates = [], []
+    label_pks = [lab.pk for lab in labels]
+    out = {"id": [], "probabilities": [], "out_of_fold": [], "label": [], "confidence": [], "quality": [],
+           "priority": []}
     for n in rows:
-        item = items[int(ids[n])]
-        row = oof.get(item.pk)
+        item_id = int(ids[n])
+        final_label_id = items[item_id]
+        row = oof.get(item_id)
         full = row if row is not None else proba[n]
-        preds.append(Prediction(model_version=version, item_id=item.pk, probabilities=np.round(full, 5).tolist(),
-                                out_of_fold=row is not None))
         top = int(full.argmax())
-        item.predicted_label = labels[top]
-        item.predicted_confidence = float(full[top])
-        if item.final_label_id is not None and item.final_label_id in label_pks:
-            item.label_quality = float(full[label_pks.index(item.final_label_id)])
-        if item.pk in priority:
-            item.priority = priority[item.pk]
-        updates.append(item)
+        out["id"].append(item_id)
+        out["probabilities"].append(np.round(full, 5).tolist())
+        out["out_of_fold"].append(row is not None)
+        out["label"].append(label_pks[top])
+        out["confidence"].append(float(full[top]))
+        known = final_label_id is not None and final_label_id in label_pks
+        out["quality"].append(float(full[label_pks.index(final_label_id)]) if known else None)
+        out["priority"].append(priority.get(item_id))
     with transaction.atomic():
-        Prediction.objects.bulk_create(preds, batch_size=BATCH, ignore_conflicts=True)
-        Item.objects.bulk_update(updates, ["predicted_label", "predicted_confidence", "label_quality", "priority"],
-                                 batch_size=BATCH)
+        _write(version, out)
     return candidates(ids[open_rows], score, meta["strategy"], items=len(rows))
+
+
+def _write(version: ModelVersion, out: dict) -> None:
+    """Store a chunk's predictions (kept if already there) and its items' pre-label, label quality and priority."""
+    if connection.vendor == "postgresql":
+        with _raw_cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Prediction._meta.db_table} (model_version_id, item_id, probabilities, out_of_fold) "
+                "SELECT %s, v.item, v.p::jsonb, v.oof FROM unnest(%s::bigint[], %s::text[], %s::boolean[]) "
+                "AS v(item, p, oof) ON CONFLICT (model_version_id, item_id) DO NOTHING",
+                [version.pk, out["id"], [json.dumps(p) for p in out["probabilities"]], out["out_of_fold"]])
+    else:
+        Prediction.objects.bulk_create(
+            [Prediction(model_version=version, item_id=i, probabilities=p, out_of_fold=o)
+             for i, p, o in zip(out["id"], out["probabilities"], out["out_of_fold"], strict=True)],
+            batch_size=BATCH, ignore_conflicts=True)
+    _update_items(out["id"], label=out["label"], confidence=out["confidence"], quality=out["quality"],
+                  priority=out["priority"])
+
+
+ITEM_COLUMNS = {"label": "predicted_label_id", "confidence": "predicted_confidence", "quality": "label_quality",
+                "priority": "priority"}
+SQL_TYPES = {"label": "bigint", "confidence": "float8", "quality": "float8", "priority": "float8"}
+
+
+def _update_items(ids: list[int], **values: list) -> None:
+    """Set item columns from lists aligned with ``ids``; a None keeps the item's current value.
+
+    PostgreSQL gets one UPDATE over arrays: the ORM's bulk_update builds a CASE per row and took ~40 s for
+    a chunk of 20,000 items there (the arrays: ~3 s, most of it the item table's index maintenance).
+    """
+    if connection.vendor == "postgresql":
+        names = list(values)
+        sets = ", ".join(f"{ITEM_COLUMNS[n]} = COALESCE(v.{n}, i.{ITEM_COLUMNS[n]})" for n in names)
+        arrays = ", ".join(["%s::bigint[]", *(f"%s::{SQL_TYPES[n]}[]" for n in names)])
+        with _raw_cursor() as cursor:
+            cursor.execute(f"UPDATE {Item._meta.db_table} AS i SET {sets} FROM unnest({arrays}) "
+                           f"AS v(id, {', '.join(names)}) WHERE i.id = v.id", [ids, *values.values()])
+        return
+    fields = [ITEM_COLUMNS[n].removesuffix("_id") for n in values]
+    current = Item.objects.only("id", *fields).in_bulk(ids)
+    for n, item_id in enumerate(ids):
+        item = current.get(item_id)
+        for name, column in ((name, ITEM_COLUMNS[name]) for name in values):
+            if item is not None and values[name][n] is not None:
+                setattr(item, column, values[name][n])
+    Item.objects.bulk_update(list(current.values()), fields, batch_size=BATCH)
+
+
+def _raw_cursor():
+    """psycopg's own cursor: it sends array parameters separately (Django's client-side cursor quotes them into
+    the SQL text first, which costs more than the update)."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def predict_rows(art: Artifact, start: int, stop: int) -> np.ndarray:
@@ -235,11 +288,7 @@ def _rank_uploaded_chunk(version: ModelVersion, lo: int, hi: int) -> dict:
     ids = np.array([i for i, _ in kept], dtype=np.int64)
     score = active.queue_scores(np.array([p for _, p in kept], dtype=np.float64), UPLOADED_STRATEGY)
     with transaction.atomic():
-        items = list(Item.objects.filter(pk__in=ids.tolist()).only("id", "priority"))
-        priority = dict(zip(ids.tolist(), score.tolist(), strict=True))
-        for item in items:
-            item.priority = priority[item.pk]
-        Item.objects.bulk_update(items, ["priority"], batch_size=BATCH)
+        _update_items(ids.tolist(), priority=score.tolist())
     return candidates(ids, score, UPLOADED_STRATEGY, items=len(rows))
 
 
