@@ -300,7 +300,10 @@ def candidates(ids: np.ndarray, score: np.ndarray, strategy: str, *, items: int)
 
 def merge(version: ModelVersion, results: list[dict], *, job_id: int | None = None) -> list[int]:
     """Put the head batch chosen from every chunk's candidates at the front of the queue; return its item ids."""
-    if version.origin == ModelVersion.Origin.UPLOADED or _is_stale(version, job_id):
+    if _is_stale(version, job_id):
+        return []
+    if version.origin == ModelVersion.Origin.UPLOADED:  # ranked by margin alone: no head batch to choose
+        prune_artifacts(version)
         return []
     art = Artifact(artifact_dir(version))
     head_ids, head_scores = pick_head(art, results)
