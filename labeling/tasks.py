@@ -90,8 +90,11 @@ def start_ranking(version: ModelVersion, job: Job) -> bool:
         return False
     Job.objects.filter(pk=job.pk).update(done=0, total=len(chunks), heartbeat_at=timezone.now(),
                                          message=f"Ranking in {len(chunks)} chunks")
-    header = group(rank_chunk.s(version.pk, lo, hi, job.pk) for lo, hi in chunks)
-    chord(header)(rank_merge.s(version.pk, job.pk))
+    from quorum.celery import app  # this project's app, even if another Celery() became the current one
+
+    header = group([app.signature("labeling.tasks.rank_chunk", args=(version.pk, lo, hi, job.pk))
+                    for lo, hi in chunks], app=app)
+    chord(header, app=app)(app.signature("labeling.tasks.rank_merge", args=(version.pk, job.pk)))
     return True
 
 

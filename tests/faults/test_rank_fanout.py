@@ -78,7 +78,7 @@ def test_a_real_worker_ranks_in_chunks_exactly_like_the_in_process_ranking(image
     import_rows(project=image_project, rows=rows, errors=errors, name="d.zip")
     job = jobs.create_job(project=image_project, kind=Job.Kind.RETRAIN)
     queue = "celery"  # the chord's chunk tasks and its callback go to the default queue of this Redis db
-    sender = Celery(broker=REDIS)
+    sender = Celery(broker=REDIS, set_as_current=False)
     worker = None
     try:
         client.flushdb()
