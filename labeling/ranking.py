@@ -336,6 +336,26 @@ def prune_artifacts(version: ModelVersion) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def cold_start_queue(project) -> list[int]:
+    """Before the first model: move a representative batch of open items (ml.active.cold_start, the item
+    nearest each k-means centre) to the front of the queue. Returns their ids; [] once a model exists."""
+    from .featurize import project_features
+
+    if ModelVersion.objects.filter(project=project).exists():
+        return []
+    open_ids = set(Item.objects.filter(project=project, **_open_filter()).values_list("pk", flat=True))
+    if not open_ids:
+        return []
+    ids, X = project_features(project)
+    rows = np.array([n for n, i in enumerate(ids.tolist()) if i in open_ids], dtype=np.int64)
+    picked = ids[rows[active.cold_start(X[rows], batch_size=min(active.BATCH_AHEAD, len(rows)))]].tolist()
+    with transaction.atomic():
+        for rank, item_id in enumerate(picked):  # in [1, 2), in pick order, like a model's head batch
+            Item.objects.filter(pk=item_id, **_open_filter()).update(
+                priority=1.0 + active.PRIORITY_SPAN * (1 - rank / len(picked)) / 2)
+    return picked
+
+
 def rank_inline(version: ModelVersion, *, job_id: int | None = None) -> list[int]:
     """Run every chunk and the merge in this process, in order: what the chord does, without a worker."""
     return merge(version, [rank_chunk(version, lo, hi, job_id=job_id) for lo, hi in plan(version)], job_id=job_id)

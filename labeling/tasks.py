@@ -63,7 +63,9 @@ def retrain(self, job_id: int) -> None:
             job, int(60 * d / max(t, 1)), message=f"Computing features ({d}/{t})"))
         fanned_out = start_ranking(version, job)
     except NotEnoughLabels as exc:
-        jobs.finish(job, result={"skipped": str(exc)}, message=f"Not trained: {exc}")
+        picked = ranking.cold_start_queue(job.project)
+        moved = f"; {len(picked)} representative items moved to the front of the queue" if picked else ""
+        jobs.finish(job, result={"skipped": str(exc), "cold_start": len(picked)}, message=f"Not trained: {exc}{moved}")
     except Exception:
         jobs.fail(job, traceback.format_exc(limit=5))
         raise

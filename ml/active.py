@@ -105,16 +105,32 @@ def _kmeans(X, n_clusters: int, *, n_init: int, random_state: int, sample_weight
         return km.fit(X, sample_weight=sample_weight)
 
 
+def standardize(X):
+    """Dense X with every column scaled to mean 0 and variance 1 (constant columns left at 0); sparse X as is.
+
+    Distances for diversity and cold start are taken where the model works: make_model standardises dense
+    features, so a feature measured in thousands (a tumour's area) must not outweigh one in tenths.
+    TF-IDF rows are already on one scale.
+    """
+    if sparse.issparse(X):
+        return X
+    X = np.asarray(X, dtype=np.float64)
+    sd = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
 def _diverse_top(scores: np.ndarray, X, batch_size: int, random_state: int) -> np.ndarray:
     """Cluster the most uncertain candidates into ``batch_size`` groups; take the item nearest each centre.
 
-    The k-means is weighted by uncertainty, so centres lean towards the uncertain part of each group.
+    The k-means is weighted by uncertainty, so centres lean towards the uncertain part of each group;
+    distances are taken over the candidates' standardised features.
     """
     n_candidates = min(len(scores), DIVERSITY_POOL_FACTOR * batch_size)
     candidates = top_indices(scores, n_candidates)
     weights = np.maximum(scores[candidates], 1e-9)
-    km = _kmeans(X[candidates], batch_size, n_init=1, random_state=random_state, sample_weight=weights)
-    nearest = candidates[pairwise_distances_argmin(km.cluster_centers_, X[candidates])]
+    Xc = standardize(X[candidates])
+    km = _kmeans(Xc, batch_size, n_init=1, random_state=random_state, sample_weight=weights)
+    nearest = candidates[pairwise_distances_argmin(km.cluster_centers_, Xc)]
     picked = list(dict.fromkeys(nearest.tolist()))
     if len(picked) < batch_size:  # identical rows can leave clusters empty: fill by score
         taken = set(picked)
@@ -147,7 +163,7 @@ def select_batch(proba, X, labeled_y=None, *, batch_size: int, strategy: str, ra
 def cold_start(X, *, batch_size: int, random_state: int = 0) -> np.ndarray:
     """A representative first batch before any model exists: the item nearest each k-means centre.
 
-    ``X``: (n_items, n_features) dense or sparse. Returns shape (min(batch_size, n_items),) distinct indices.
+    ``X``: (n_items, n_features) dense (standardised first) or sparse. Returns shape (min(batch_size, n_items),) distinct indices.
     """
     batch_size = _check_batch_size(batch_size)
     if X is None or X.shape[0] == 0:
@@ -155,6 +171,7 @@ def cold_start(X, *, batch_size: int, random_state: int = 0) -> np.ndarray:
     n_items = X.shape[0]
     if batch_size >= n_items:
         return np.arange(n_items)
+    X = standardize(X)
     km = _kmeans(X, batch_size, n_init=3, random_state=random_state)
     picked = list(dict.fromkeys(pairwise_distances_argmin(km.cluster_centers_, X).tolist()))
     if len(picked) < batch_size:  # two centres nearest the same item: fill at random

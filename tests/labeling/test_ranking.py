@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from labeling import ranking
+from labeling.featurize import project_features
 from labeling.importers import import_rows, parse_zip
 from labeling.models import Item, Job, ModelVersion, Prediction
 from labeling.predictions import predictions_upload
 from labeling.queue import request_retrain
 from labeling.retraining import retrain
-from ml.active import queue_priority
+from ml.active import cold_start, queue_priority
 from ml.training import predict_proba_full
 from tests.conftest import add_texts, digits_zip
 
@@ -132,3 +133,25 @@ def test_an_upload_larger_than_a_chunk_ranks_by_margin_in_a_rank_job(text_projec
     expected = 1 - (top2[:, 1] - top2[:, 0])
     got = _priorities(text_project)
     np.testing.assert_allclose([got[i] for i in ids], expected, atol=1e-12)
+
+
+def test_a_retrain_without_enough_labels_puts_a_representative_batch_first(image_project):
+    _load_digits(image_project, n=120, unlabeled=115)  # 5 labels: too few to train
+    job = request_retrain(project=image_project, user=None)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED and "need at least 10 labels" in job.message
+    assert job.result["cold_start"] == 50 and "50 representative items" in job.message
+    front = list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
+                 .values_list("source_name", "priority")[:50])
+    assert all(p >= 1 for _, p in front)
+    assert Item.objects.filter(project=image_project, needed__gt=0, priority__gte=1).count() == 50
+    ids, X = project_features(image_project)
+    open_ids = set(Item.objects.filter(project=image_project, needed__gt=0).values_list("id", flat=True))
+    rows = np.array([n for n, i in enumerate(ids.tolist()) if i in open_ids])
+    expected = ids[rows[cold_start(X[rows], batch_size=50)]].tolist()  # the k-means picks, in order
+    assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
+                .values_list("id", flat=True)[:50]) == expected
+    again = request_retrain(project=image_project, user=None)
+    again.refresh_from_db()
+    assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
+                .values_list("source_name", "priority")[:50]) == front
