@@ -134,17 +134,30 @@ def plan(version: ModelVersion) -> list[tuple[int, int]]:
     return [(int(ids[a]), int(ids[min(a + size, len(ids)) - 1])) for a in range(0, len(ids), size)]
 
 
+# Row comparisons walk the (model_version, item) unique index from a point: PostgreSQL would rather filter
+# the version's whole model_version index for "item_id BETWEEN", which grows with the project.
+AFTER_SQL = (f"SELECT item_id FROM {Prediction._meta.db_table} WHERE (model_version_id, item_id) > (%s, %s) "
+             "AND model_version_id = %s ORDER BY model_version_id, item_id LIMIT 1 OFFSET %s")
+RANGE_SQL = (f"SELECT item_id, probabilities FROM {Prediction._meta.db_table} "
+             "WHERE (model_version_id, item_id) >= (%s, %s) AND (model_version_id, item_id) <= (%s, %s) "
+             "ORDER BY model_version_id, item_id")
+
+
 def _uploaded_plan(version: ModelVersion, size: int) -> list[tuple[int, int]]:
-    """Keyset boundaries over the version's predictions: one indexed query per chunk, no id list in memory."""
-    preds = Prediction.objects.filter(model_version=version).order_by("item_id").values_list("item_id", flat=True)
+    """Keyset boundaries over the version's predictions: two indexed queries per chunk, no id list in memory."""
     chunks, last = [], -1
-    while True:
-        first = preds.filter(item_id__gt=last).first()
-        if first is None:
-            return chunks
-        end = list(preds.filter(item_id__gte=first)[size - 1:size]) or [preds.filter(item_id__gte=first).last()]
-        chunks.append((first, end[0]))
-        last = end[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(item_id) FROM {Prediction._meta.db_table} WHERE model_version_id = %s",
+                       [version.pk])
+        highest = cursor.fetchone()[0]
+        while highest is not None and last < highest:
+            cursor.execute(AFTER_SQL, [version.pk, last, version.pk, 0])
+            first = cursor.fetchone()[0]
+            cursor.execute(AFTER_SQL, [version.pk, last, version.pk, size - 1])
+            row = cursor.fetchone()
+            last = row[0] if row else highest
+            chunks.append((first, last))
+    return chunks
 
 
 def _is_stale(version: ModelVersion, job_id: int | None) -> bool:
@@ -238,9 +251,10 @@ def _update_items(ids: list[int], **values: list) -> None:
         names = list(values)
         sets = ", ".join(f"{ITEM_COLUMNS[n]} = COALESCE(v.{n}, i.{ITEM_COLUMNS[n]})" for n in names)
         arrays = ", ".join(["%s::bigint[]", *(f"%s::{SQL_TYPES[n]}[]" for n in names)])
-        with _raw_cursor() as cursor:
+        with _raw_cursor() as cursor:  # the id range keeps the join on the chunk's rows, not a scan of all items
             cursor.execute(f"UPDATE {Item._meta.db_table} AS i SET {sets} FROM unnest({arrays}) "
-                           f"AS v(id, {', '.join(names)}) WHERE i.id = v.id", [ids, *values.values()])
+                           f"AS v(id, {', '.join(names)}) WHERE i.id = v.id AND i.id BETWEEN %s AND %s",
+                           [ids, *values.values(), min(ids), max(ids)])
         return
     fields = [ITEM_COLUMNS[n].removesuffix("_id") for n in values]
     current = Item.objects.only("id", *fields).in_bulk(ids)
@@ -278,8 +292,9 @@ def priorities(art: Artifact, score: np.ndarray) -> np.ndarray:
 
 def _rank_uploaded_chunk(version: ModelVersion, lo: int, hi: int) -> dict:
     """Uploaded probabilities: priority is the margin uncertainty of the stored prediction."""
-    rows = list(Prediction.objects.filter(model_version=version, item_id__gte=lo, item_id__lte=hi)
-                .order_by("item_id").values_list("item_id", "probabilities"))
+    with connection.cursor() as cursor:
+        cursor.execute(RANGE_SQL, [version.pk, lo, version.pk, hi])
+        rows = [(i, json.loads(p) if isinstance(p, str) else p) for i, p in cursor.fetchall()]
     open_ids = set(Item.objects.filter(project_id=version.project_id, pk__gte=lo, pk__lte=hi, **_open_filter())
                    .values_list("pk", flat=True))
     kept = [(i, p) for i, p in rows if i in open_ids]
