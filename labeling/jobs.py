@@ -44,7 +44,7 @@ def create_job(*, project: Project, kind: str, user=None, total: int = 0, params
 
 BROKER_DOWN_MESSAGE = "Waiting for the task queue (broker unavailable); it will start when the queue is back."
 TASKS = {Job.Kind.IMPORT: "labeling.tasks.import_file", Job.Kind.RETRAIN: "labeling.tasks.retrain",
-         Job.Kind.FLAG: "review.tasks.flag_job"}
+         Job.Kind.FLAG: "review.tasks.flag_job", Job.Kind.RANK: "labeling.tasks.rank"}
 
 
 def start(job: Job, *, total: int | None = None, message: str = "") -> None:

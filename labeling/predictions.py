@@ -6,10 +6,9 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ml import uncertainty
-
+from . import jobs, ranking, tracking
 from .errors import Conflict, QuorumError
-from .models import Item, ModelVersion, Prediction, Project
+from .models import Item, Job, ModelVersion, Prediction, Project
 
 BATCH = 2000
 TOLERANCE = 1e-3
@@ -105,7 +104,8 @@ def predictions_upload(*, project: Project, model_version: str, rows: list, para
     """Store uploaded class probabilities as a new model version, all or nothing.
 
     Each item's predicted label and confidence follow the upload; open items are re-ranked by margin
-    uncertainty (escalated items, priority >= 2, keep their place, as after a retrain).
+    uncertainty (escalated items, priority >= 2, keep their place, as after a retrain): in this request
+    when the upload fits one ranking chunk, else by a "rank" job whose chunks run as parallel tasks.
     """
     name = (model_version or "").strip() if isinstance(model_version, str) else ""
     if not name or len(name) > 200 or "\x00" in name:
@@ -121,7 +121,6 @@ def predictions_upload(*, project: Project, model_version: str, rows: list, para
         raise QuorumError("The project needs at least two labels before predictions can be uploaded.")
     parsed = _validate(project, rows, [lab.name for lab in labels])
     proba = np.array([p for _, p, _ in parsed], dtype=np.float64)
-    margins = uncertainty.scores(proba, "margin")
     top = proba.argmax(axis=1)
     try:
         with transaction.atomic():
@@ -131,24 +130,31 @@ def predictions_upload(*, project: Project, model_version: str, rows: list, para
             Prediction.objects.bulk_create([
                 Prediction(model_version=version, item_id=item, probabilities=p, embedding=emb)
                 for item, p, emb in parsed], batch_size=BATCH)
-            _update_items(parsed, labels, top, proba, margins)
+            _update_items(parsed, labels, top, proba)
+            _rank(version, len(parsed))
     except IntegrityError as exc:
         raise Conflict(f"Model version {name!r} already exists in {project.name}; upload under a new name.") from exc
+    tracking.log_model_version(version)
     return version
 
 
-def _update_items(parsed, labels, top, proba, margins) -> None:
+def _rank(version: ModelVersion, n_rows: int) -> None:
+    if n_rows <= ranking.chunk_size():
+        ranking.rank_inline(version)
+        return
+    job = jobs.create_job(project=version.project, kind=Job.Kind.RANK, params={"model_version": version.pk})
+    jobs.enqueue_job(job, "labeling.tasks.rank")
+
+
+def _update_items(parsed, labels, top, proba) -> None:
     position = {item: n for n, (item, _, _) in enumerate(parsed)}
     ids = list(position)
     now = timezone.now()  # bulk_update skips auto_now, and incremental sync reads updated_at
     for start in range(0, len(ids), BATCH):
-        items = list(Item.objects.filter(pk__in=ids[start:start + BATCH])
-                     .only("id", "annotation_count", "needed", "priority", "excluded"))
+        items = list(Item.objects.filter(pk__in=ids[start:start + BATCH]).only("id"))
         for item in items:
             n = position[item.pk]
             item.predicted_label = labels[int(top[n])]
             item.predicted_confidence = float(proba[n, top[n]])
             item.updated_at = now
-            if item.annotation_count < item.needed and not item.excluded and item.priority < 2.0:
-                item.priority = float(margins[n])
-        Item.objects.bulk_update(items, ["predicted_label", "predicted_confidence", "priority", "updated_at"])
+        Item.objects.bulk_update(items, ["predicted_label", "predicted_confidence", "updated_at"])

@@ -1,20 +1,20 @@
 """Retrain a project's model from its final labels, store the version and predictions, and re-rank the queue."""
+import hashlib
+
 import numpy as np
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from sklearn.metrics import precision_recall_fscore_support
 
-from ml.active import queue_priority
 from ml.agreement import agreement_report
 from ml.health import expected_calibration_error
 from ml.noise import estimate_noise_rate
 from ml.training import NotEnoughLabels, train_and_predict
 
+from . import ranking, tracking
 from .consensus import annotation_matrix, multi_annotated_ids
 from .featurize import project_features
-from .models import Item, LabelSource, ModelVersion, Prediction, Project
-
-BATCH = 2000
+from .models import Item, LabelSource, ModelVersion, Project
 
 
 def _labeled(project: Project, ids: np.ndarray):
@@ -27,13 +27,6 @@ def _labeled(project: Project, ids: np.ndarray):
     idx = np.array([position[i] for i in sorted(labeled)], dtype=int)
     y = np.array([orders[labeled[i]] for i in sorted(labeled)], dtype=int)
     return idx, y
-
-
-def _open_rows(project: Project, ids: np.ndarray) -> np.ndarray:
-    """Rows of ``ids`` still waiting for annotators (escalated items, priority >= 2, keep their place)."""
-    waiting = set(Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False,
-                                      priority__lt=2.0).values_list("id", flat=True))
-    return np.array([n for n, i in enumerate(ids.tolist()) if i in waiting], dtype=int)
 
 
 def _agreement(project: Project, n_classes: int) -> dict | None:
@@ -53,11 +46,13 @@ def _per_class(y, oof, names) -> dict:
 
 
 def retrain(project: Project, on_progress=None, *, version_name: str | None = None,
-            job_id: int | None = None) -> ModelVersion:
-    """Train, predict every item, rank open items by uncertainty. Raises NotEnoughLabels if it cannot train.
+            job_id: int | None = None, rank: bool = True) -> ModelVersion:
+    """Train, store the version and its ranking artifact, and (with ``rank``) rank every item in this process.
 
-    With ``job_id``, the write is idempotent: a job run again after its worker died (or run twice at once)
-    stores one model version; the later run returns the version the first one stored.
+    Raises NotEnoughLabels if it cannot train. The retrain task passes ``rank=False`` and fans the ranking
+    out as chunk tasks (labeling.ranking). With ``job_id``, the write is idempotent: a job run again after
+    its worker died (or run twice at once) stores one model version; the later run returns the version the
+    first one stored.
     """
     if job_id is not None:
         done = ModelVersion.objects.filter(project=project, params__job=job_id).first()
@@ -69,11 +64,7 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
     idx, y = _labeled(project, ids)
     if len(y) == 0:
         raise NotEnoughLabels("no labeled items yet")
-    result = train_and_predict(X, y, idx, len(labels))
-    oof_by_item = {int(ids[row]): result.oof_proba[n] for n, row in enumerate(idx)}
-    open_idx = _open_rows(project, ids)
-    priority = queue_priority(result.proba, X, y, open_idx, strategy=project.query_strategy)
-    scores = dict(zip(ids[open_idx].tolist(), priority.tolist(), strict=True))
+    result = train_and_predict(X, y, idx, len(labels), predict_all=False)
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()  # runs of one project write in turn
         if job_id is not None:
@@ -81,38 +72,36 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
             if done is not None:
                 return done
         count = ModelVersion.objects.filter(project=project).count()
-        params = {**result.params, "job": job_id} if job_id is not None else result.params
+        params = {**result.params, "job": job_id} if job_id is not None else dict(result.params)
         version = ModelVersion.objects.create(
             project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=params,
             n_train=result.n_train, cv_accuracy=result.cv_accuracy,
             metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names,
                      "ece": round(expected_calibration_error(result.oof_proba, y), 4),
                      "estimated_noise_rate": round(estimate_noise_rate(y, result.oof_proba), 4),
-                     "agreement": _agreement(project, len(labels))},
+                     "agreement": _agreement(project, len(labels)),
+                     "training_set_hash": _training_set_hash(project)},
         )
-        _store(project, version, ids, result.proba, oof_by_item, scores, labels)
+        path = ranking.save_artifact(version, model=result.model, seen=result.classes, ids=ids, X=X,
+                                     oof_ids=ids[idx], oof_proba=result.oof_proba, labeled_y=y,
+                                     strategy=project.query_strategy, n_classes=len(labels))
+        version.params = {**version.params, "artifact": str(path.relative_to(settings.MEDIA_ROOT))}
+        version.save(update_fields=["params"])
         Project.objects.filter(pk=project.pk).update(labels_at_last_retrain=len(y))
+    tracking.log_model_version(version)
+    if rank:
+        ranking.rank_inline(version)
     return version
 
 
-def _store(project, version, ids, proba, oof_by_item, scores, labels) -> None:
-    """Predictions (out-of-fold for labeled items), and the queue order and pre-label for every item."""
-    items = Item.objects.filter(project=project).in_bulk(ids.tolist())
-    preds, updates = [], []
-    for n, item_id in enumerate(ids.tolist()):
-        item = items[item_id]
-        oof = oof_by_item.get(item_id)
-        row = oof if oof is not None else proba[n]
-        preds.append(Prediction(model_version=version, item_id=item_id, probabilities=np.round(row, 5).tolist(),
-                                out_of_fold=oof is not None))
-        top = int(row.argmax())
-        item.predicted_label = labels[top]
-        item.predicted_confidence = float(row[top])
-        if item.final_label_id is not None:
-            item.label_quality = float(row[[lab.pk for lab in labels].index(item.final_label_id)])
-        if item_id in scores:
-            item.priority = scores[item_id]
-        updates.append(item)
-    Prediction.objects.bulk_create(preds, batch_size=BATCH)
-    Item.objects.bulk_update(updates, ["predicted_label", "predicted_confidence", "label_quality", "priority"],
-                             batch_size=BATCH)
+def _training_set_hash(project: Project) -> str:
+    """sha256 over "<item content hash>\t<label>\n" of the training items sorted by content hash.
+
+    The same lines dataset versions hash, so a version frozen from the same labels has the same hash.
+    """
+    digest = hashlib.sha256()
+    rows = (Item.objects.filter(project=project, final_label__isnull=False, excluded=False, ambiguous=False)
+            .order_by("content_hash").values_list("content_hash", "final_label__name"))
+    for content_hash, label in rows.iterator(chunk_size=5000):
+        digest.update(f"{content_hash}\t{label}\n".encode())
+    return digest.hexdigest()

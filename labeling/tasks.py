@@ -4,12 +4,15 @@ import os
 import time
 import traceback
 
-from celery import shared_task
+from celery import chord, group, shared_task
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Least
+from django.utils import timezone
 
 from ml.training import NotEnoughLabels
 
-from . import jobs
+from . import jobs, ranking
 from .models import Job, ModelVersion
 from .queue import request_retrain
 from .retraining import retrain as retrain_service
@@ -52,24 +55,109 @@ def retrain(self, job_id: int) -> None:
         raise self.retry(exc=exc, countdown=60, max_retries=None) from exc
     if job is None:
         return
+    fanned_out = False
     try:
         jobs.progress(job, 0, total=100, message="Computing features")
         _test_delay()
-        version = retrain_service(job.project, job_id=job.pk, on_progress=lambda d, t: jobs.progress(
+        version = retrain_service(job.project, job_id=job.pk, rank=False, on_progress=lambda d, t: jobs.progress(
             job, int(60 * d / max(t, 1)), message=f"Computing features ({d}/{t})"))
-        jobs.finish(job, result={"model_version": version.pk, "cv_accuracy": version.cv_accuracy},
-                    message=f"Trained {version.name}: cross-validated accuracy {version.cv_accuracy:.1%}")
-        jobs.send_task("review.tasks.flag_mislabels", args=[version.pk])
-        jobs.send_task("labeling.tasks.auto_accept", args=[version.pk])
+        fanned_out = start_ranking(version, job)
     except NotEnoughLabels as exc:
-        jobs.finish(job, result={"skipped": str(exc)}, message=f"Not trained: {exc}")
+        picked = ranking.cold_start_queue(job.project)
+        moved = f"; {len(picked)} representative items moved to the front of the queue" if picked else ""
+        jobs.finish(job, result={"skipped": str(exc), "cold_start": len(picked)}, message=f"Not trained: {exc}{moved}")
     except Exception:
         jobs.fail(job, traceback.format_exc(limit=5))
         raise
     finally:
-        job.refresh_from_db()
-        if job.params.get("rerun"):
-            request_retrain(project=job.project, user=None)
+        if not fanned_out:  # a fanned-out ranking asks for the re-run when its merge finishes
+            _rerun_if_asked(job)
+
+
+def _rerun_if_asked(job: Job) -> None:
+    job.refresh_from_db()
+    if job.params.get("rerun"):
+        request_retrain(project=job.project, user=None)
+
+
+def start_ranking(version: ModelVersion, job: Job) -> bool:
+    """Rank ``version`` for ``job``: in this task when it fits one chunk, else as a chord of chunk tasks.
+
+    Returns True when a chord was sent (its rank_merge callback finishes the job), False when done here.
+    """
+    chunks = ranking.plan(version)
+    if len(chunks) <= 1:
+        ranking.rank_inline(version, job_id=job.pk)
+        _finish_ranking(job.pk, version)
+        return False
+    Job.objects.filter(pk=job.pk).update(done=0, total=len(chunks), heartbeat_at=timezone.now(),
+                                         message=f"Ranking in {len(chunks)} chunks")
+    from quorum.celery import app  # this project's app, even if another Celery() became the current one
+
+    header = group([app.signature("labeling.tasks.rank_chunk", args=(version.pk, lo, hi, job.pk))
+                    for lo, hi in chunks], app=app)
+    chord(header, app=app)(app.signature("labeling.tasks.rank_merge", args=(version.pk, job.pk)))
+    return True
+
+
+@shared_task(name="labeling.tasks.rank_chunk", acks_late=True, reject_on_worker_lost=True, ignore_result=False)
+def rank_chunk(version_id: int, lo: int, hi: int, job_id: int | None = None) -> dict:
+    """One chunk of a ranking chord: predict and rank items lo..hi, return their best candidates."""
+    version = ModelVersion.objects.select_related("project").get(pk=version_id)
+    try:
+        result = ranking.rank_chunk(version, lo, hi, job_id=job_id)
+    except Exception:
+        if job_id is not None:
+            jobs.fail(Job.objects.get(pk=job_id), traceback.format_exc(limit=5))
+        raise
+    if job_id is not None:  # one more chunk done (a redelivered chunk cannot push it past the total)
+        Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(
+            done=Least(F("done") + 1, F("total")), heartbeat_at=timezone.now())
+    return result
+
+
+@shared_task(name="labeling.tasks.rank_merge", acks_late=True, reject_on_worker_lost=True)
+def rank_merge(results: list[dict], version_id: int, job_id: int) -> None:
+    """The chord callback: choose the head of the queue from every chunk's candidates, finish the job once."""
+    version = ModelVersion.objects.select_related("project").get(pk=version_id)
+    ranking.merge(version, results, job_id=job_id)
+    job = _finish_ranking(job_id, version)
+    if job is not None and job.kind == Job.Kind.RETRAIN:
+        _rerun_if_asked(job)
+
+
+def _finish_ranking(job_id: int, version: ModelVersion) -> Job | None:
+    """Mark the job succeeded, once; after a retrain, look for mislabels. None if it was already finished."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, state=Job.State.RUNNING).first()
+        if job is None:
+            return None
+        if job.kind == Job.Kind.RETRAIN:
+            jobs.finish(job, result={"model_version": version.pk, "cv_accuracy": version.cv_accuracy},
+                        message=f"Trained {version.name}: cross-validated accuracy {version.cv_accuracy:.1%}")
+        else:
+            jobs.finish(job, result={"model_version": version.pk}, message=f"Ranked the queue from {version.name}")
+    if job.kind == Job.Kind.RETRAIN:  # both read the new ranking: flags, and spot checks ahead of ranked items
+        jobs.send_task("review.tasks.flag_mislabels", args=[version.pk])
+        jobs.send_task("labeling.tasks.auto_accept", args=[version.pk])
+    return job
+
+
+@shared_task(name="labeling.tasks.rank", bind=True, acks_late=True, reject_on_worker_lost=True)
+def rank(self, job_id: int) -> None:
+    """Rank the queue from an existing model version (an upload too large to rank in its request)."""
+    try:
+        job = claim_job(job_id, Job.Kind.RANK)
+    except JobBusy as exc:
+        raise self.retry(exc=exc, countdown=60, max_retries=None) from exc
+    if job is None:
+        return
+    try:
+        version = ModelVersion.objects.select_related("project").get(pk=job.params["model_version"])
+        start_ranking(version, job)
+    except Exception:
+        jobs.fail(job, traceback.format_exc(limit=5))
+        raise
 
 
 @shared_task(name="labeling.tasks.auto_accept", acks_late=True, reject_on_worker_lost=True)

@@ -61,7 +61,7 @@ def to_triples(annotations) -> list[tuple[int, int, int]]:
     """Inverse of ``to_matrix``: the (item, annotator, label) triples of the non-missing entries."""
     matrix = _check_matrix(annotations)
     rows, cols = np.nonzero(matrix >= 0)
-    return [(int(i), int(j), int(matrix[i, j])) for i, j in zip(rows, cols)]
+    return [(int(i), int(j), int(matrix[i, j])) for i, j in zip(rows, cols, strict=True)]
 
 
 def _validate(annotations, n_classes: int) -> np.ndarray:

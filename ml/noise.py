@@ -104,7 +104,8 @@ def find_label_issues(labels, oof_proba, *, features=None, n_neighbours: int = N
     if len(labels) == 0 or len(np.unique(labels)) < 2:
         return []
     present, sub, sub_labels = _present_classes(labels, proba)
-    idx = cl_find(labels=sub_labels, pred_probs=sub, return_indices_ranked_by="self_confidence")
+    # n_jobs=1: prefork Celery workers are daemonic processes, which may not start the pool cleanlab would.
+    idx = cl_find(labels=sub_labels, pred_probs=sub, return_indices_ranked_by="self_confidence", n_jobs=1)
     neighbours = nearest_neighbours(features, n_neighbours) if features is not None and len(labels) > 1 else None
     return [_issue(int(i), labels, present, sub, sub_labels, neighbours) for i in idx]
 

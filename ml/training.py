@@ -24,9 +24,10 @@ class TrainResult:
     n_train: int
     cv_accuracy: float
     oof_proba: np.ndarray  # (n_labeled, n_classes), out-of-fold, aligned with the labeled rows
-    proba: np.ndarray  # (n_items, n_classes), from the model refit on all labels
-    classes: np.ndarray  # class indices present, shape (n_classes,)
+    proba: np.ndarray | None  # (n_items, n_classes), from the model refit on all labels; None if not asked
+    classes: np.ndarray  # class indices the model saw, shape (n_seen,): its predict_proba columns
     extra: dict = field(default_factory=dict)
+    model: object = None  # the estimator refit on all labels; predict_proba_full(model, classes, X, n) uses it
 
 
 DENSE_C, SPARSE_C = 0.05, 5.0  # strong regularisation on standardised pixels resists label noise
@@ -67,11 +68,18 @@ def out_of_fold_proba(X, y: np.ndarray, n_classes: int, *, n_splits: int = 5, ra
     return oof
 
 
-def train_and_predict(X, y: np.ndarray, labeled_idx: np.ndarray, n_classes: int, *, random_state: int = 0) -> TrainResult:
+def predict_proba_full(model, seen: np.ndarray, X, n_classes: int) -> np.ndarray:
+    """Class probabilities (n_rows, n_classes) of a fitted model for rows ``X``; unseen classes get 0."""
+    return _expand(model.predict_proba(X), np.asarray(seen), n_classes)
+
+
+def train_and_predict(X, y: np.ndarray, labeled_idx: np.ndarray, n_classes: int, *, random_state: int = 0,
+                      predict_all: bool = True) -> TrainResult:
     """Train on rows ``labeled_idx`` of ``X`` with labels ``y`` and predict all rows of ``X``.
 
     ``y`` has one int label per entry of ``labeled_idx``. Raises NotEnoughLabels when there are fewer than
-    MIN_LABELS labels or a single class.
+    MIN_LABELS labels or a single class. With ``predict_all=False`` the rows are left to the caller
+    (``proba`` is None), who predicts them chunk by chunk with ``result.model``.
     """
     y = np.asarray(y, dtype=int)
     labeled_idx = np.asarray(labeled_idx, dtype=int)
@@ -84,7 +92,7 @@ def train_and_predict(X, y: np.ndarray, labeled_idx: np.ndarray, n_classes: int,
     oof = out_of_fold_proba(X_lab, y, n_classes, random_state=random_state)
     cv_accuracy = float((oof.argmax(axis=1) == y).mean())
     model = make_model(X, random_state).fit(X_lab, y)
-    proba = _expand(model.predict_proba(X), seen, n_classes)
+    proba = predict_proba_full(model, seen, X, n_classes) if predict_all else None
     return TrainResult(
         algorithm="logistic_regression",
         params={"C": SPARSE_C if sparse.issparse(X) else DENSE_C, "max_iter": 1000, "scaled": not sparse.issparse(X)},
@@ -93,4 +101,5 @@ def train_and_predict(X, y: np.ndarray, labeled_idx: np.ndarray, n_classes: int,
         oof_proba=oof,
         proba=proba,
         classes=seen,
+        model=model,
     )

@@ -218,6 +218,23 @@ QUORUM_RANKING_PAUSED_AFTER_SECONDS = envint("QUORUM_RANKING_PAUSED_AFTER_SECOND
 QUORUM_STATS_EXACT_MAX_ITEMS = envint("QUORUM_STATS_EXACT_MAX_ITEMS", 2000)
 QUORUM_STATS_MAX_AGE_SECONDS = envint("QUORUM_STATS_MAX_AGE_SECONDS", 30)
 
+# ---- Ranking fan-out and experiment tracking ------------------------------------------------------------
+# Open items are ranked by a Celery chord of chunk tasks of this many items (one task when fewer).
+QUORUM_RANK_CHUNK = envint("QUORUM_RANK_CHUNK", 20_000)
+# A chord needs a result backend: Redis when the broker is Redis (chords counted natively), else files
+# under var/ (no server; Celery's chord_unlock task then polls the chunk results once a second).
+if not CELERY_RESULT_BACKEND:
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+    else:
+        (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
+        CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery' / 'results'}"
+CELERY_TASK_IGNORE_RESULT = True  # only the chunk tasks keep a result, for their chord
+CELERY_RESULT_EXPIRES = 24 * 3600
+# Each model version is also logged to MLflow when this is set and the optional mlflow extra is installed.
+MLFLOW_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")
+MLFLOW_EXPERIMENT_NAME = os.environ.get("MLFLOW_EXPERIMENT_NAME", "quorum")
+
 # Shared cache (login throttling must count across gunicorn workers): Redis when CACHE_URL is set.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {

@@ -9,6 +9,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         IMPORT = "import", "Import"
         RETRAIN = "retrain", "Retrain and rank"
+        RANK = "rank", "Rank the queue"
         FLAG = "flag", "Find mislabels"
         EXPORT = "export", "Export"
         HEALTH = "health", "Data health"

@@ -144,3 +144,26 @@ def test_rank_in_chunks_counts_rows_across_chunks():
     chunks = [np.array([[0.9, 0.1], [0.6, 0.4]]), np.array([[0.5, 0.5], [1.0, 0.0]])]
     idx, _ = active.rank_in_chunks(chunks, strategy="margin", k=4)
     assert idx.tolist() == [2, 1, 0, 3]
+
+
+@pytest.mark.parametrize("strategy", ["margin_diverse_balanced", "margin", "margin_balanced", "entropy", "sequential"])
+def test_queue_priority_equals_its_chunked_form(strategy):
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet(np.ones(4), size=900)
+    X = rng.standard_normal((900, 5))
+    y = rng.integers(0, 2, size=40)  # classes 2 and 3 never labeled: boosted
+    open_idx = np.sort(rng.choice(900, size=700, replace=False))
+    expected = active.queue_priority(proba, X, y, open_idx, strategy=strategy)
+
+    weight = active.class_weights(y, 4)
+    runs, priority = [], {}
+    for chunk in np.array_split(open_idx, 7):
+        s = active.queue_scores(proba[chunk], strategy, class_weight=weight, positions=chunk, n_total=900)
+        priority.update(zip(chunk.tolist(), (active.PRIORITY_SPAN * s / active.score_scale(strategy, weight)).tolist(), strict=True))
+        top = active.top_indices(s, active.candidate_count(strategy))
+        runs.append((s[top], chunk[top]))
+    cand, cand_s = active.top_k_merge(runs, active.candidate_count(strategy), dtype=np.float64)
+    for i in cand[active.head_batch(cand_s, X[cand], batch_size=50, strategy=strategy)]:
+        priority[int(i)] = 1 + priority[int(i)] / 2
+    np.testing.assert_allclose([priority[i] for i in open_idx.tolist()], expected, rtol=0, atol=1e-15)
+    assert (expected >= 1).sum() == 50 and expected.max() < 2

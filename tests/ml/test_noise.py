@@ -84,3 +84,27 @@ def test_malformed_input_is_refused_with_a_clear_error():
 def test_single_class_or_empty_input_has_no_issues():
     assert noise.find_label_issues([], np.zeros((0, 2))) == []
     assert noise.find_label_issues([1, 1], np.array([[0.9, 0.1], [0.8, 0.2]])) == []
+
+
+def _flag_in_child(queue):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    proba = np.full((300, 3), 0.05)
+    proba[np.arange(300), (labels + (np.arange(300) % 10 == 0)) % 3] = 0.9
+    try:
+        queue.put(len(noise.find_label_issues(labels, proba)))
+    except Exception as exc:  # noqa: BLE001 - the parent reports it
+        queue.put(repr(exc))
+
+
+def test_flagging_works_in_a_daemonic_process_like_a_prefork_celery_worker():
+    """Celery's prefork children are daemonic and may not start processes: cleanlab must not use a pool."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_flag_in_child, args=(queue,), daemon=True)
+    child.start()
+    outcome = queue.get(timeout=60)
+    child.join(timeout=10)
+    assert outcome == 30, outcome

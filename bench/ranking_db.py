@@ -1,0 +1,155 @@
+"""Ranking with its database writes, on PostgreSQL, through real Celery workers: ``python -m bench.ranking_db``.
+
+A fresh database gets one text project of ``--items`` generated items. Two rankings run as the chord of
+rank_chunk tasks that a retrain or an upload sends: from a trained version's artifact (feature rows on
+disk, margin + diversity + rare-class boost, predictions stored for every item) and from uploaded
+probabilities (stored Prediction rows, margin). ``--workers`` worker processes (one Celery worker, prefork)
+take the chunks; PostgreSQL and Redis run on the same machine. Writes bench/results/ranking_db.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PG = os.environ.get("QUORUM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = os.environ.get("QUORUM_BENCH_RANKING_DB", "quorum_bench_ranking")
+REDIS = os.environ.get("QUORUM_BENCH_REDIS", "redis://127.0.0.1:6379/12")
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "ranking_db.json"
+
+
+def _env(media: Path, chunk: int) -> dict:
+    env = dict(os.environ, DATABASE_URL=f"{PG}/{DB_NAME}", CELERY_BROKER_URL=REDIS, CELERY_RESULT_BACKEND=REDIS,
+               MEDIA_ROOT=str(media), QUORUM_RANK_CHUNK=str(chunk), LOG_LEVEL="WARNING", DEBUG="False")
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    return env
+
+
+def _fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _setup(n_items: int):
+    """A project with n_items items and a trained version with its artifact."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from labeling import ranking
+    from labeling.models import Item, ModelVersion, Project
+    from labeling.services import project_create
+    from ml.training import make_model
+
+    call_command("migrate", verbosity=0)
+    owner = get_user_model().objects.create_user("bench", password="bench-password-1")
+    project = project_create(name="Ranking", kind=Project.Kind.TEXT, labels=[str(d) for d in range(10)], owner=owner)
+    call_command("generate_items", project=project.pk, count=n_items)
+    ids = np.fromiter(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True), np.int64)
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((10, 64)).astype(np.float32) * 1.5
+    y = rng.integers(0, 10, size=len(ids))
+    X = centres[y] + rng.standard_normal((len(ids), 64), dtype=np.float32) * 2.0
+    model = make_model(X[:2000]).fit(X[:2000], y[:2000])
+    trained = ModelVersion.objects.create(project=project, name="trained", algorithm="logistic_regression")
+    ranking.save_artifact(trained, model=model, seen=np.arange(10), ids=ids, X=X, oof_ids=ids[:0],
+                          oof_proba=np.zeros((0, 10)), labeled_y=y[:2000], strategy="margin_diverse_balanced",
+                          n_classes=10)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return project, trained
+
+
+def _uploaded(project):
+    """An uploaded version with a prediction for every item: 10 probabilities made by the server."""
+    from django.db import connection
+
+    from labeling.models import ModelVersion
+
+    uploaded = ModelVersion.objects.create(project=project, name="uploaded", origin=ModelVersion.Origin.UPLOADED,
+                                           algorithm="uploaded")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO labeling_prediction (model_version_id, item_id, probabilities, out_of_fold) "
+            "SELECT %s, i.id, to_jsonb(array_cat(ARRAY[i.r], array_fill((1 - i.r) / 9, ARRAY[9]))), false FROM "
+            "(SELECT id, 0.1 + 0.9 * random() AS r FROM labeling_item WHERE project_id = %s) i",
+            [uploaded.pk, project.pk])
+        cursor.execute("ANALYZE")
+    return uploaded
+
+
+def _run(version, n_chunks_expected: int, timeout: float) -> dict:
+    from labeling import jobs
+    from labeling.models import Job
+
+    job = jobs.create_job(project=version.project, kind=Job.Kind.RANK, params={"model_version": version.pk})
+    t0 = time.perf_counter()
+    assert jobs.send_task("labeling.tasks.rank", args=[job.pk])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.state in (Job.State.SUCCEEDED, Job.State.FAILED):
+            break
+        time.sleep(0.1)
+    seconds = time.perf_counter() - t0
+    assert job.state == Job.State.SUCCEEDED, job.error or job.state
+    assert job.total == n_chunks_expected, (job.total, n_chunks_expected)
+    return {"seconds": round(seconds, 2), "chunks": job.total}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--chunk-size", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    import redis
+
+    _fresh_database()
+    redis.Redis.from_url(REDIS).flushdb()
+    media = Path(tempfile.mkdtemp(prefix="quorum-bench-ranking-db-"))
+    os.environ.update(_env(media, args.chunk_size))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quorum.settings")
+    import django
+
+    django.setup()
+    t0 = time.perf_counter()
+    project, trained = _setup(args.items)
+    print(f"set up {args.items:,} items in {time.perf_counter() - t0:.1f} s", flush=True)
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool=prefork",
+                               f"--concurrency={args.workers}", "--without-gossip", "--without-mingle",
+                               "--without-heartbeat", "-l", "WARNING", "-n", "bench-ranking@%h"],
+                              cwd=ROOT, env=_env(media, args.chunk_size), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)  # the worker connects
+        n_chunks = -(-args.items // args.chunk_size)
+        tr = _run(trained, n_chunks, timeout=900)
+        up = _run(_uploaded(project), n_chunks, timeout=900)  # now the latest version
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    result = {"items": args.items, "chunk_size": args.chunk_size, "workers": args.workers,
+              "features": tr, "uploaded": up, "database": "PostgreSQL", "broker": "Redis"}
+    print(f"ranked {args.items:,} items with {args.workers} worker processes in {n_chunks} chunks: "
+          f"from features {tr['seconds']} s (predictions stored for every item), from uploaded "
+          f"probabilities {up['seconds']} s")
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

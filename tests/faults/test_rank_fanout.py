@@ -1,0 +1,115 @@
+"""A real Celery worker (2 processes, Redis broker and result backend) ranks a retrain as a chord of chunk tasks."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from labeling import jobs, ranking
+from labeling.importers import import_rows, parse_zip
+from labeling.models import Item, Job, ModelVersion, Prediction
+from tests.conftest import digits_zip
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS = "redis://127.0.0.1:6379/12"
+CHUNK = 50
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.pg_only, pytest.mark.redis, pytest.mark.slow,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker needs the same live PostgreSQL database"),
+]
+
+
+def _redis():
+    import redis
+
+    client = redis.Redis.from_url(REDIS, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    return client
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _worker(queue: str) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=REDIS, CELERY_RESULT_BACKEND=REDIS,
+               CELERY_TASK_ALWAYS_EAGER="False", QUORUM_RANK_CHUNK=str(CHUNK),
+               MEDIA_ROOT=str(django_settings.MEDIA_ROOT), LOG_LEVEL="WARNING")
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool=prefork",
+                             "--concurrency=2", "-Q", queue, "--without-gossip", "--without-mingle",
+                             "--without-heartbeat", "-l", "WARNING", "-n", f"rank-{uuid.uuid4().hex[:6]}@%h"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _priorities(project) -> dict[int, float]:
+    return dict(Item.objects.filter(project=project).order_by("id").values_list("id", "priority"))
+
+
+def test_a_real_worker_ranks_in_chunks_exactly_like_the_in_process_ranking(image_project, settings):
+    from celery import Celery
+
+    client = _redis()
+    data, _ = digits_zip(200, wrong=4)
+    rows, errors = parse_zip("d.zip", io.BytesIO(data))
+    for row in rows[:80]:
+        row.label = None
+    import_rows(project=image_project, rows=rows, errors=errors, name="d.zip")
+    job = jobs.create_job(project=image_project, kind=Job.Kind.RETRAIN)
+    queue = "celery"  # the chord's chunk tasks and its callback go to the default queue of this Redis db
+    sender = Celery(broker=REDIS, set_as_current=False)
+    worker = None
+    try:
+        client.flushdb()
+        worker = _worker(queue)
+        sender.send_task("labeling.tasks.retrain", args=[job.pk], queue=queue)
+        assert _wait_for(lambda: Job.objects.get(pk=job.pk).state in (Job.State.SUCCEEDED, Job.State.FAILED), 120), \
+            "the retrain did not finish"
+        time.sleep(1)  # a second finish (it must not happen) would land now
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=10)
+        client.flushdb()
+        sender.close()
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    version = ModelVersion.objects.get(project=image_project)
+    settings.QUORUM_RANK_CHUNK = CHUNK
+    chunks = ranking.plan(version)
+    assert len(chunks) == 4
+    assert job.attempts == 1 and job.total == len(chunks) and job.done == len(chunks)
+    assert job.result == {"model_version": version.pk, "cv_accuracy": version.cv_accuracy}
+    assert Prediction.objects.filter(model_version=version).count() == 200
+    by_worker = _priorities(image_project)
+    assert sum(p >= 1 for p in by_worker.values()) == 50
+
+    settings.QUORUM_RANK_CHUNK = 100_000  # the same version ranked here, in one piece
+    assert len(ranking.plan(version)) == 1
+    ranking.rank_inline(version)
+    assert _priorities(image_project) == by_worker
