@@ -10,9 +10,14 @@
   }
   function markShown() { const p = panel(); if (p) p.dataset.shown = String(Date.now() / 1000); }
   let busy = false;
-  document.addEventListener("htmx:beforeRequest", function () { busy = true; });
-  document.addEventListener("htmx:afterSettle", function () { busy = false; markShown(); });
-  document.addEventListener("htmx:responseError", function () { busy = false; });
+  // busy: a label (or skip/undo) request for the item panel is in flight; other htmx polls do not count.
+  function forPanel(e) { const t = e.detail && e.detail.target; return !!t && t.id === "labeling"; }
+  document.addEventListener("htmx:beforeRequest", function (e) { if (forPanel(e)) busy = true; });
+  // Free the keys as soon as the next item is in the page (swap), not after htmx's settle delay: a key
+  // pressed in between would otherwise be lost.
+  document.addEventListener("htmx:afterSwap", function (e) { if (forPanel(e)) { busy = false; markShown(); } });
+  document.addEventListener("htmx:responseError", function (e) { if (forPanel(e)) busy = false; });
+  document.addEventListener("htmx:sendError", function (e) { if (forPanel(e)) busy = false; });
   document.addEventListener("submit", function (e) { if (e.target.id === "label-form") stampSeconds(); }, true);
   document.addEventListener("click", function (e) {
     const opener = e.target.closest("[data-open]");
@@ -24,7 +29,7 @@
     const tag = (e.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select") return;
     const key = e.key.toLowerCase();
-    if (busy && key !== "?") { e.preventDefault(); return; }  // one label per item, even on key repeat
+    if ((busy || e.repeat) && key !== "?") { e.preventDefault(); return; }  // one label per item: no key repeat
     if (key === "?") { openDialog("help-dialog"); e.preventDefault(); return; }
     if (key === "g") { openDialog("guidelines-dialog"); e.preventDefault(); return; }
     if (key === "s") { if (click("#skip-btn")) e.preventDefault(); return; }

@@ -1,6 +1,5 @@
 """Browser: a reviewer opens the data-health page, follows a finding to its items, and the model versions page."""
 import io
-import os
 import zipfile
 from pathlib import Path
 
@@ -17,21 +16,6 @@ from tests.review.test_health import image_health  # noqa: F401  (fixture)
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def health_browser():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
 def _login(browser, live_server, username):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.set_default_timeout(15000)
@@ -52,14 +36,14 @@ def _more_labels(project, n=30):
     import_rows(project=project, rows=rows, errors=errors, name="more.zip")
 
 
-def test_reviewer_opens_health_and_follows_a_finding_to_its_items(health_browser, live_server, image_health, people):  # noqa: F811
+def test_reviewer_opens_health_and_follows_a_finding_to_its_items(browser, live_server, image_health, people):  # noqa: F811
     project, ids, truth, labels = image_health
     retrain(project)
     _more_labels(project)
     retrain(project)
     with TestCase.captureOnCommitCallbacks(execute=True):
         request_health(project=project, user=people["manager"])
-    page = _login(health_browser, live_server, "reviewer")
+    page = _login(browser, live_server, "reviewer")
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     page.click("text=Data health")
     page.wait_for_selector("h1:has-text('Data health')")
