@@ -24,6 +24,14 @@ class ModelVersion(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="modelversion_unique_name")]
 
+    # Bookkeeping kept in params that says nothing about the model: the stored artifact and the job id.
+    INTERNAL_PARAMS = ("artifact", "job")
+
+    @property
+    def model_params(self) -> dict:
+        """The algorithm's parameters as people read them (for pages; the API keeps everything)."""
+        return {k: v for k, v in self.params.items() if k not in self.INTERNAL_PARAMS}
+
     def __str__(self):
         return self.name
 

@@ -247,7 +247,7 @@ def test_run_button_queues_one_job_and_status_refreshes_when_done(client, text_p
 
 
 def test_models_page_lists_versions_with_metrics_and_a_learning_curve(client, text_project, people):
-    ModelVersion.objects.create(project=text_project, name="v1", algorithm="logistic_regression", params={"C": 5.0},
+    ModelVersion.objects.create(project=text_project, name="v1", algorithm="logistic_regression", params={"C": 5.0, "artifact": "models/project-1/version-1", "job": 7},
                                 n_train=40, cv_accuracy=0.71, metrics={"ece": 0.083, "per_class": {
                                     "positive": {"precision": 0.8, "recall": 0.7, "f1": 0.75, "support": 20}}})
     ModelVersion.objects.create(project=text_project, name="v2", algorithm="logistic_regression", n_train=90,
@@ -255,6 +255,7 @@ def test_models_page_lists_versions_with_metrics_and_a_learning_curve(client, te
     client.force_login(people["reviewer"])
     body = client.get(f"/projects/{text_project.pk}/models/").content.decode()
     assert "v1" in body and "v2" in body and "0.083" in body and "0.75" in body and "<polyline" in body
+    assert "C=5.0" in body and "artifact=" not in body and "job=" not in body  # bookkeeping is not a parameter
     client.force_login(people["outsider"])
     assert client.get(f"/projects/{text_project.pk}/models/").status_code == 404
 
