@@ -1,12 +1,8 @@
 """A real Celery worker (2 processes, Redis broker and result backend) ranks a retrain as a chord of chunk tasks."""
 import io
-import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -16,8 +12,8 @@ from labeling import jobs, ranking
 from labeling.importers import import_rows, parse_zip
 from labeling.models import Item, Job, ModelVersion, Prediction
 from tests.conftest import digits_zip
+from tests.faults.workers import redis_client, start_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS = "redis://127.0.0.1:6379/12"
 CHUNK = 50
 
@@ -28,39 +24,10 @@ pytestmark = [
 ]
 
 
-def _redis():
-    import redis
-
-    client = redis.Redis.from_url(REDIS, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    return client
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _worker(queue: str) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=REDIS, CELERY_RESULT_BACKEND=REDIS,
-               CELERY_TASK_ALWAYS_EAGER="False", QUORUM_RANK_CHUNK=str(CHUNK),
-               MEDIA_ROOT=str(django_settings.MEDIA_ROOT), LOG_LEVEL="WARNING")
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool=prefork",
-                             "--concurrency=2", "-Q", queue, "--without-gossip", "--without-mingle",
-                             "--without-heartbeat", "-l", "WARNING", "-n", f"rank-{uuid.uuid4().hex[:6]}@%h"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+def _worker(queue: str):
+    return start_worker(queue, broker=REDIS, name="rank", pool=["--pool=prefork", "--concurrency=2"],
+                        env={"CELERY_RESULT_BACKEND": REDIS, "QUORUM_RANK_CHUNK": str(CHUNK),
+                             "MEDIA_ROOT": str(django_settings.MEDIA_ROOT)})
 
 
 def _priorities(project) -> dict[int, float]:
@@ -70,7 +37,7 @@ def _priorities(project) -> dict[int, float]:
 def test_a_real_worker_ranks_in_chunks_exactly_like_the_in_process_ranking(image_project, settings):
     from celery import Celery
 
-    client = _redis()
+    client = redis_client(REDIS)
     data, _ = digits_zip(200, wrong=4)
     rows, errors = parse_zip("d.zip", io.BytesIO(data))
     for row in rows[:80]:
@@ -84,7 +51,7 @@ def test_a_real_worker_ranks_in_chunks_exactly_like_the_in_process_ranking(image
         client.flushdb()
         worker = _worker(queue)
         sender.send_task("labeling.tasks.retrain", args=[job.pk], queue=queue)
-        assert _wait_for(lambda: Job.objects.get(pk=job.pk).state in (Job.State.SUCCEEDED, Job.State.FAILED), 120), \
+        assert wait_for(lambda: Job.objects.get(pk=job.pk).state in (Job.State.SUCCEEDED, Job.State.FAILED), 120), \
             "the retrain did not finish"
         time.sleep(1)  # a second finish (it must not happen) would land now
     finally:

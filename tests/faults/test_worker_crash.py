@@ -1,9 +1,5 @@
 """A Celery worker SIGKILLed in the middle of a retrain: the job is redelivered, resumes and succeeds once."""
-import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -13,8 +9,8 @@ from django.db import connection
 from labeling import jobs
 from labeling.models import Job, ModelVersion
 from tests.conftest import add_texts
+from tests.faults.workers import redis_client, start_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 BROKER = "redis://127.0.0.1:6379/6"
 
 pytestmark = [
@@ -24,39 +20,10 @@ pytestmark = [
 ]
 
 
-def _redis():
-    import redis
-
-    client = redis.Redis.from_url(BROKER, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    return client
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _worker(queue: str, *, delay: float, media: Path) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=BROKER, CELERY_TASK_ALWAYS_EAGER="False",
-               CELERY_VISIBILITY_TIMEOUT="3", QUORUM_JOB_STALE_SECONDS="2", QUORUM_TEST_TASK_DELAY=str(delay),
-               MEDIA_ROOT=str(media), LOG_LEVEL="WARNING")
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool=solo", "-Q", queue,
-                             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
-                             "-n", f"crash-{uuid.uuid4().hex[:6]}@%h"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+def _worker(queue: str, *, delay: float, media: Path):
+    return start_worker(queue, broker=BROKER, name="crash", pool=["--pool=solo"],
+                        env={"CELERY_VISIBILITY_TIMEOUT": "3", "QUORUM_JOB_STALE_SECONDS": "2",
+                             "QUORUM_TEST_TASK_DELAY": str(delay), "MEDIA_ROOT": str(media)})
 
 
 def _state(job_id: int) -> str:
@@ -66,7 +33,7 @@ def _state(job_id: int) -> str:
 def test_a_killed_worker_mid_retrain_is_redelivered_and_the_job_succeeds_once(text_project, tmp_path):
     from celery import Celery
 
-    client = _redis()
+    client = redis_client(BROKER)
     texts = [f"great lovely product number {i}" for i in range(15)] + [f"awful broken thing number {i}" for i in range(15)]
     add_texts(text_project, texts, ["positive"] * 15 + ["negative"] * 15)
     job = jobs.create_job(project=text_project, kind=Job.Kind.RETRAIN)
@@ -76,13 +43,13 @@ def test_a_killed_worker_mid_retrain_is_redelivered_and_the_job_succeeds_once(te
     try:
         first = _worker(queue, delay=30, media=tmp_path)
         sender.send_task("labeling.tasks.retrain", args=[job.pk], queue=queue)
-        assert _wait_for(lambda: _state(job.pk) == Job.State.RUNNING, 30), "the first worker never started the job"
+        assert wait_for(lambda: _state(job.pk) == Job.State.RUNNING, 30), "the first worker never started the job"
         first.send_signal(signal.SIGKILL)  # in the middle of the task (it sleeps 30 s before training)
         first.wait(timeout=10)
         assert _state(job.pk) == Job.State.RUNNING  # left behind by the dead worker
 
         second = _worker(queue, delay=0, media=tmp_path)
-        assert _wait_for(lambda: _state(job.pk) in (Job.State.SUCCEEDED, Job.State.FAILED), 40), \
+        assert wait_for(lambda: _state(job.pk) in (Job.State.SUCCEEDED, Job.State.FAILED), 40), \
             "the redelivered job did not finish"
     finally:
         for proc in (first, second):
