@@ -24,6 +24,9 @@ class ModelVersion(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="modelversion_unique_name")]
 
+    def __str__(self):
+        return self.name
+
     # Bookkeeping kept in params that says nothing about the model: the stored artifact and the job id.
     INTERNAL_PARAMS = ("artifact", "job")
 
@@ -31,9 +34,6 @@ class ModelVersion(models.Model):
     def model_params(self) -> dict:
         """The algorithm's parameters as people read them (for pages; the API keeps everything)."""
         return {k: v for k, v in self.params.items() if k not in self.INTERNAL_PARAMS}
-
-    def __str__(self):
-        return self.name
 
 
 class Prediction(models.Model):
