@@ -40,6 +40,14 @@ def claim_job(job_id: int, kind: str) -> Job | None:
         return job
 
 
+def claim_or_retry(task, job_id: int, kind: str) -> Job | None:
+    """claim_job for a bound task; while another live worker runs the job, Celery tries the message again later."""
+    try:
+        return claim_job(job_id, kind)
+    except JobBusy as exc:
+        raise task.retry(exc=exc, countdown=60, max_retries=None) from exc
+
+
 def _test_delay() -> None:
     """Test-only hook: the crash test slows a task down so it can kill the worker in the middle of it."""
     seconds = float(os.environ.get("QUORUM_TEST_TASK_DELAY", "0") or 0)
@@ -49,10 +57,7 @@ def _test_delay() -> None:
 
 @shared_task(name="labeling.tasks.retrain", bind=True, acks_late=True, reject_on_worker_lost=True)
 def retrain(self, job_id: int) -> None:
-    try:
-        job = claim_job(job_id, Job.Kind.RETRAIN)
-    except JobBusy as exc:
-        raise self.retry(exc=exc, countdown=60, max_retries=None) from exc
+    job = claim_or_retry(self, job_id, Job.Kind.RETRAIN)
     if job is None:
         return
     fanned_out = False
@@ -146,10 +151,7 @@ def _finish_ranking(job_id: int, version: ModelVersion) -> Job | None:
 @shared_task(name="labeling.tasks.rank", bind=True, acks_late=True, reject_on_worker_lost=True)
 def rank(self, job_id: int) -> None:
     """Rank the queue from an existing model version (an upload too large to rank in its request)."""
-    try:
-        job = claim_job(job_id, Job.Kind.RANK)
-    except JobBusy as exc:
-        raise self.retry(exc=exc, countdown=60, max_retries=None) from exc
+    job = claim_or_retry(self, job_id, Job.Kind.RANK)
     if job is None:
         return
     try:
@@ -174,10 +176,7 @@ def auto_accept(version_id: int) -> None:
 def import_file(self, job_id: int) -> None:
     from .imports import run_import_job
 
-    try:
-        job = claim_job(job_id, Job.Kind.IMPORT)
-    except JobBusy as exc:
-        raise self.retry(exc=exc, countdown=60, max_retries=None) from exc
+    job = claim_or_retry(self, job_id, Job.Kind.IMPORT)
     if job is not None:
         run_import_job(job)
 
