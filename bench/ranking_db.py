@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import fresh_database
+
 PG = os.environ.get("QUORUM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("QUORUM_BENCH_RANKING_DB", "quorum_bench_ranking")
 REDIS = os.environ.get("QUORUM_BENCH_REDIS", "redis://127.0.0.1:6379/12")
@@ -30,14 +32,6 @@ def _env(media: Path, chunk: int) -> dict:
                MEDIA_ROOT=str(media), QUORUM_RANK_CHUNK=str(chunk), LOG_LEVEL="WARNING", DEBUG="False")
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env
-
-
-def _fresh_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _setup(n_items: int):
@@ -117,7 +111,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     import redis
 
-    _fresh_database()
+    fresh_database(PG, DB_NAME)
     redis.Redis.from_url(REDIS).flushdb()
     media = Path(tempfile.mkdtemp(prefix="quorum-bench-ranking-db-"))
     os.environ.update(_env(media, args.chunk_size))

@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -34,14 +36,6 @@ def _env() -> dict:
                QUORUM_PRODUCTION="False", LOG_LEVEL="ERROR", DB_CONN_MAX_AGE="600")
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env
-
-
-def _fresh_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _django():
@@ -327,7 +321,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     sizes = [args.items] if args.items else [100_000, 1_000_000]
 
-    _fresh_database()
+    fresh_database(PG, DB_NAME)
     _django()
     from django.db import connection
 
