@@ -247,6 +247,8 @@ def _update_items(ids: list[int], **values: list) -> None:
     PostgreSQL gets one UPDATE over arrays: the ORM's bulk_update builds a CASE per row and took ~40 s for
     a chunk of 20,000 items there (the arrays: ~3 s, most of it the item table's index maintenance).
     """
+    if not ids:  # every item of the chunk was deleted since training
+        return
     if connection.vendor == "postgresql":
         names = list(values)
         sets = ", ".join(f"{ITEM_COLUMNS[n]} = COALESCE(v.{n}, i.{ITEM_COLUMNS[n]})" for n in names)

@@ -155,3 +155,17 @@ def test_a_retrain_without_enough_labels_puts_a_representative_batch_first(image
     again.refresh_from_db()
     assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
                 .values_list("source_name", "priority")[:50]) == front
+
+
+@pytest.mark.postgres
+def test_a_chunk_whose_items_were_all_deleted_since_training_writes_nothing(image_project, settings):
+    _load_digits(image_project)
+    settings.QUORUM_RANK_CHUNK = 50
+    request_retrain(project=image_project, user=None)
+    version = ModelVersion.objects.get(project=image_project)
+    lo, hi = ranking.plan(version)[1]
+    Item.objects.filter(project=image_project, pk__gte=lo, pk__lte=hi).delete()
+    others = _priorities(image_project)
+    result = ranking.rank_chunk(version, lo, hi)
+    assert (result["items"], result["ids"]) == (0, [])
+    assert _priorities(image_project) == others
