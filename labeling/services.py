@@ -54,6 +54,11 @@ def membership_set(*, project: Project, user, role: str) -> Membership:
     return membership
 
 
+def _changes(item: Item, label: Label | None, source: str) -> bool:
+    """Whether giving ``item`` this final label and source changes anything (else no event is written)."""
+    return item.final_label_id != (label.pk if label else None) or item.final_source != source
+
+
 def set_final_label(*, item: Item, label: Label | None, source: str, actor=None, reason: str = "",
                     cause: str = "", confidence: float | None = None, undoes: LabelEvent | None = None,
                     always_record: bool = False, also_save: tuple[str, ...] = ()) -> LabelEvent | None:
@@ -63,8 +68,7 @@ def set_final_label(*, item: Item, label: Label | None, source: str, actor=None,
     reviewer confirming a label is a decision worth keeping). ``also_save``: other fields of ``item`` the
     caller changed on its locked row, written in the same UPDATE (only when this returns an event).
     """
-    changed = item.final_label_id != (label.pk if label else None) or item.final_source != source
-    if not changed and not always_record:
+    if not _changes(item, label, source) and not always_record:
         return None
     event = LabelEvent.objects.create(
         project_id=item.project_id, item=item, actor=actor, source=source, from_label_id=item.final_label_id,
@@ -90,7 +94,7 @@ def set_final_labels_bulk(*, items: list[Item], labels: list[Label], source: str
     now = timezone.now()
     events, changed = [], []
     for n, (item, label) in enumerate(zip(items, labels, strict=True)):
-        if item.final_label_id == label.pk and item.final_source == source:
+        if not _changes(item, label, source):
             continue
         events.append(LabelEvent(project_id=item.project_id, item=item, source=source,
                                  from_label_id=item.final_label_id, to_label=label, reason=reasons[n], cause=cause))
