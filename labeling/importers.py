@@ -373,12 +373,18 @@ def _dedupe(project: Project, rows: list[Row]) -> tuple[list[Row], int]:
         for start in range(0, len(hashes), 5000):
             seen.update(Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000])
                         .values_list("content_hash", flat=True))
+    unique = _new_rows(rows, seen)
+    return unique, len(rows) - len(unique)
+
+
+def _new_rows(rows: list[Row], seen: set[str]) -> list[Row]:
+    """The rows whose content is not in ``seen`` (hashes already in the project), first of each; fills ``seen``."""
     unique = []
     for r in rows:
         if r.content_hash not in seen:
             seen.add(r.content_hash)
             unique.append(r)
-    return unique, len(rows) - len(unique)
+    return unique
 
 
 def _new_item(project, row: Row, labels, queue_given, rng, written) -> Item:
@@ -487,11 +493,7 @@ def import_text_file(*, project: Project, path: Path, name: str, queue_given: bo
 def _write_batch(project, batch: list[Row], labels, queue_given, rng, name) -> tuple[int, int]:
     seen = set(Item.objects.filter(project=project, content_hash__in=[r.content_hash for r in batch])
                .values_list("content_hash", flat=True))
-    unique = []
-    for r in batch:
-        if r.content_hash not in seen:
-            seen.add(r.content_hash)
-            unique.append(r)
+    unique = _new_rows(batch, seen)
     items = [_new_item(project, r, labels, queue_given, rng, []) for r in unique]
     Item.objects.bulk_create(items)
     LabelEvent.objects.bulk_create([
