@@ -8,9 +8,9 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.datasets import NAME_RE, version_create, version_diff, version_rows
-from labeling.errors import QuorumError
-from labeling.exports import (
+from core.models import Project, Role
+from data.datasets import NAME_RE, version_create, version_diff, version_rows
+from data.exports import (
     CSV_FIELDS,
     FORMATS,
     VERSION_CSV_FIELDS,
@@ -20,7 +20,8 @@ from labeling.exports import (
     export_rows,
     jsonl_lines,
 )
-from labeling.models import DatasetVersion, Project, Role
+from data.models import DatasetVersion
+from quorum.lib.errors import QuorumError
 
 from . import schema
 from .filters import DatasetVersionFilter

@@ -8,17 +8,10 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from rest_framework.exceptions import ValidationError
 
-from labeling.models import (
-    Annotation,
-    DatasetVersion,
-    Item,
-    Job,
-    LabelSource,
-    Membership,
-    ModelVersion,
-    Prediction,
-    Role,
-)
+from core import jobs
+from core.models import Annotation, Item, Job, LabelSource, Membership, Role
+from data.models import DatasetVersion
+from learning.models import ModelVersion, Prediction
 from review.models import Flag
 
 META_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
@@ -169,8 +162,12 @@ class DatasetVersionFilter(filters.FilterSet):
         fields = []
 
 
+def job_kind_choices() -> list[tuple[str, str]]:
+    return [(k.name, k.label) for k in jobs.KINDS.values()]
+
+
 class JobFilter(filters.FilterSet):
-    kind = filters.ChoiceFilter(choices=Job.Kind.choices)
+    kind = filters.ChoiceFilter(choices=job_kind_choices)
     state = filters.ChoiceFilter(choices=Job.State.choices)
 
     class Meta:

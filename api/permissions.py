@@ -1,8 +1,8 @@
-"""Project access for API views: outsiders get 404, too-low roles 403, via labeling.access."""
+"""Project access for API views: outsiders get 404, too-low roles 403, via core.access."""
 from django.http import Http404
 
-from labeling.access import get_project_for_user
-from labeling.models import Role
+from core.access import get_project_for_user
+from core.models import Role
 
 MAX_ID = 2**63 - 1
 

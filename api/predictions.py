@@ -3,8 +3,9 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from labeling.models import ModelVersion, Prediction, Role
-from labeling.predictions import predictions_upload
+from core.models import Role
+from learning.models import ModelVersion, Prediction
+from learning.predictions import predictions_upload
 
 from . import schema
 from .filters import ModelVersionFilter, PredictionFilter

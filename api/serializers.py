@@ -1,18 +1,9 @@
 """API serializers: shapes only, no business logic."""
 from rest_framework import serializers
 
-from labeling.models import (
-    Annotation,
-    DatasetVersion,
-    Item,
-    Job,
-    Label,
-    Membership,
-    ModelVersion,
-    Prediction,
-    Project,
-    Role,
-)
+from core.models import Annotation, Item, Job, Label, Membership, Project, Role
+from data.models import DatasetVersion
+from learning.models import ModelVersion, Prediction
 from review.models import Flag
 
 

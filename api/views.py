@@ -7,12 +7,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from labeling.access import projects_for_user
-from labeling.importers import import_rows, parse_records
-from labeling.imports import start_import, start_url_import
-from labeling.members import member_add, member_remove
-from labeling.models import Annotation, Item, Job, Membership, Project, Role
-from labeling.one_pass import import_text
+from core.access import projects_for_user
+from core.members import member_add, member_remove
+from core.models import Annotation, Item, Job, Membership, Project, Role
+from data.importers import import_rows, parse_records
+from data.imports import start_import, start_url_import
+from data.job_kinds import IMPORT
+from data.one_pass import import_text
 from review.models import Flag
 
 from . import schema
@@ -192,7 +193,7 @@ class ImportList(generics.ListAPIView):
 
     def get_queryset(self):
         project = project_for(self.request, self.kwargs["project_id"])
-        return Job.objects.filter(project=project, kind=Job.Kind.IMPORT)
+        return Job.objects.filter(project=project, kind=IMPORT)
 
     @extend_schema(summary="Import a file, uploaded or from a URL, in the background (managers)",
                    description="Send a `file`, or a `url` for the server to download (public addresses only, "

@@ -55,7 +55,7 @@ def _fresh_project():
     from django.db import connection
 
     from api.models import ApiToken
-    from labeling.services import project_create
+    from core.services import project_create
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE labeling_project, api_apitoken, auth_user RESTART IDENTITY CASCADE")

@@ -60,7 +60,7 @@ def _setup_django():
 def build_artifact(path: Path, n_items: int, *, n_features: int = 64, n_classes: int = 10, chunk: int = 100_000):
     """A trained version's artifact: n_items feature rows (float32, 10 Gaussian classes) written to disk
     chunk by chunk, and a model trained on 2,000 of them, as the retrain stores it."""
-    from labeling import ranking
+    from learning import ranking
     from ml.training import make_model
 
     rng = np.random.default_rng(0)
@@ -87,7 +87,7 @@ def build_artifact(path: Path, n_items: int, *, n_features: int = 64, n_classes:
 
 def rank_features(art, chunk_size: int) -> dict:
     """What the chord does for a trained version, without the database: chunks, then the merge."""
-    from labeling import ranking
+    from learning import ranking
 
     n = len(art.ids)
     results = []
@@ -105,7 +105,7 @@ def rank_features(art, chunk_size: int) -> dict:
 
 def rank_uploaded(n_items: int, chunk_size: int, n_classes: int) -> dict:
     """What the chord does for uploaded probabilities, without the database."""
-    from labeling import ranking
+    from learning import ranking
 
     results, start = [], 0
     for proba in probability_chunks(n_items, chunk_size, n_classes, random_state=1):
@@ -120,7 +120,7 @@ def rank_uploaded(n_items: int, chunk_size: int, n_classes: int) -> dict:
 
 def measure(kind: str, n_items: int, chunk_size: int, n_classes: int, artifact: str) -> dict:
     """One measurement, in this (fresh) process: seconds and peak RSS growth from just before it starts."""
-    from labeling import ranking
+    from learning import ranking
 
     art = ranking.Artifact(Path(artifact)) if kind == "features" else None
     if art is not None:

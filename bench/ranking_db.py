@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from bench import fresh_database
+from learning.job_kinds import RANK
 
 PG = os.environ.get("QUORUM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("QUORUM_BENCH_RANKING_DB", "quorum_bench_ranking")
@@ -41,9 +42,10 @@ def _setup(n_items: int):
     from django.core.management import call_command
     from django.db import connection
 
-    from labeling import ranking
-    from labeling.models import Item, ModelVersion, Project
-    from labeling.services import project_create
+    from core.models import Item, Project
+    from core.services import project_create
+    from learning import ranking
+    from learning.models import ModelVersion
     from ml.training import make_model
 
     call_command("migrate", verbosity=0)
@@ -69,7 +71,7 @@ def _uploaded(project):
     """An uploaded version with a prediction for every item: 10 probabilities made by the server."""
     from django.db import connection
 
-    from labeling.models import ModelVersion
+    from learning.models import ModelVersion
 
     uploaded = ModelVersion.objects.create(project=project, name="uploaded", origin=ModelVersion.Origin.UPLOADED,
                                            algorithm="uploaded")
@@ -84,12 +86,12 @@ def _uploaded(project):
 
 
 def _run(version, n_chunks_expected: int, timeout: float) -> dict:
-    from labeling import jobs
-    from labeling.models import Job
+    from core import jobs
+    from core.models import Job
 
-    job = jobs.create_job(project=version.project, kind=Job.Kind.RANK, params={"model_version": version.pk})
+    job = jobs.create_job(project=version.project, kind=RANK, params={"model_version": version.pk})
     t0 = time.perf_counter()
-    assert jobs.send_task("labeling.tasks.rank", args=[job.pk])
+    assert jobs.send_task("learning.tasks.rank", args=[job.pk])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job.refresh_from_db()

@@ -148,8 +148,8 @@ def _setup_people(n_annotators: int):
 
 
 def _project(name: str, overlap: int, users):
-    from labeling.models import Role
-    from labeling.services import membership_set, project_create
+    from core.models import Role
+    from core.services import membership_set, project_create
 
     manager = users.objects.get(username="manager")
     project = project_create(name=name, kind="text", labels=["positive", "negative", "neutral"], owner=manager,
@@ -171,7 +171,7 @@ def _generate(project_id: int, count: int) -> float:
 
 def _skip_open_leases(username: str) -> None:
     """Give back the lease a submit just took, so the next GET measures a fresh pick from the queue."""
-    from labeling.models import Assignment
+    from core.models import Assignment
 
     Assignment.objects.filter(annotator__username=username, state=Assignment.State.LEASED).update(
         state=Assignment.State.SKIPPED)
@@ -183,7 +183,7 @@ def _plans(project, username: str) -> str:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from labeling.models import Assignment, Item
+    from core.models import Assignment, Item
     from labeling.queue import CANDIDATES, CANDIDATES_SQL
     from labeling.selectors import PROGRESS_SQL, REMAINING_CAP
 
@@ -292,7 +292,7 @@ def audit(project_id: int, submitted: set) -> dict:
     """Count in the database what the clients saw: lost, duplicated, over-assigned items, exact-k overlap."""
     from django.db.models import Count, F, Q
 
-    from labeling.models import Annotation, Assignment, Item
+    from core.models import Annotation, Assignment, Item
 
     stored = set(Annotation.objects.filter(assignment_id__in=submitted).values_list("assignment_id", flat=True))
     duplicates = (Annotation.objects.filter(project_id=project_id, supersedes__isnull=True)

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
-from .errors import QuorumError
-from .models import Item, Label, LabelEvent, LabelSource
-from .services import set_final_label
+from core.models import Item, Label, LabelEvent, LabelSource
+from core.services import set_final_label
+from quorum.lib.errors import QuorumError
 
 ESCALATION_PRIORITY = 2.0  # above every ranking score (those are in [0, 1]): escalated items are served first
 

@@ -4,7 +4,6 @@ Correctness under concurrency (PostgreSQL): a candidate item is locked with FOR 
 its capacity is re-checked in a new statement. Anyone who leased it before held the same row lock until
 commit, so the re-check sees their lease. On SQLite, transactions are IMMEDIATE and therefore serial.
 """
-import json
 import random
 from datetime import timedelta
 
@@ -14,13 +13,13 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import jobs
-from .consensus import consensus
-from .errors import NotAllowed, QuorumError
-from .models import Annotation, Assignment, Item, Job, Label, LabelSource, Project
-from .selectors import project_labels
-from .services import set_final_label
-from .signals import annotations_complete, gold_answered
+from core.models import Annotation, Assignment, Item, Label, LabelSource, Project
+from core.selectors import project_labels
+from core.services import set_final_label
+from core.signals import annotations_complete, gold_answered
+from labeling.consensus import consensus
+from learning.schedule import maybe_retrain
+from quorum.lib.errors import NotAllowed, QuorumError
 
 CANDIDATES = 5  # rows locked per attempt: the query already leaves out full items, so the first one usually fits
 _gold_draw = random.Random()  # tests seed or replace it; the annotator cannot predict when gold comes
@@ -315,58 +314,3 @@ def correct_annotation(*, project: Project, annotator, annotation_id: int, label
         return correction
     _resolve(item, project)
     return correction
-
-
-def labeled_count(project: Project) -> int:
-    return Item.objects.filter(project=project, final_label__isnull=False).count()
-
-
-# The latest retrain job of the project, and the id of the ``every``-th first annotation made since it was
-# queued (NULL when there are fewer): OFFSET on the annotation_new index, never a count of the whole project.
-RETRAIN_DUE_SQL = """
-SELECT j.state, j.params,
-  (SELECT a.id FROM labeling_annotation a
-   WHERE a.project_id = %(project)s AND a.supersedes_id IS NULL AND a.created_at > j.created_at
-   LIMIT 1 OFFSET %(offset)s)
-FROM labeling_job j WHERE j.project_id = %(project)s AND j.kind = 'retrain'
-ORDER BY j.created_at DESC, j.id DESC LIMIT 1
-"""
-
-
-def maybe_retrain(*, project: Project) -> Job | None:
-    """Queue a retrain after ``retrain_every`` new annotations; never two at once for one project.
-
-    Runs in every submit, so it is one indexed query (RETRAIN_DUE_SQL, written out: building it through the
-    ORM cost more than running it). Before the project's first retrain, a second query asks the same of all
-    its annotations.
-    """
-    every = max(project.retrain_every, 1)
-    with connection.cursor() as cursor:
-        cursor.execute(RETRAIN_DUE_SQL, {"project": project.pk, "offset": every - 1})
-        last = cursor.fetchone()
-    if last is not None:
-        state, params, enough = last
-        params = json.loads(params) if isinstance(params, str) else (params or {})
-        if state == Job.State.QUEUED or (state == Job.State.RUNNING and params.get("rerun")):
-            return None  # a retrain that has not started (or will run again) takes the new labels anyway
-        if enough is None:
-            return None
-    elif not list(Annotation.objects.filter(project=project, supersedes__isnull=True).order_by()
-                  .values_list("pk", flat=True)[every - 1:every]):
-        return None
-    return request_retrain(project=project, user=None)
-
-
-def request_retrain(*, project: Project, user) -> Job:
-    """Queue a retrain, or, if one is already queued or running, ask it to run once more afterwards."""
-    with transaction.atomic():
-        Project.objects.select_for_update().filter(pk=project.pk).first()
-        running = jobs.active_job(project, Job.Kind.RETRAIN)
-        if running is not None:
-            if running.state == Job.State.RUNNING and not running.params.get("rerun"):
-                running.params = {**running.params, "rerun": True}
-                running.save(update_fields=["params"])
-            return running
-        job = jobs.create_job(project=project, kind=Job.Kind.RETRAIN, user=user)
-        jobs.enqueue_job(job, "labeling.tasks.retrain")
-        return job

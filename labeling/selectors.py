@@ -1,16 +1,8 @@
 """Reads for the labeling screens, each in a constant number of queries."""
 from django.db import connection
-from django.db.models import prefetch_related_objects
 
-from .models import Job, Label, ModelVersion, Project
-
-
-def project_labels(project: Project) -> list[Label]:
-    """The project's labels in key order, read once per Project instance (that is, once per request):
-    the submit, the next item and the page around it share one query."""
-    prefetch_related_objects([project], "labels")
-    return list(project.labels.all())
-
+from core.models import Job, Project
+from learning.job_kinds import RETRAIN
 
 # Counting open items stops here: the labeling page shows "more than 200 remaining" rather than scan a big
 # project. Each counted row is a heap visit (the partial index does not hold `excluded`): 1,000 cost ~3 ms.
@@ -47,11 +39,6 @@ def annotator_progress(project: Project, annotator) -> dict:
     return {"done": done, "remaining": remaining, "remaining_capped": capped, "percent": percent}
 
 
-def latest_model(project: Project) -> ModelVersion | None:
-    return ModelVersion.objects.filter(project=project).first()
-
-def recent_jobs(project: Project, limit: int = 5):
-    return list(Job.objects.filter(project=project)[:limit])
 
 def ranking_paused(project: Project) -> str:
     """A notice when the queue order is stale because a retrain cannot run (broker down, no worker); else ""."""
@@ -60,9 +47,9 @@ def ranking_paused(project: Project) -> str:
     from django.conf import settings
     from django.utils import timezone
 
-    from .jobs import BROKER_DOWN_MESSAGE
+    from core.jobs import BROKER_DOWN_MESSAGE
 
-    job = (Job.objects.filter(project=project, kind=Job.Kind.RETRAIN, state=Job.State.QUEUED)
+    job = (Job.objects.filter(project=project, kind=RETRAIN, state=Job.State.QUEUED)
            .only("created_at", "message").order_by("created_at").first())
     if job is None:
         return ""

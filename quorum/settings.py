@@ -49,8 +49,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    # Lowest first: each app may use the ones above it in this list, never the ones below (docs/architecture.md).
+    "core",
+    "learning",
     "labeling",
+    "data",
     "review",
+    "health",
+    "projects",
     "api",
 ]
 
@@ -106,7 +112,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "labeling:projects"
+LOGIN_REDIRECT_URL = "projects:projects"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -209,7 +215,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "unacked_restore_throttle": 1,
     }
 CELERY_BEAT_SCHEDULE = {
-    "resend-stale-jobs": {"task": "labeling.tasks.resend_stale_jobs", "schedule": 60.0},
+    "resend-stale-jobs": {"task": "core.tasks.resend_stale_jobs", "schedule": 60.0},
 }
 # A retrain queued longer than this (or whose send failed) shows "ranking is paused" to annotators.
 QUORUM_RANKING_PAUSED_AFTER_SECONDS = envint("QUORUM_RANKING_PAUSED_AFTER_SECONDS", 120)

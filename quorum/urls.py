@@ -9,13 +9,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("settings/", include("api.web_urls")),
-    path("", include("review.urls")),
+    path("", include("projects.urls")),
     path("", include("labeling.urls")),
+    path("", include("learning.urls")),
+    path("", include("data.urls")),
+    path("", include("review.urls")),
+    path("", include("health.urls")),
 ]
-
-# Sign-up is by invitation only: a manager's single-use link (labeling.views.members).
-from labeling.views.members import invitation  # noqa: E402
-
-urlpatterns += [path("invite/<str:token>/", invitation, name="invitation")]
 
 handler500 = "quorum.errors.server_error"

@@ -1,3 +1,4 @@
+"""Flags, reviewer decisions, audits, annotator quality and the confusion view."""
 from django.apps import AppConfig
 
 
@@ -6,9 +7,11 @@ class ReviewConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from labeling.signals import annotations_complete, gold_answered
-
-        from .receivers import on_annotations_complete, on_gold_answered
+        from core.signals import annotations_complete, gold_answered
+        from learning.signals import model_ranked
+        from review import job_kinds  # noqa: F401 - registers the mislabel-search job
+        from review.receivers import on_annotations_complete, on_gold_answered, on_model_ranked
 
         annotations_complete.connect(on_annotations_complete, dispatch_uid="review.annotations_complete")
         gold_answered.connect(on_gold_answered, dispatch_uid="review.gold_answered")
+        model_ranked.connect(on_model_ranked, dispatch_uid="review.model_ranked")

@@ -5,11 +5,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from labeling.errors import Conflict, QuorumError
-from labeling.models import Item, LabelSource, Project
+from core.models import Item, LabelSource, Project
 from ml.stats import stratified_allocation, wilson_interval
-
-from .models import Audit, AuditItem
+from quorum.lib.errors import Conflict, QuorumError
+from review.models import Audit, AuditItem
 
 MAX_AUDIT = 1000
 SOURCE_GROUPS = {  # the auditor's four sources; a reviewer's decision counts as human

@@ -6,12 +6,11 @@ names the flag ("flag:12"), so undo can find it and the item's history shows it.
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import Item, LabelEvent, LabelSource, Project
+from core.services import set_final_label
 from labeling.adjudication import escalate_item, revert_escalation, set_item_marks
-from labeling.errors import Conflict, QuorumError
-from labeling.models import Item, LabelEvent, LabelSource, Project
-from labeling.services import set_final_label
-
-from .models import Comment, Flag
+from quorum.lib.errors import Conflict, QuorumError
+from review.models import Comment, Flag
 
 ACTIONS = ("accept", "relabel", "escalate", "ambiguous", "exclude")
 MAX_BULK = 500

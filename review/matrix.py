@@ -1,7 +1,8 @@
 """The model's out-of-fold confusion matrix against final labels, and the items behind one cell."""
 import numpy as np
 
-from labeling.models import Item, ModelVersion, Prediction, Project
+from core.models import Item, Project
+from learning.models import ModelVersion, Prediction
 
 
 def _rows(model_version: ModelVersion):

@@ -5,10 +5,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncHour
 
-from labeling.models import Annotation, LabelSource, Project
+from core.models import Annotation, LabelSource, Project
 from ml.stats import wilson_interval
-
-from .models import Flag
+from review.models import Flag
 
 
 def _rate(correct: int, n: int) -> dict:

@@ -1,7 +1,7 @@
 """Listeners for labeling's signals."""
-from labeling.models import Item
-
-from .services import flag_annotator_disagreement, flag_gold_failure, flag_low_consensus
+from core import jobs
+from core.models import Item
+from review.services import flag_annotator_disagreement, flag_gold_failure, flag_low_consensus
 
 
 def on_annotations_complete(sender, *, item: Item, votes: list[int], disagreement: bool, confidence=None,
@@ -16,3 +16,8 @@ def on_annotations_complete(sender, *, item: Item, votes: list[int], disagreemen
 def on_gold_answered(sender, *, item: Item, annotation, correct: bool, **kwargs):
     if not correct:
         flag_gold_failure(item=item, annotator=annotation.annotator, given=annotation.label)
+
+
+def on_model_ranked(sender, *, version, **kwargs):
+    """After a retrain has ranked the queue, look for mislabels in the new out-of-fold predictions."""
+    jobs.send_task("review.tasks.flag_mislabels", args=[version.pk])

@@ -1,9 +1,9 @@
 """Reads for the review screens."""
 from django.db.models import Count
 
-from labeling.models import Annotation, LabelEvent, Prediction
-
-from .models import Flag
+from core.models import Annotation, LabelEvent
+from learning.models import Prediction
+from review.models import Flag
 
 FILTERS = ("reason", "given", "suggested", "annotator")
 

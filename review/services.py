@@ -4,14 +4,15 @@ from collections import Counter
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from labeling import jobs
-from labeling.errors import Conflict, QuorumError
-from labeling.featurize import project_features
-from labeling.models import Item, Job, Label, LabelSource, ModelVersion, Prediction
-from labeling.services import set_final_label
+from core import jobs
+from core.models import Item, Job, Label, LabelSource
+from core.services import set_final_label
+from learning.featurize import project_features
+from learning.models import ModelVersion, Prediction
 from ml.noise import detect_mislabels, explain, find_label_issues
-
-from .models import Flag
+from quorum.lib.errors import Conflict, QuorumError
+from review.job_kinds import FLAG
+from review.models import Flag
 
 
 def _open_flag(*, item: Item, reason: str, score: float, explanation: str, suggested: Label | None,
@@ -126,12 +127,7 @@ def request_flag_run(*, project, user) -> Job:
     """Queue a mislabel search over the latest model version (one at a time per project)."""
     if not ModelVersion.objects.filter(project=project).exists():
         raise QuorumError("There is no model yet: retrain first, then look for mislabels.")
-    running = jobs.active_job(project, Job.Kind.FLAG)
-    if running is not None:
-        return running
-    job = jobs.create_job(project=project, kind=Job.Kind.FLAG, user=user, total=3)
-    jobs.enqueue_job(job, "review.tasks.flag_job")
-    return job
+    return jobs.request_job(project=project, kind=FLAG, user=user, total=3)[0]
 
 
 def run_flag_job(job: Job) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, confusion, health, items, queue, stats
+from review.views import audit, confusion, items, queue, stats
 
 app_name = "review"
 urlpatterns = [
@@ -25,12 +25,5 @@ urlpatterns = [
     path("items/<int:item_id>/", items.item_page, name="item"),
     path("items/<int:item_id>/comment/", items.item_comment, name="item_comment"),
     path("items/<int:item_id>/gold/", items.item_gold, name="item_gold"),
-    path("projects/<int:project_id>/health/", health.health_page, name="health"),
-    path("projects/<int:project_id>/health/run/", health.health_run, name="health_run"),
-    path("projects/<int:project_id>/health/status/", health.health_status, name="health_status"),
-    path("projects/<int:project_id>/health/findings/<int:finding_id>/", health.finding_detail, name="finding"),
-    path("projects/<int:project_id>/health/findings/<int:finding_id>/dismiss/", health.finding_dismiss,
-         name="finding_dismiss"),
-    path("projects/<int:project_id>/health/findings/<int:finding_id>/boost/", health.boost, name="boost"),
-    path("projects/<int:project_id>/models/", health.models_page, name="models"),
 ]
+

@@ -2,12 +2,12 @@
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
+from core.models import Annotation, Item, LabelEvent
 from labeling.consensus import consensus
-from labeling.featurize import project_features
-from labeling.models import Annotation, Item, LabelEvent, Prediction
-
-from .models import Comment, Flag
-from .quality import annotator_quality
+from learning.featurize import project_features
+from learning.models import Prediction
+from review.models import Comment, Flag
+from review.quality import annotator_quality
 
 ACTION_KEYS = set("aeimxczjkl")  # keys the review screen keeps for actions; see review_keys
 NEIGHBOURS = 5

@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from PIL import Image
 
-from labeling.importers import import_rows, parse_records
-from labeling.models import Project, Role
-from labeling.services import membership_set, project_create
+from core.models import Project, Role
+from core.services import membership_set, project_create
+from data.importers import import_rows, parse_records
 
 
 def pytest_collection_modifyitems(config, items):
@@ -75,7 +75,7 @@ def digits_zip(n: int = 120, *, seed: int = 0, wrong: int = 0) -> tuple[bytes, l
 
     from sklearn.datasets import load_digits
 
-    from labeling.management.commands.load_demo import digit_png
+    from data.management.commands.load_demo import digit_png
 
     digits = load_digits()
     rng = np.random.default_rng(seed)

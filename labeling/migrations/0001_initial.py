@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import labeling.models.item
+import core.models.item
 
 
 class Migration(migrations.Migration):
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('text', models.TextField(blank=True)),
-                ('image', models.FileField(blank=True, max_length=255, upload_to=labeling.models.item.item_upload_to)),
+                ('image', models.FileField(blank=True, max_length=255, upload_to=core.models.item.item_upload_to)),
                 ('source_name', models.CharField(blank=True, help_text='File name or line it came from.', max_length=500)),
                 ('metadata', models.JSONField(blank=True, default=dict)),
                 ('content_hash', models.CharField(max_length=64)),

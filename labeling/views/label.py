@@ -7,12 +7,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from ..access import get_project_for_user
-from ..errors import QuorumError
-from ..models import Annotation, LabelSource
-from ..params import float_or, int_or_none
-from ..queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
-from ..selectors import annotator_progress, project_labels, ranking_paused
+from core.access import get_project_for_user
+from core.models import Annotation, LabelSource
+from core.selectors import project_labels
+from labeling.queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
+from labeling.selectors import annotator_progress, ranking_paused
+from quorum.lib.errors import QuorumError
+from quorum.lib.params import float_or, int_or_none
 
 
 def render_guidelines(text: str) -> str:

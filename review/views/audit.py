@@ -5,14 +5,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from labeling.access import get_project_for_user
-from labeling.errors import QuorumError
-from labeling.models import Role
-from labeling.params import int_or_none
-
-from ..audits import audit_summary, draw_audit, next_audit_item, record_verdict
-from ..models import Audit
-from ..workspace import review_keys
+from core.access import get_project_for_user
+from core.models import Role
+from quorum.lib.errors import QuorumError
+from quorum.lib.params import int_or_none
+from review.audits import audit_summary, draw_audit, next_audit_item, record_verdict
+from review.models import Audit
+from review.workspace import review_keys
 
 
 def _get_audit(project, audit_id) -> Audit:

@@ -5,13 +5,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from labeling.access import get_project_for_user
-from labeling.errors import QuorumError
-from labeling.models import Role
-from labeling.params import int_or_none
-
-from ..decisions import bulk_relabel
-from ..matrix import cell_items, confusion
+from core.access import get_project_for_user
+from core.models import Role
+from quorum.lib.errors import QuorumError
+from quorum.lib.params import int_or_none
+from review.decisions import bulk_relabel
+from review.matrix import cell_items, confusion
 
 
 @login_required

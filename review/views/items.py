@@ -4,16 +4,15 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from labeling.access import get_item_for_user
+from core.access import get_item_for_user
+from core.models import Role
 from labeling.adjudication import mark_gold
-from labeling.errors import QuorumError
-from labeling.models import Role
-from labeling.params import int_or_none
-
-from ..decisions import add_comment
-from ..models import Flag
-from ..workspace import item_detail
-from .queue import request_cache
+from quorum.lib.errors import QuorumError
+from quorum.lib.params import int_or_none
+from review.decisions import add_comment
+from review.models import Flag
+from review.views.queue import request_cache
+from review.workspace import item_detail
 
 
 @login_required

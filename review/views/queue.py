@@ -10,16 +10,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from labeling.access import get_project_for_user
-from labeling.errors import QuorumError
-from labeling.models import Role
-from labeling.params import int_or_none
-
-from ..decisions import add_comment, escalate_flag, mark_flag, undo_last
-from ..models import Flag
-from ..selectors import FILTERS, filter_counts, open_flags
-from ..services import request_flag_run, resolve_flag
-from ..workspace import flag_detail
+from core.access import get_project_for_user
+from core.models import Role
+from quorum.lib.errors import QuorumError
+from quorum.lib.params import int_or_none
+from review.decisions import add_comment, escalate_flag, mark_flag, undo_last
+from review.models import Flag
+from review.selectors import FILTERS, filter_counts, open_flags
+from review.services import request_flag_run, resolve_flag
+from review.workspace import flag_detail
 
 
 def request_cache(request) -> dict:
@@ -210,4 +209,4 @@ def find_mislabels(request, project_id):
     except QuorumError as exc:
         messages.error(request, exc.message)
         return redirect("review:queue", project.pk)
-    return redirect("labeling:job", job.pk)
+    return redirect("projects:job", job.pk)

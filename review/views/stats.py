@@ -4,10 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from labeling.access import get_project_for_user
-from labeling.models import Membership, Role
-
-from ..quality import annotator_confusion, annotator_table, reviewer_stats
+from core.access import get_project_for_user
+from core.models import Membership, Role
+from review.quality import annotator_confusion, annotator_table, reviewer_stats
 
 
 @login_required

@@ -3,7 +3,9 @@
 (function () {
   "use strict";
   function $(sel) { return document.querySelector(sel); }
-  function click(sel) { const el = $(sel); if (el) { el.click(); return true; } return false; }
+  // htmx may not have wired up freshly swapped forms yet when a fast key comes: process first (idempotent).
+  function press(el) { const form = el.closest("form"); if (form && window.htmx) window.htmx.process(form); el.click(); }
+  function click(sel) { const el = $(sel); if (el) { press(el); return true; } return false; }
   function rows() { return Array.from(document.querySelectorAll("#flag-table tbody tr")); }
   function move(delta) {
     const all = rows(); if (!all.length) return;
@@ -25,15 +27,25 @@
     return openInline("reason-form", "reason-input");
   }
   function toggleZoom() { const s = document.getElementById("stage"); if (s && $("#stage-img")) s.classList.toggle("zoomed"); }
-  let busy = false;
+  // busy: a decision is in flight. A key pressed on the panel it was made on is dropped (no double decision);
+  // a key pressed once the next panel is in the page, before htmx has settled it, is replayed right after
+  // (it used to be lost, or to act on a form htmx had not wired up yet).
+  let busy = false, busyPanel = null, pending = null;
+  function panelNow() { return $("#flag-panel") || $("#audit-form"); }
+  function replayPending() {
+    if (pending === null) return;
+    const key = pending; pending = null;
+    setTimeout(function () { document.dispatchEvent(new KeyboardEvent("keydown", { key: key, bubbles: true })); }, 0);
+  }
   document.addEventListener("htmx:beforeRequest", function () {
-    busy = true;
+    busy = true; busyPanel = panelNow(); pending = null;
     // Close the reason/comment inputs before the swap: htmx would otherwise re-focus their (hidden) twins
     // in the next flag and swallow the reviewer's next key.
     document.querySelectorAll(".inline-form.open").forEach(function (f) { f.classList.remove("open"); });
     if (document.activeElement && document.activeElement.closest(".inline-form")) document.activeElement.blur();
   });
-  document.addEventListener("htmx:afterSwap", function () { busy = false; });  // not afterSettle: keys pressed right after the swap count
+  // Free the keys once htmx has settled the new panel (its forms wired up); keys pressed since it appeared are replayed.
+  document.addEventListener("htmx:afterSettle", function () { if (busy) { busy = false; replayPending(); } });
   document.addEventListener("htmx:responseError", function () { busy = false; });
   document.addEventListener("htmx:sendError", function () { busy = false; });
   document.addEventListener("click", function (e) {
@@ -60,13 +72,13 @@
       return;
     }
     if (document.getElementById("audit-form")) {
-      if (busy) { e.preventDefault(); return; }
+      if (busy) { if (panelNow() !== busyPanel) pending = e.key; e.preventDefault(); return; }
       const b = $('#audit-form button[data-key="' + CSS.escape(key) + '"]');
-      if (b) { e.preventDefault(); b.click(); }
+      if (b) { e.preventDefault(); press(b); }
       return;
     }
     if (!document.getElementById("flag-panel")) return;
-    if (busy) { e.preventDefault(); return; }
+    if (busy) { if (panelNow() !== busyPanel) pending = e.key; e.preventDefault(); return; }
     if (key === "z") { if (click("#undo-btn")) e.preventDefault(); return; }
     if (key === "q") { const b = $("#back-btn") || $("#queue-link"); if (b) { window.location = b.href; e.preventDefault(); } return; }
     if (key === "j") { const l = $("#next-link"); if (l) { window.location = l.href; e.preventDefault(); } return; }
@@ -80,6 +92,6 @@
     if (key === "c") { if (openInline("comment-form", "comment-input")) e.preventDefault(); return; }
     if (key === "l") { const s = $("#other-label"); if (s) { s.disabled = false; s.focus(); e.preventDefault(); } return; }
     const btn = $('#decide-form button[data-key="' + CSS.escape(key) + '"]');
-    if (btn) { e.preventDefault(); btn.click(); }
+    if (btn) { e.preventDefault(); press(btn); }
   });
 })();

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
-from labeling.models import Item
+from core.models import Item
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from labeling.models import Item
+from core.models import Item
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling.models import Item, Job
+from core.models import Item, Job
+from data.job_kinds import IMPORT
 from labeling.queue import next_assignment, submit_annotation
 from review.models import Flag
 from tests.api.conftest import results
@@ -150,7 +151,7 @@ def test_background_import_refuses_a_wrong_file_type_and_annotators(api_as, peop
 
 
 def test_job_of_another_project_is_404_for_outsider(api_as, people, text_project):
-    job = Job.objects.create(project=text_project, kind=Job.Kind.IMPORT)
+    job = Job.objects.create(project=text_project, kind=IMPORT)
     assert api_as(people["outsider"]).get(reverse("api:job", args=[job.pk])).status_code == 404
     assert api_as(people["outsider"]).get(reverse("api:job", args=[job.pk + 999])).status_code == 404
 

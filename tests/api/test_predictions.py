@@ -2,7 +2,8 @@
 import pytest
 from django.urls import reverse
 
-from labeling.models import Item, ModelVersion, Prediction
+from core.models import Item
+from learning.models import ModelVersion, Prediction
 from tests.api.conftest import results
 from tests.conftest import add_texts
 

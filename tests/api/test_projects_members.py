@@ -2,7 +2,7 @@
 import pytest
 from django.urls import reverse
 
-from labeling.models import Membership, Role
+from core.models import Membership, Role
 from tests.api.conftest import results
 
 pytestmark = pytest.mark.django_db

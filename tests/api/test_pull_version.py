@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from api.models import ApiToken
-from labeling.datasets import version_create
+from data.datasets import version_create
 from tests.conftest import add_texts
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,8 +3,8 @@ and a public file goes through the normal background import (validated, all or n
 import pytest
 from django.urls import reverse
 
-from labeling import urlfetch
-from labeling.models import Item, Job
+from core.models import Item, Job
+from data import urlfetch
 from tests.security.test_urlfetch import PUBLIC, FakeNet, FakeResponse
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,7 @@ def test_annotators_and_outsiders_cannot_import_from_urls(api_as, people, text_p
 def test_the_import_page_takes_a_url_when_switched_on(client, people, text_project, net, settings,
                                                       django_capture_on_commit_callbacks):
     client.force_login(people["manager"])
-    page = reverse("labeling:import", args=[text_project.pk])
+    page = reverse("data:import", args=[text_project.pk])
     assert 'name="url"' not in client.get(page).content.decode()  # off: no field that could only fail
     settings.QUORUM_ALLOW_URL_IMPORT = True
     assert 'name="url"' in client.get(page).content.decode()

@@ -7,10 +7,11 @@ import json
 import pytest
 from django.urls import reverse
 
-from labeling.datasets import split_for, version_create
-from labeling.errors import Conflict
-from labeling.models import DatasetVersion, Item
-from labeling.services import set_final_label
+from core.models import Item
+from core.services import set_final_label
+from data.datasets import split_for, version_create
+from data.models import DatasetVersion
+from quorum.lib.errors import Conflict
 from tests.api.conftest import results
 from tests.conftest import add_texts, digits_zip
 
@@ -159,7 +160,7 @@ def test_permissions_on_versions(api_as, people, labeled):
 
 
 def test_coco_export_for_an_image_project(api_as, people, image_project):
-    from labeling.importers import import_rows, parse_zip
+    from data.importers import import_rows, parse_zip
 
     data, _ = digits_zip(12)
     rows, errors = parse_zip("digits.zip", io.BytesIO(data))

@@ -4,8 +4,9 @@ import io
 import numpy as np
 from django.conf import settings
 
-from labeling.importers import import_rows, parse_zip
-from labeling.models import Item, LabelEvent, ModelVersion, Prediction
+from core.models import Item, LabelEvent
+from data.importers import import_rows, parse_zip
+from learning.models import ModelVersion, Prediction
 from review.models import Flag
 from tests.conftest import digits_zip
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling.models import LabelSource
+from core.models import LabelSource
 from tests.labeling.test_autoaccept import _build, _label_spot_checks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from django.test import TestCase
 
-from labeling.importers import import_rows, parse_zip
-from labeling.retraining import retrain
-from review.health import request_health
-from review.models import Finding
+from data.importers import import_rows, parse_zip
+from health.checks import request_health
+from health.models import Finding
+from learning.retraining import retrain
 from tests.health_data import encode, scene
 from tests.review.test_health import image_health  # noqa: F401  (fixture)
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling.models import Annotation, Item, LabelEvent
+from core.models import Annotation, Item, LabelEvent
 from review.models import Flag
 from tests.conftest import add_texts
 

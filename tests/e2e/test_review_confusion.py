@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from labeling.models import Item
+from core.models import Item
 from tests.e2e.review_support import SCREENSHOTS, digits_project_with_flags, history
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

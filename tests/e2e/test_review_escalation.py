@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from labeling.models import Item
+from core.models import Item
 from labeling.queue import next_assignment, submit_annotation
 from review.models import Flag
 from tests.conftest import add_texts

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from labeling.models import Item
+from core.models import Item
 from review.models import Flag
 from tests.e2e.review_support import SCREENSHOTS, digits_project_with_flags, history
 

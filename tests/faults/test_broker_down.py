@@ -9,9 +9,12 @@ from celery import Celery
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling.jobs import BROKER_DOWN_MESSAGE
-from labeling.models import Annotation, Job, ModelVersion
-from labeling.tasks import resend_stale_jobs, retrain
+from core.jobs import BROKER_DOWN_MESSAGE
+from core.models import Annotation, Job
+from core.tasks import resend_stale_jobs
+from learning.job_kinds import RETRAIN
+from learning.models import ModelVersion
+from learning.tasks import retrain
 from quorum.celery import app
 from tests.conftest import add_texts
 
@@ -71,9 +74,9 @@ def test_labels_are_saved_while_the_broker_is_down_and_the_retrain_runs_when_it_
     _label_everything(client, text_project, 6)
 
     assert Annotation.objects.filter(project=text_project).count() == 6  # nothing lost
-    job = Job.objects.get(project=text_project, kind=Job.Kind.RETRAIN)
+    job = Job.objects.get(project=text_project, kind=RETRAIN)
     assert job.state == Job.State.QUEUED and job.message == BROKER_DOWN_MESSAGE
-    for url in (reverse("labeling:label", args=[text_project.pk]), reverse("labeling:project", args=[text_project.pk])):
+    for url in (reverse("labeling:label", args=[text_project.pk]), reverse("projects:project", args=[text_project.pk])):
         assert b"Ranking is paused" in client.get(url).content
 
     broker.back()
@@ -88,7 +91,7 @@ def test_labels_are_saved_while_the_broker_is_down_and_the_retrain_runs_when_it_
 
 def test_a_recently_queued_retrain_is_not_resent_nor_shown_as_paused(client, text_project, people, broker):
     broker.back()
-    Job.objects.create(project=text_project, kind=Job.Kind.RETRAIN)
+    Job.objects.create(project=text_project, kind=RETRAIN)
     assert resend_stale_jobs() == 0
     client.force_login(people["alice"])
-    assert b"Ranking is paused" not in client.get(reverse("labeling:project", args=[text_project.pk])).content
+    assert b"Ranking is paused" not in client.get(reverse("projects:project", args=[text_project.pk])).content

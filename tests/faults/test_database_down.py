@@ -49,8 +49,8 @@ def test_an_unreachable_database_gives_a_503_page_and_an_api_error_without_a_sta
 def test_the_app_recovers_by_itself_when_the_database_comes_back(text_project, people):
     client = Client(raise_request_exception=False)
     client.force_login(people["alice"])
-    url = reverse("labeling:project", args=[text_project.pk])
-    with mock.patch("labeling.access.Membership.objects.select_related", side_effect=OperationalError("gone")):
+    url = reverse("projects:project", args=[text_project.pk])
+    with mock.patch("core.access.Membership.objects.select_related", side_effect=OperationalError("gone")):
         down = client.get(url)
     assert down.status_code == 503 and b"briefly unavailable" in down.content
     assert client.get(url).status_code == 200

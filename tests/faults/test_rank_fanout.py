@@ -8,9 +8,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from labeling import jobs, ranking
-from labeling.importers import import_rows, parse_zip
-from labeling.models import Item, Job, ModelVersion, Prediction
+from core import jobs
+from core.models import Item, Job
+from data.importers import import_rows, parse_zip
+from learning import ranking
+from learning.job_kinds import RETRAIN
+from learning.models import ModelVersion, Prediction
 from tests.conftest import digits_zip
 from tests.faults.workers import redis_client, start_worker, wait_for
 
@@ -43,14 +46,14 @@ def test_a_real_worker_ranks_in_chunks_exactly_like_the_in_process_ranking(image
     for row in rows[:80]:
         row.label = None
     import_rows(project=image_project, rows=rows, errors=errors, name="d.zip")
-    job = jobs.create_job(project=image_project, kind=Job.Kind.RETRAIN)
+    job = jobs.create_job(project=image_project, kind=RETRAIN)
     queue = "celery"  # the chord's chunk tasks and its callback go to the default queue of this Redis db
     sender = Celery(broker=REDIS, set_as_current=False)
     worker = None
     try:
         client.flushdb()
         worker = _worker(queue)
-        sender.send_task("labeling.tasks.retrain", args=[job.pk], queue=queue)
+        sender.send_task("learning.tasks.retrain", args=[job.pk], queue=queue)
         assert wait_for(lambda: Job.objects.get(pk=job.pk).state in (Job.State.SUCCEEDED, Job.State.FAILED), 120), \
             "the retrain did not finish"
         time.sleep(1)  # a second finish (it must not happen) would land now

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from labeling import jobs
-from labeling.models import Job, ModelVersion
+from core import jobs
+from core.models import Job
+from learning.job_kinds import RETRAIN
+from learning.models import ModelVersion
 from tests.conftest import add_texts
 from tests.faults.workers import redis_client, start_worker, wait_for
 
@@ -36,13 +38,13 @@ def test_a_killed_worker_mid_retrain_is_redelivered_and_the_job_succeeds_once(te
     client = redis_client(BROKER)
     texts = [f"great lovely product number {i}" for i in range(15)] + [f"awful broken thing number {i}" for i in range(15)]
     add_texts(text_project, texts, ["positive"] * 15 + ["negative"] * 15)
-    job = jobs.create_job(project=text_project, kind=Job.Kind.RETRAIN)
+    job = jobs.create_job(project=text_project, kind=RETRAIN)
     queue = f"quorum-crash-test-{uuid.uuid4().hex[:8]}"
     sender = Celery(broker=BROKER)
     first = second = None
     try:
         first = _worker(queue, delay=30, media=tmp_path)
-        sender.send_task("labeling.tasks.retrain", args=[job.pk], queue=queue)
+        sender.send_task("learning.tasks.retrain", args=[job.pk], queue=queue)
         assert wait_for(lambda: _state(job.pk) == Job.State.RUNNING, 30), "the first worker never started the job"
         first.send_signal(signal.SIGKILL)  # in the middle of the task (it sleeps 30 s before training)
         first.wait(timeout=10)
@@ -68,14 +70,14 @@ def test_a_killed_worker_mid_retrain_is_redelivered_and_the_job_succeeds_once(te
 
 
 def test_a_redelivered_message_for_a_job_a_live_worker_runs_is_not_run_twice(text_project, settings):
-    from labeling.tasks import JobBusy, claim_job
+    from core.jobs import JobBusy, claim_job
 
-    job = jobs.create_job(project=text_project, kind=Job.Kind.RETRAIN)
-    assert claim_job(job.pk, Job.Kind.RETRAIN) is not None
+    job = jobs.create_job(project=text_project, kind=RETRAIN)
+    assert claim_job(job.pk, RETRAIN) is not None
     with pytest.raises(JobBusy):  # heartbeat is fresh: another worker has it
-        claim_job(job.pk, Job.Kind.RETRAIN)
+        claim_job(job.pk, RETRAIN)
     settings.QUORUM_JOB_STALE_SECONDS = 0
-    resumed = claim_job(job.pk, Job.Kind.RETRAIN)  # silent worker: taken to be dead, the job resumes
+    resumed = claim_job(job.pk, RETRAIN)  # silent worker: taken to be dead, the job resumes
     assert resumed is not None and resumed.attempts == 2
     Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED)
-    assert claim_job(job.pk, Job.Kind.RETRAIN) is None  # finished: a late duplicate does nothing
+    assert claim_job(job.pk, RETRAIN) is None  # finished: a late duplicate does nothing

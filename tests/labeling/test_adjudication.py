@@ -1,9 +1,9 @@
 """Escalation, consensus threshold and gold items in the annotation queue."""
 import pytest
 
+from core.models import Item, LabelEvent
 from labeling import queue
 from labeling.adjudication import escalate_item, mark_gold
-from labeling.models import Item, LabelEvent
 from labeling.queue import next_assignment, submit_annotation
 from review.models import Flag
 from tests.conftest import add_texts

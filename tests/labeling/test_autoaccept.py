@@ -3,12 +3,13 @@ import numpy as np
 import pytest
 from django.test import TestCase
 
-from labeling import autoaccept
-from labeling.errors import QuorumError
-from labeling.models import AutoAcceptCheck, AutoAcceptRun, Item, LabelEvent, LabelSource, ModelVersion, Prediction
+from core.models import Item, LabelEvent, LabelSource
+from core.services import set_final_label
 from labeling.queue import next_assignment, submit_annotation
-from labeling.services import set_final_label
+from learning import autoaccept
+from learning.models import AutoAcceptCheck, AutoAcceptRun, ModelVersion, Prediction
 from ml.calibration import accept_confidence
+from quorum.lib.errors import QuorumError
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -216,7 +217,7 @@ def test_turning_it_on_again_starts_a_fresh_count(text_project, people):
 
 
 def test_model_labels_do_not_train_the_next_model(text_project):
-    from labeling.retraining import _labeled
+    from learning.retraining import _labeled
 
     version, sure, _ = _build(text_project)
     _enable(text_project)

@@ -5,9 +5,10 @@ import pytest
 from django.db import connection, connections
 from django.db.models import Count
 
-from labeling import autoaccept
-from labeling.models import AutoAcceptRun, Item, LabelEvent, LabelSource
+from core.models import Item, LabelEvent, LabelSource
 from labeling.queue import next_assignment, submit_annotation
+from learning import autoaccept
+from learning.models import AutoAcceptRun
 from tests.labeling.test_autoaccept import _build
 
 pytestmark = [

@@ -4,15 +4,16 @@ import json
 import pytest
 from django.urls import reverse
 
-from labeling import autoaccept
-from labeling.models import AutoAcceptCheck, LabelSource
+from core.models import LabelSource
+from learning import autoaccept
+from learning.models import AutoAcceptCheck
 from tests.labeling.test_autoaccept import _build, _label_spot_checks
 
 pytestmark = pytest.mark.django_db
 
 
 def _url(project):
-    return reverse("labeling:auto_accept", args=[project.pk])
+    return reverse("learning:auto_accept", args=[project.pk])
 
 
 def test_a_manager_turns_it_on_with_a_target_and_spot_check_rate(client, text_project, people):
@@ -62,7 +63,7 @@ def test_panels_show_active_state_measured_precision_and_model_share(client, tex
     run = autoaccept.run(version=version)
     _label_spot_checks(text_project, people["alice"], wrong=0, total=10)
     client.force_login(people["reviewer"])
-    for url in (reverse("labeling:project", args=[text_project.pk]), reverse("review:models", args=[text_project.pk])):
+    for url in (reverse("projects:project", args=[text_project.pk]), reverse("learning:models", args=[text_project.pk])):
         body = client.get(url).content.decode()
         assert 'id="auto-accept"' in body and '<span class="badge ok">active</span>' in body, url
         assert "10 of 10 agree" in body and "100.0%" in body
@@ -76,7 +77,7 @@ def test_the_stop_reason_is_shown(client, text_project, people):
     autoaccept.run(version=version)
     _label_spot_checks(text_project, people["alice"], wrong=6, total=20)
     client.force_login(people["manager"])
-    body = client.get(reverse("labeling:project", args=[text_project.pk])).content.decode()
+    body = client.get(reverse("projects:project", args=[text_project.pk])).content.decode()
     assert '<span class="badge bad">stopped</span>' in body
     assert "spot checks agree on 14 of 20 (70%" in body and "below the 98% target" in body
 

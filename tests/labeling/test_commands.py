@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from api.models import ApiToken, hash_token
-from labeling.models import Item, Project
+from core.models import Item, Project
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,8 @@
 """Consensus in the product: majority for a few items, Dawid-Skene once annotators can be measured."""
 import pytest
 
+from core.models import Item
 from labeling.consensus import MIN_ITEMS_FOR_DAWID_SKENE, consensus
-from labeling.models import Item
 from labeling.queue import next_assignment, submit_annotation
 from tests.conftest import add_texts
 

@@ -5,9 +5,10 @@ import tracemalloc
 import pytest
 from django.urls import reverse
 
-from labeling.errors import ImportErrors
-from labeling.importers import BATCH, import_text_file
-from labeling.models import Item, Job, LabelEvent
+from core.models import Item, Job, LabelEvent
+from data.importers import BATCH, import_text_file
+from data.job_kinds import IMPORT
+from quorum.lib.errors import ImportErrors
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def _peak_import(project, path, name) -> tuple[int, object]:
 
 @pytest.mark.slow
 def test_memory_does_not_grow_with_the_file(text_project, people, tmp_path):
-    from labeling.services import project_create
+    from core.services import project_create
 
     other = project_create(name="Other", kind="text", labels=["positive"], owner=people["manager"])
     small_peak, small = _peak_import(text_project, _jsonl(tmp_path / "s.jsonl", 2 * BATCH, every_label=10), "s.jsonl")
@@ -78,16 +79,16 @@ def test_the_import_job_streams_text_files(client, text_project, people, django_
     client.force_login(people["manager"])
     upload = SimpleUploadedFile("r.csv", b"text,label\ngood,positive\nbad,\n")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("labeling:import", args=[text_project.pk]), {"file": upload})
+        response = client.post(reverse("data:import", args=[text_project.pk]), {"file": upload})
     assert response.status_code == 302
-    job = Job.objects.get(project=text_project, kind=Job.Kind.IMPORT)
+    job = Job.objects.get(project=text_project, kind=IMPORT)
     assert job.state == Job.State.SUCCEEDED and job.result["created"] == 2
 
 
 def test_an_upload_over_the_limit_gets_413_at_once(client, text_project, people, settings):
     settings.QUORUM_MAX_UPLOAD_BYTES = 1024
     client.force_login(people["manager"])
-    url = reverse("labeling:import", args=[text_project.pk])
+    url = reverse("data:import", args=[text_project.pk])
     response = client.post(url, data=b"x" * 5000, content_type="text/csv")
     assert response.status_code == 413
     assert b"the limit is" in response.content and b"Split the file" in response.content

@@ -4,9 +4,9 @@ import zipfile
 
 import pytest
 
-from labeling.errors import ImportErrors, QuorumError
-from labeling.importers import import_rows, parse_csv, parse_jsonl, parse_upload, parse_zip
-from labeling.models import Item, LabelEvent
+from core.models import Item, LabelEvent
+from data.importers import import_rows, parse_csv, parse_jsonl, parse_upload, parse_zip
+from quorum.lib.errors import ImportErrors, QuorumError
 from tests.conftest import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 
 
 def test_zip_class_folders_become_labels_for_a_project_without_labels(people):
-    from labeling.services import project_create
+    from core.services import project_create
 
     project = project_create(name="Pets", kind="image", labels=[], owner=people["manager"])
     data = _zip({"cat/1.png": png_bytes(10), "dog/2.png": png_bytes(200), "3.png": png_bytes(90)})

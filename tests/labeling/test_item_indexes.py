@@ -2,7 +2,7 @@
 import pytest
 from django.db import connection
 
-from labeling.models import Item, LabelEvent
+from core.models import Item, LabelEvent
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.pg_only,

@@ -5,8 +5,10 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
-from labeling import jobs, one_pass
-from labeling.models import Item, Job
+from core import jobs
+from core.models import Item, Job
+from data import one_pass
+from data.job_kinds import IMPORT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.pg_only]
 
@@ -17,7 +19,7 @@ def _seen_from_outside(job_id: int) -> tuple[int, int]:
 
 
 def test_progress_inside_a_transaction_is_seen_by_others_at_once(text_project):
-    job = jobs.create_job(project=text_project, kind=Job.Kind.IMPORT)
+    job = jobs.create_job(project=text_project, kind=IMPORT)
     with transaction.atomic():
         jobs.progress(job, 40, total=100, message="Read 40 items")
         assert _seen_from_outside(job.pk) == (40, 100)
@@ -26,7 +28,7 @@ def test_progress_inside_a_transaction_is_seen_by_others_at_once(text_project):
 
 
 def test_a_row_the_transaction_itself_holds_falls_back_to_an_update_inside_it(text_project):
-    job = jobs.create_job(project=text_project, kind=Job.Kind.IMPORT)
+    job = jobs.create_job(project=text_project, kind=IMPORT)
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(message="locked here")  # this transaction now holds the row
         jobs.progress(job, 7, total=9)  # the side connection times out on the lock; the update stays inside
@@ -37,7 +39,7 @@ def test_a_row_the_transaction_itself_holds_falls_back_to_an_update_inside_it(te
 
 def test_an_import_reports_its_progress_before_it_commits(text_project, monkeypatch):
     monkeypatch.setattr(one_pass, "BATCH", 5)
-    job = jobs.create_job(project=text_project, kind=Job.Kind.IMPORT)
+    job = jobs.create_job(project=text_project, kind=IMPORT)
     seen = []
 
     def on_progress(rows):

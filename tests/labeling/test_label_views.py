@@ -4,7 +4,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from labeling.models import Annotation, Item
+from core.models import Annotation, Item
 from tests.conftest import add_texts
 
 pytestmark = pytest.mark.django_db
@@ -63,21 +63,21 @@ def test_outsider_gets_404_on_every_labeling_page(client, text_project, people):
     add_texts(text_project, ["secret"])
     item = Item.objects.get()
     _login(client, people["outsider"])
-    for name, args in [("project", [text_project.pk]), ("label", [text_project.pk]),
-                       ("guidelines", [text_project.pk]), ("import", [text_project.pk]),
-                       ("item_image", [item.pk])]:
-        assert client.get(reverse(f"labeling:{name}", args=args)).status_code == 404, name
+    for name, args in [("projects:project", [text_project.pk]), ("labeling:label", [text_project.pk]),
+                       ("labeling:guidelines", [text_project.pk]), ("data:import", [text_project.pk]),
+                       ("projects:item_image", [item.pk])]:
+        assert client.get(reverse(name, args=args)).status_code == 404, name
     assert client.post(reverse("labeling:submit", args=[text_project.pk]), {}).status_code == 404
 
 
 def test_annotator_cannot_import_or_retrain(client, text_project, people):
     _login(client, people["alice"])
-    assert client.get(reverse("labeling:import", args=[text_project.pk])).status_code == 403
-    assert client.post(reverse("labeling:retrain", args=[text_project.pk])).status_code == 403
+    assert client.get(reverse("data:import", args=[text_project.pk])).status_code == 403
+    assert client.post(reverse("projects:retrain", args=[text_project.pk])).status_code == 403
 
 
 def test_script_in_items_labels_and_guidelines_is_escaped(client, people):
-    from labeling.services import project_create
+    from core.services import project_create
 
     project = project_create(name="x", kind="text", labels=["<img src=x onerror=alert(1)>"],
                              owner=people["manager"], guidelines="hi <script>alert(2)</script> [a](javascript:alert(3))")
@@ -100,7 +100,7 @@ def test_upload_in_the_browser_imports_through_a_job(client, text_project, peopl
     _login(client, people["manager"])
     upload = SimpleUploadedFile("new.csv", b"text,label\nnice,positive\nugly,\n", content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("labeling:import", args=[text_project.pk]), {"file": upload})
+        response = client.post(reverse("data:import", args=[text_project.pk]), {"file": upload})
     assert response.status_code == 302
     job_page = client.get(response["Location"])
     assert "Imported 2 items; skipped 0 duplicates." in job_page.content.decode()
@@ -114,7 +114,7 @@ def test_a_bad_upload_fails_the_job_with_file_and_line_and_writes_nothing(client
     _login(client, people["manager"])
     upload = SimpleUploadedFile("bad.jsonl", b'{"text": "ok"}\n{"txt": "typo"}\n')
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("labeling:import", args=[text_project.pk]), {"file": upload})
+        response = client.post(reverse("data:import", args=[text_project.pk]), {"file": upload})
     body = client.get(response["Location"]).content.decode()
     assert "bad.jsonl, line 2: missing the &#x27;text&#x27; field" in body
     assert Item.objects.count() == 0

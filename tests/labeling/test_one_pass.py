@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from labeling import one_pass
-from labeling.errors import ImportErrors
-from labeling.importers import import_rows, parse_upload
-from labeling.models import Item, LabelEvent
+from core.models import Item, LabelEvent
+from data import one_pass
+from data.importers import import_rows, parse_upload
+from quorum.lib.errors import ImportErrors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

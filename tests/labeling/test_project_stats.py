@@ -8,11 +8,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Item, LabelSource, Project, ProjectStats
+from core.services import membership_set, project_create, set_final_label
+from core.stats import project_stats, recount
 from labeling.adjudication import set_item_marks
-from labeling.models import Item, LabelSource, Project, ProjectStats
 from labeling.queue import correct_annotation, last_annotation, next_assignment, submit_annotation
-from labeling.services import membership_set, project_create, set_final_label
-from labeling.stats import project_stats, recount
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -118,7 +118,7 @@ def test_a_lost_recount_is_sent_again_later(people, settings, django_capture_on_
 
 def _dashboard_queries(client, project) -> int:
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("labeling:project", args=[project.pk]))
+        response = client.get(reverse("projects:project", args=[project.pk]))
     assert response.status_code == 200
     return len(queries)
 
@@ -132,7 +132,7 @@ def test_dashboard_runs_the_same_number_of_queries_for_10_and_200_items(client, 
     for n in (10, 200):
         project = _project(people, n)
         with django_capture_on_commit_callbacks(execute=True):
-            client.get(reverse("labeling:project", args=[project.pk]))  # a big project's first recount
+            client.get(reverse("projects:project", args=[project.pk]))  # a big project's first recount
         counts.append(_dashboard_queries(client, project))
     assert counts[0] == counts[1]
     # session, user, membership, labels, own progress, model, jobs, ranking notice; then the counts: a snapshot
@@ -145,7 +145,7 @@ def test_dashboard_page_says_when_a_big_project_was_counted(client, people, sett
     settings.QUORUM_STATS_EXACT_MAX_ITEMS = 5
     client.force_login(people["alice"])
     project = _project(people, 12)
-    url = reverse("labeling:project", args=[project.pk])
+    url = reverse("projects:project", args=[project.pk])
     page = client.get(url).content.decode()
     assert 'id="counting"' in page  # no figures made up while the first recount runs
     ProjectStats.objects.filter(project=project).update(recount_sent_at=None)  # that send was lost
@@ -153,7 +153,7 @@ def test_dashboard_page_says_when_a_big_project_was_counted(client, people, sett
         client.get(url)
     page = client.get(url).content.decode()
     assert 'id="counted-at"' in page and "/ 12</span>" in page
-    projects = client.get(reverse("labeling:projects")).content.decode()
+    projects = client.get(reverse("projects:projects")).content.decode()
     assert "0 of 12 items" in projects and "counted" in projects
 
 

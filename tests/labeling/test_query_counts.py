@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from labeling.models import Project
-from labeling.services import membership_set, project_create
+from core.models import Project
+from core.services import membership_set, project_create
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

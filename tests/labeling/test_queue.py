@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labeling.errors import NotAllowed
-from labeling.models import Annotation, Assignment, Item, LabelEvent
+from core.models import Annotation, Assignment, Item, LabelEvent
 from labeling.queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
+from quorum.lib.errors import NotAllowed
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

@@ -5,9 +5,9 @@ import pytest
 from django.db import connection, connections
 from django.db.models import Count
 
-from labeling.models import Annotation, Assignment, Item, Project, Role
+from core.models import Annotation, Assignment, Item, Project, Role
+from core.services import membership_set, project_create
 from labeling.queue import next_assignment, submit_annotation
-from labeling.services import membership_set, project_create
 from tests.conftest import add_texts
 
 pytestmark = [

@@ -4,13 +4,15 @@ import io
 import numpy as np
 import pytest
 
-from labeling import ranking
-from labeling.featurize import project_features
-from labeling.importers import import_rows, parse_zip
-from labeling.models import Item, Job, ModelVersion, Prediction
-from labeling.predictions import predictions_upload
-from labeling.queue import request_retrain
-from labeling.retraining import retrain
+from core.models import Item, Job
+from data.importers import import_rows, parse_zip
+from learning import ranking
+from learning.featurize import project_features
+from learning.job_kinds import RANK
+from learning.models import ModelVersion, Prediction
+from learning.predictions import predictions_upload
+from learning.retraining import retrain
+from learning.schedule import request_retrain
 from ml.active import cold_start, queue_priority
 from ml.training import predict_proba_full
 from tests.conftest import add_texts, digits_zip
@@ -127,7 +129,7 @@ def test_an_upload_larger_than_a_chunk_ranks_by_margin_in_a_rank_job(text_projec
     settings.QUORUM_RANK_CHUNK = 7
     rows = [{"item": i, "probabilities": p.tolist()} for i, p in zip(ids, proba, strict=True)]
     predictions_upload(project=text_project, model_version="ext-1", rows=rows)
-    job = Job.objects.get(project=text_project, kind=Job.Kind.RANK)
+    job = Job.objects.get(project=text_project, kind=RANK)
     assert job.state == Job.State.SUCCEEDED and job.total == 5, job.error
     top2 = np.sort(proba, axis=1)[:, -2:]
     expected = 1 - (top2[:, 1] - top2[:, 0])

@@ -3,9 +3,11 @@ import io
 
 import pytest
 
-from labeling.importers import import_rows, parse_zip
-from labeling.models import Item, Job, ModelVersion, Prediction
-from labeling.queue import maybe_retrain, request_retrain
+from core.models import Item, Job
+from data.importers import import_rows, parse_zip
+from learning.job_kinds import RETRAIN
+from learning.models import ModelVersion, Prediction
+from learning.schedule import maybe_retrain, request_retrain
 from review.models import Flag
 from tests.conftest import digits_zip
 
@@ -60,17 +62,17 @@ def test_retrain_is_debounced_every_n_labels(image_project):
     _load(image_project, n=60, wrong=0, unlabeled=60)
     image_project.retrain_every = 1000
     assert maybe_retrain(project=image_project) is None
-    assert not Job.objects.filter(kind=Job.Kind.RETRAIN).exists()
+    assert not Job.objects.filter(kind=RETRAIN).exists()
 
 
 def test_a_retrain_requested_during_a_running_one_runs_once_after_it(image_project):
-    running = Job.objects.create(project=image_project, kind=Job.Kind.RETRAIN, state=Job.State.RUNNING)
+    running = Job.objects.create(project=image_project, kind=RETRAIN, state=Job.State.RUNNING)
     again = request_retrain(project=image_project, user=None)
     third = request_retrain(project=image_project, user=None)
     assert again.pk == third.pk == running.pk
     running.refresh_from_db()
     assert running.params["rerun"] is True
-    assert Job.objects.filter(kind=Job.Kind.RETRAIN).count() == 1
+    assert Job.objects.filter(kind=RETRAIN).count() == 1
 
 
 def test_too_few_labels_finishes_with_a_clear_message(image_project):

@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from labeling import tracking
-from labeling.datasets import version_create
-from labeling.importers import import_rows, parse_zip
-from labeling.models import ModelVersion
-from labeling.retraining import retrain
+from data.datasets import version_create
+from data.importers import import_rows, parse_zip
+from learning import tracking
+from learning.models import ModelVersion
+from learning.retraining import retrain
 from tests.conftest import digits_zip
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_a_missing_mlflow_or_a_broken_server_only_logs_a_warning(image_project, 
     settings.MLFLOW_TRACKING_URI = "http://127.0.0.1:9/"
     _load(image_project)
     monkeypatch.setitem(sys.modules, "mlflow.tracking", None)  # the extra is not installed
-    with caplog.at_level(logging.WARNING, logger="labeling.tracking"):
+    with caplog.at_level(logging.WARNING, logger="learning.tracking"):
         version = retrain(image_project)
     assert ModelVersion.objects.filter(pk=version.pk).exists()
     assert "mlflow is not installed" in caplog.text
@@ -78,6 +78,6 @@ def test_a_missing_mlflow_or_a_broken_server_only_logs_a_warning(image_project, 
 
     monkeypatch.setattr(tracking, "_client", lambda uri: Broken())
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="labeling.tracking"):
+    with caplog.at_level(logging.WARNING, logger="learning.tracking"):
         assert tracking.log_model_version(version) is None
     assert "could not log model version" in caplog.text

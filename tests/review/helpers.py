@@ -1,7 +1,8 @@
 """Builders for review tests: labeled items, flags, predictions."""
 from django.test import Client
 
-from labeling.models import Item, ModelVersion, Prediction
+from core.models import Item
+from learning.models import ModelVersion, Prediction
 from review.models import Flag
 from tests.conftest import add_texts
 

@@ -1,7 +1,7 @@
 """Audit sampling: stratified draw, blind review, per-class and per-source accuracy with Wilson intervals."""
 import pytest
 
-from labeling.models import Item
+from core.models import Item
 from review.audits import draw_audit
 from review.models import Audit, AuditItem
 from tests.review.helpers import client_for, labeled_items

@@ -1,7 +1,7 @@
 """The confusion view: out-of-fold matrix of the latest model, cell items, bulk relabel."""
 import pytest
 
-from labeling.models import Item, LabelEvent
+from core.models import Item, LabelEvent
 from tests.review.helpers import client_for, labeled_items, predictions
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

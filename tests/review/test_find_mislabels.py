@@ -3,9 +3,10 @@ import io
 
 import pytest
 
-from labeling.importers import import_rows, parse_zip
-from labeling.models import Job
-from labeling.queue import request_retrain
+from core.models import Job
+from data.importers import import_rows, parse_zip
+from learning.schedule import request_retrain
+from review.job_kinds import FLAG
 from review.models import Flag
 from tests.conftest import digits_zip
 
@@ -20,7 +21,7 @@ def test_find_mislabels_button_runs_a_flag_job_with_progress(client, image_proje
     Flag.objects.all().delete()  # as if a reviewer had cleared them: the search must find them again
     client.force_login(people["reviewer"])
     response = client.post(f"/projects/{image_project.pk}/review/find-mislabels/")
-    job = Job.objects.get(kind=Job.Kind.FLAG)
+    job = Job.objects.get(kind=FLAG)
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert job.state == Job.State.SUCCEEDED and job.result["created"] == Flag.objects.count() > 0
     assert "open in the review queue" in client.get(response["Location"]).content.decode()

@@ -1,7 +1,7 @@
 """The flag view and its actions: accept, relabel, escalate, ambiguous, exclude, comment, undo, conflicts."""
 import pytest
 
-from labeling.models import Item, LabelEvent
+from core.models import Item, LabelEvent
 from review.models import Comment, Flag
 from tests.review.helpers import client_for, flag, labeled_items
 

@@ -7,12 +7,14 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import TestCase
 
-from labeling.importers import import_rows, parse_records, parse_zip
-from labeling.models import Item, Job, ModelVersion, Prediction, Project
-from labeling.retraining import retrain
-from labeling.services import project_create
-from review.health import boost_class, request_health
-from review.models import HealthReport
+from core.models import Item, Job, Project
+from core.services import project_create
+from data.importers import import_rows, parse_records, parse_zip
+from health.checks import boost_class, request_health
+from health.job_kinds import HEALTH
+from health.models import HealthReport
+from learning.models import ModelVersion, Prediction
+from learning.retraining import retrain
 from tests.conftest import add_members
 from tests.health_data import WORDS, defect_images, defect_texts, encode
 
@@ -240,7 +242,7 @@ def test_run_button_queues_one_job_and_status_refreshes_when_done(client, text_p
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/projects/{text_project.pk}/health/run/")
     assert response.status_code == 302
-    assert Job.objects.filter(project=text_project, kind=Job.Kind.HEALTH, state="succeeded").count() == 1
+    assert Job.objects.filter(project=text_project, kind=HEALTH, state="succeeded").count() == 1
     assert HealthReport.objects.filter(project=text_project).count() == 1
     status = client.get(f"/projects/{text_project.pk}/health/status/", HTTP_HX_REQUEST="true")
     assert status.status_code == 204 and status["HX-Refresh"] == "true"

@@ -1,7 +1,7 @@
 """The item page: full history for reviewers and managers, 403 for annotators; comments; gold answers."""
 import pytest
 
-from labeling.models import Item
+from core.models import Item
 from review.models import Comment
 from tests.review.helpers import client_for, labeled_items
 

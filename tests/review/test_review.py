@@ -2,7 +2,7 @@
 import pytest
 from django.urls import reverse
 
-from labeling.models import Item, LabelEvent
+from core.models import Item, LabelEvent
 from review.models import Flag
 from tests.conftest import add_texts
 

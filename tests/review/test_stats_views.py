@@ -1,7 +1,7 @@
 """Reviewer stats (reviewers) and annotator quality (managers only)."""
 import pytest
 
-from labeling.models import Item
+from core.models import Item
 from labeling.queue import next_assignment, submit_annotation
 from review.services import resolve_flag
 from tests.conftest import add_texts

@@ -2,6 +2,7 @@
 import pytest
 from django.urls import reverse
 
+from data.job_kinds import IMPORT
 from review.models import Flag
 from tests.conftest import add_texts, png_bytes
 
@@ -10,17 +11,17 @@ pytestmark = pytest.mark.django_db
 A, R, M = "annotator", "reviewer", "manager"
 # (name, method, url builder, lowest role that may use it)
 ENDPOINTS = [
-    ("project", "get", lambda o: reverse("labeling:project", args=[o["p"]]), A),
+    ("project", "get", lambda o: reverse("projects:project", args=[o["p"]]), A),
     ("label page", "get", lambda o: reverse("labeling:label", args=[o["p"]]), A),
     ("submit", "post", lambda o: reverse("labeling:submit", args=[o["p"]]), A),
     ("skip", "post", lambda o: reverse("labeling:skip", args=[o["p"]]), A),
     ("undo", "post", lambda o: reverse("labeling:undo", args=[o["p"]]), A),
     ("guidelines", "get", lambda o: reverse("labeling:guidelines", args=[o["p"]]), A),
-    ("job", "get", lambda o: reverse("labeling:job", args=[o["job"]]), A),
-    ("item image", "get", lambda o: reverse("labeling:item_image", args=[o["image"]]), A),
-    ("retrain", "post", lambda o: reverse("labeling:retrain", args=[o["p"]]), M),
-    ("import", "get", lambda o: reverse("labeling:import", args=[o["p"]]), M),
-    ("members", "get", lambda o: reverse("labeling:members", args=[o["p"]]), M),
+    ("job", "get", lambda o: reverse("projects:job", args=[o["job"]]), A),
+    ("item image", "get", lambda o: reverse("projects:item_image", args=[o["image"]]), A),
+    ("retrain", "post", lambda o: reverse("projects:retrain", args=[o["p"]]), M),
+    ("import", "get", lambda o: reverse("data:import", args=[o["p"]]), M),
+    ("members", "get", lambda o: reverse("projects:members", args=[o["p"]]), M),
     ("review queue", "get", lambda o: reverse("review:queue", args=[o["p"]]), R),
     ("flag", "get", lambda o: reverse("review:flag", args=[o["p"], o["flag"]]), R),
     ("resolve flag", "post", lambda o: reverse("review:resolve", args=[o["p"], o["flag"]]), R),
@@ -39,8 +40,8 @@ def objects(text_project, image_project, people):
     import io
     import zipfile
 
-    from labeling.importers import import_rows, parse_zip
-    from labeling.models import Item, Job
+    from core.models import Item, Job
+    from data.importers import import_rows, parse_zip
 
     add_texts(text_project, ["one", "two"])
     buf = io.BytesIO()
@@ -51,7 +52,7 @@ def objects(text_project, image_project, people):
     item = Item.objects.filter(project=text_project).first()
     flag = Flag.objects.create(project=text_project, item=item, reason=Flag.Reason.ANNOTATOR_DISAGREEMENT,
                                score=0.5, explanation="x")
-    job = Job.objects.create(project=text_project, kind=Job.Kind.EXPORT)
+    job = Job.objects.create(project=text_project, kind=IMPORT)
     image = Item.objects.get(project=image_project)
     # The image item belongs to image_project; the outsider check below uses text_project's members only.
     return {"p": text_project.pk, "flag": flag.pk, "job": job.pk, "image": image.pk}
@@ -72,8 +73,8 @@ def test_a_user_of_another_project_gets_404(client, objects, people, name, metho
 @pytest.mark.parametrize("who,as_role", [("alice", A), ("reviewer", R), ("manager", M)])
 def test_each_role_gets_in_or_403_never_another_projects_data(client, objects, people, image_project, name, method,
                                                                url, role, who, as_role):
-    from labeling.models import Role
-    from labeling.services import membership_set
+    from core.models import Role
+    from core.services import membership_set
 
     membership_set(project=image_project, user=people[who], role=Role(as_role))  # so the image is theirs too
     client.force_login(people[who])

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labeling.errors import QuorumError
-from labeling.importers import import_rows, import_text_file, parse_upload
-from labeling.models import Item, Label, LabelEvent
+from core.models import Item, Label, LabelEvent
+from data.importers import import_rows, import_text_file, parse_upload
+from quorum.lib.errors import QuorumError
 
 pytestmark = pytest.mark.django_db
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

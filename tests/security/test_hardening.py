@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from labeling.importers import check_image, import_rows, parse_zip
-from labeling.invitations import invitation_create
-from labeling.models import Invitation, Item, Membership, Project
-from labeling.services import project_create
+from core.invitations import invitation_create
+from core.models import Invitation, Item, Membership, Project
+from core.services import project_create
+from data.importers import check_image, import_rows, parse_zip
 from tests.conftest import add_texts, png_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,12 +33,12 @@ def test_script_in_items_labels_metadata_and_guidelines_is_rendered_inert(client
                              owner=people["manager"],
                              guidelines=f"# Rules\n{SCRIPT}\n<img src=x onerror=alert(2)>\n[x](javascript:alert(3))")
     rows = [{"text": f"hello {SCRIPT}", "note": "<b onmouseover=alert(4)>"}]
-    from labeling.importers import parse_records
+    from data.importers import parse_records
 
     r, e = parse_records("t", rows)
     import_rows(project=project, rows=r, errors=e, name="t")
     client.force_login(people["manager"])
-    for url in (reverse("labeling:label", args=[project.pk]), reverse("labeling:project", args=[project.pk]),
+    for url in (reverse("labeling:label", args=[project.pk]), reverse("projects:project", args=[project.pk]),
                 reverse("labeling:guidelines", args=[project.pk])):
         html = client.get(url).content.decode()
         assert "<script>alert(1)" not in html, url
@@ -51,8 +51,8 @@ def test_script_in_items_labels_metadata_and_guidelines_is_rendered_inert(client
 
 # ---- CSRF on every htmx POST
 
-@pytest.mark.parametrize("name", ["labeling:submit", "labeling:skip", "labeling:undo", "labeling:retrain",
-                                  "labeling:members"])
+@pytest.mark.parametrize("name", ["labeling:submit", "labeling:skip", "labeling:undo", "projects:retrain",
+                                  "projects:members"])
 def test_posts_without_the_csrf_token_are_refused(text_project, people, name):
     client = Client(enforce_csrf_checks=True)
     client.force_login(people["manager"])
@@ -83,7 +83,7 @@ def test_images_are_served_with_their_type_nosniff_and_a_sandbox(client, image_p
     rows, errors = parse_zip("i.zip", io.BytesIO(buf.getvalue()))
     import_rows(project=image_project, rows=rows, errors=errors, name="i.zip")
     client.force_login(people["alice"])
-    response = client.get(reverse("labeling:item_image", args=[Item.objects.get().pk]))
+    response = client.get(reverse("projects:item_image", args=[Item.objects.get().pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response["Content-Security-Policy"]
@@ -96,7 +96,7 @@ def test_a_stored_file_with_an_html_name_is_never_served_as_html(client, image_p
     path = default_storage.save("projects/x/evil.html", ContentFile(b"<script>alert(1)</script>"))
     item = Item.objects.create(project=image_project, content_hash="h" * 64, image=path)
     client.force_login(people["alice"])
-    response = client.get(reverse("labeling:item_image", args=[item.pk]))
+    response = client.get(reverse("projects:item_image", args=[item.pk]))
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment")
 
@@ -107,7 +107,7 @@ def test_a_decompression_bomb_image_is_refused(settings):
     out = io.BytesIO()
     Image.new("1", (12_000, 12_000)).save(out, format="PNG", optimize=True)
     assert len(out.getvalue()) < 2_000_000
-    from labeling.errors import ImportRowError
+    from quorum.lib.errors import ImportRowError
 
     with pytest.raises(ImportRowError, match="pixel limit|decompression bomb"):
         check_image("bomb.png", out.getvalue())
@@ -123,13 +123,13 @@ def test_there_is_no_open_sign_up(client):
 def test_only_managers_see_the_members_page(client, text_project, people):
     for who, status in (("alice", 403), ("reviewer", 403), ("outsider", 404), ("manager", 200)):
         client.force_login(people[who])
-        assert client.get(reverse("labeling:members", args=[text_project.pk])).status_code == status, who
+        assert client.get(reverse("projects:members", args=[text_project.pk])).status_code == status, who
 
 
 def test_a_manager_adds_an_existing_user_and_invites_a_new_one(client, text_project, people, make_user):
     make_user("dora")
     client.force_login(people["manager"])
-    url = reverse("labeling:members", args=[text_project.pk])
+    url = reverse("projects:members", args=[text_project.pk])
     client.post(url, {"action": "add", "username": "dora", "role": "reviewer"})
     assert Membership.objects.get(project=text_project, user__username="dora").role == "reviewer"
     page = client.post(url, {"action": "invite", "role": "annotator", "note": "Eve"}).content.decode()

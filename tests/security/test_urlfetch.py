@@ -1,8 +1,8 @@
 """The URL fetcher refuses private targets on every hop, connects to the address it checked, and is off by default."""
 import pytest
 
-from labeling.errors import QuorumError
-from labeling.urlfetch import URLNotAllowed, fetch, is_public
+from data.urlfetch import URLNotAllowed, fetch, is_public
+from quorum.lib.errors import QuorumError
 
 PUBLIC = "93.184.216.34"
 

@@ -1,0 +1,107 @@
+"""Writes on projects and final labels: every final-label change leaves a LabelEvent in the same transaction."""
+from django.db import transaction
+from django.utils import timezone
+
+from core.models import Item, Label, LabelEvent, Membership, Project, Role
+from quorum.lib.errors import QuorumError
+
+# Digits first, then letters not taken by shortcuts (a accept, g guidelines, j/k move, s skip, u/z undo).
+KEYS = "1234567890bcdefhilmnopqrtvwxy"
+
+
+@transaction.atomic
+def project_create(*, name: str, kind: str, labels: list[str], owner, guidelines: str = "", overlap: int = 1,
+                   retrain_every: int = 50) -> Project:
+    """Create a project with its ordered label set; the owner becomes its manager."""
+    name = name.strip()
+    if not name:
+        raise QuorumError("A project needs a name.")
+    if kind not in Project.Kind.values:
+        raise QuorumError(f"Unknown kind {kind!r}: choose one of {', '.join(Project.Kind.values)}.")
+    if overlap < 1:
+        raise QuorumError("Overlap must be at least 1 annotator per item.")
+    project = Project.objects.create(name=name, kind=kind, guidelines=guidelines, overlap=overlap,
+                                     retrain_every=retrain_every)
+    labels_set(project=project, names=labels)
+    Membership.objects.create(project=project, user=owner, role=Role.MANAGER)
+    return project
+
+
+def labels_set(*, project: Project, names: list[str]) -> list[Label]:
+    """Append labels (in order) to a project; each gets the next free key."""
+    cleaned = [n.strip() for n in names if n.strip()]
+    existing = list(project.labels.all())
+    taken = {lab.name for lab in existing}
+    dupes = sorted({n for n in cleaned if cleaned.count(n) > 1} | (set(cleaned) & taken))
+    if dupes:
+        raise QuorumError(f"Label names must be unique; repeated: {', '.join(dupes)}.")
+    if len(existing) + len(cleaned) > len(KEYS):
+        raise QuorumError(f"A project can have at most {len(KEYS)} labels (one keyboard key each).")
+    for bad in cleaned:
+        if len(bad) > 100:
+            raise QuorumError(f"Label name too long (max 100 characters): {bad[:40]}…")
+    start = len(existing)
+    new = [Label(project=project, name=n, key=KEYS[start + i], order=start + i) for i, n in enumerate(cleaned)]
+    Label.objects.bulk_create(new)
+    getattr(project, "_prefetched_objects_cache", {}).pop("labels", None)  # see selectors.project_labels
+    return existing + new
+
+
+def membership_set(*, project: Project, user, role: str) -> Membership:
+    if role not in Role.values:
+        raise QuorumError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
+    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return membership
+
+
+def _changes(item: Item, label: Label | None, source: str) -> bool:
+    """Whether giving ``item`` this final label and source changes anything (else no event is written)."""
+    return item.final_label_id != (label.pk if label else None) or item.final_source != source
+
+
+def set_final_label(*, item: Item, label: Label | None, source: str, actor=None, reason: str = "",
+                    cause: str = "", confidence: float | None = None, undoes: LabelEvent | None = None,
+                    always_record: bool = False, also_save: tuple[str, ...] = ()) -> LabelEvent | None:
+    """Change an item's final label and append the event. Call inside the caller's transaction.
+
+    Nothing is recorded when neither the label nor its source changes, unless ``always_record`` (a
+    reviewer confirming a label is a decision worth keeping). ``also_save``: other fields of ``item`` the
+    caller changed on its locked row, written in the same UPDATE (only when this returns an event).
+    """
+    if not _changes(item, label, source) and not always_record:
+        return None
+    event = LabelEvent.objects.create(
+        project_id=item.project_id, item=item, actor=actor, source=source, from_label_id=item.final_label_id,
+        to_label=label, reason=reason, cause=cause, undoes=undoes,
+    )
+    item.final_label = label
+    item.final_source = source if label else ""
+    item.final_confidence = confidence
+    item.save(update_fields=["final_label", "final_source", "final_confidence", "updated_at", *also_save])
+    return event
+
+
+def set_final_labels_bulk(*, items: list[Item], labels: list[Label], source: str, reasons: list[str],
+                          cause: str = "", confidences: list[float | None] | None = None,
+                          batch_size: int = 2000) -> list[LabelEvent]:
+    """set_final_label for many items at once: one event per changed item, written in batches.
+
+    Call inside the caller's transaction, on rows it has locked. ``labels``, ``reasons`` and
+    ``confidences`` run parallel to ``items``; items whose label and source would not change are left out.
+    """
+    if not len(items) == len(labels) == len(reasons) or (confidences is not None and len(confidences) != len(items)):
+        raise ValueError("items, labels, reasons (and confidences) must have the same length")
+    now = timezone.now()
+    events, changed = [], []
+    for n, (item, label) in enumerate(zip(items, labels, strict=True)):
+        if not _changes(item, label, source):
+            continue
+        events.append(LabelEvent(project_id=item.project_id, item=item, source=source,
+                                 from_label_id=item.final_label_id, to_label=label, reason=reasons[n], cause=cause))
+        item.final_label, item.final_source, item.updated_at = label, source, now
+        item.final_confidence = confidences[n] if confidences is not None else None
+        changed.append(item)
+    LabelEvent.objects.bulk_create(events, batch_size=batch_size)
+    Item.objects.bulk_update(changed, ["final_label", "final_source", "final_confidence", "updated_at"],
+                             batch_size=batch_size)
+    return events

@@ -1,0 +1,129 @@
+"""Import jobs: keep the upload on disk, validate and write it in a Celery task with progress."""
+import os
+import uuid
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+
+from core import jobs
+from core.models import Job, Project
+from data import one_pass, urlfetch
+from data.importers import STREAMING_SUFFIXES, import_rows, import_text_file, parse_upload
+from data.job_kinds import IMPORT
+from quorum.lib.errors import QuorumError
+
+ACCEPTED = (".csv", ".jsonl", ".ndjson", ".zip")
+# For a URL whose path does not end in a known suffix, the server's Content-Type decides.
+CONTENT_TYPES = {"text/csv": ".csv", "application/x-ndjson": ".jsonl", "application/jsonl": ".jsonl",
+                 "application/json-lines": ".jsonl", "application/zip": ".zip", "application/x-zip-compressed": ".zip"}
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT).parent / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def start_import(*, project: Project, uploaded, user, queue_given: bool = False) -> Job:
+    """Save the upload and queue its import; the file type is checked now so a wrong file fails at once."""
+    name = os.path.basename(uploaded.name or "upload")
+    if not name.lower().endswith(ACCEPTED):
+        raise QuorumError(f"{name}: unsupported file type; upload .csv or .jsonl for text, .zip for images.")
+    if uploaded.size > settings.QUORUM_MAX_UPLOAD_BYTES:
+        raise QuorumError(f"{name} is {uploaded.size:,} bytes, over the {settings.QUORUM_MAX_UPLOAD_BYTES:,} byte limit.")
+    path = _upload_dir() / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
+    with path.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    job = jobs.create_job(project=project, kind=IMPORT, user=user,
+                          params={"path": str(path), "name": name, "queue_given": queue_given})
+    jobs.enqueue_job(job)
+    return job
+
+
+def start_url_import(*, project: Project, url: str, user, queue_given: bool = False) -> Job:
+    """Queue an import of the file at ``url``; refused at once if URL imports are off or the host is not public.
+
+    The worker downloads it (checking every redirect hop again) to a file with the size limit, then imports it
+    like an upload.
+    """
+    urlfetch.check_allowed(url, resolver=urlfetch.system_resolver)
+    name = _name_from_url(url)
+    if Path(name).suffix and not name.lower().endswith(ACCEPTED):
+        raise QuorumError(f"{url}: unsupported file type; import .csv or .jsonl for text, .zip for images.")
+    job = jobs.create_job(project=project, kind=IMPORT, user=user,
+                          params={"url": url, "name": name, "queue_given": queue_given})
+    jobs.enqueue_job(job)
+    return job
+
+
+def _name_from_url(url: str) -> str:
+    return os.path.basename(unquote(PurePosixPath(urlsplit(url).path).name)) or "download"
+
+
+def _download(job: Job) -> tuple[Path, str]:
+    """Fetch the job's URL to an upload file; return (path, name), the name's suffix telling the file type."""
+    url, name = job.params["url"], job.params["name"]
+    jobs.progress(job, 0, total=1, message=f"Downloading {url}")
+    path = _upload_dir() / f"{uuid.uuid4().hex}.download"
+    try:
+        with path.open("wb") as out:
+            fetched = urlfetch.fetch_to_file(url, out, max_bytes=min(settings.QUORUM_URL_IMPORT_MAX_BYTES,
+                                                                     settings.QUORUM_MAX_UPLOAD_BYTES),
+                                             resolver=urlfetch.system_resolver, opener=urlfetch.open_pinned)
+        if not name.lower().endswith(ACCEPTED):
+            suffix = CONTENT_TYPES.get(fetched.content_type.split(";")[0].strip().lower())
+            if suffix is None:
+                raise QuorumError(f"{url}: the address does not end in .csv, .jsonl or .zip and the server calls the "
+                                  f"file '{fetched.content_type or 'nothing'}'; use a URL to a .csv, .jsonl or .zip file.")
+            name += suffix
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, name
+
+
+def run_import_job(job: Job) -> None:
+    if "url" in job.params:
+        try:
+            path, name = _download(job)
+        except QuorumError as exc:
+            jobs.fail(job, exc.message)
+            return
+    else:
+        path, name = Path(job.params["path"]), job.params["name"]
+    try:
+        jobs.progress(job, 0, total=1, message=f"Validating {name}")
+        if one_pass.available(job.project, name):  # PostgreSQL: parse while COPY writes, one transaction
+            size = max(path.stat().st_size, 1)
+            with path.open("rb") as fh:
+                result = one_pass.import_text(
+                    project=job.project, name=name, stream=fh, queue_given=job.params.get("queue_given", False),
+                    bounded_memory=True,
+                    on_progress=lambda rows: jobs.progress(  # the parser reads ahead: bytes read, roughly
+                        job, min(fh.tell(), size), total=size, message=f"Read {rows:,} items"))
+            jobs.finish(job, result=result.as_dict(),
+                        message=f"Imported {result.created:,} items; skipped {result.duplicates:,} duplicates.")
+            return
+        if name.lower().endswith(STREAMING_SUFFIXES):  # text: two passes over the file, bounded memory
+            result = import_text_file(project=job.project, path=path, name=name,
+                                      queue_given=job.params.get("queue_given", False),
+                                      on_progress=lambda done, total: jobs.progress(
+                                          job, done, total=total, message=f"Writing {total:,} items"))
+            jobs.finish(job, result=result.as_dict(),
+                        message=f"Imported {result.created:,} items; skipped {result.duplicates:,} duplicates.")
+            return
+        with path.open("rb") as fh:
+            rows, errors = parse_upload(name, fh)
+        jobs.progress(job, 0, total=max(len(rows), 1), message=f"Writing {len(rows):,} items")
+        result = import_rows(project=job.project, rows=rows, errors=errors, name=name,
+                             queue_given=job.params.get("queue_given", False),
+                             on_progress=lambda done, total: jobs.progress(job, done, total=total))
+    except QuorumError as exc:
+        jobs.fail(job, exc.message)
+        return
+    finally:
+        path.unlink(missing_ok=True)
+    jobs.finish(job, result=result.as_dict(),
+                message=f"Imported {result.created:,} items; skipped {result.duplicates:,} duplicates.")

@@ -1,0 +1,46 @@
+"""Import a CSV/JSONL file, a zip or a folder of images into a project, with a progress bar."""
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.models import Project
+from data.importers import import_rows, parse_folder, parse_upload
+from quorum.lib.errors import QuorumError
+
+
+def progress_bar(out, done: int, total: int, width: int = 40) -> None:
+    filled = int(width * done / total) if total else width
+    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
+    out.flush()
+
+
+class Command(BaseCommand):
+    help = "Import items into a project: .csv/.jsonl text, a .zip of images or a folder of images."
+
+    def add_arguments(self, parser):
+        parser.add_argument("project_id", type=int)
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--queue-given", action="store_true",
+                            help="Also send items that have a given label to annotators.")
+
+    def handle(self, *args, project_id, path, queue_given, **options):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is None:
+            raise CommandError(f"No project with id {project_id}.")
+        if not path.exists():
+            raise CommandError(f"{path} does not exist.")
+        self.stdout.write(f"Validating {path} …")
+        try:
+            if path.is_dir():
+                rows, errors = parse_folder(path)
+            else:
+                with path.open("rb") as fh:
+                    rows, errors = parse_upload(path.name, fh)
+            result = import_rows(project=project, rows=rows, errors=errors, name=path.name, queue_given=queue_given,
+                                 on_progress=lambda d, t: progress_bar(sys.stdout, d, t))
+        except QuorumError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(
+            f"Imported {result.created:,} items into '{project.name}'; skipped {result.duplicates:,} duplicates."))

@@ -1,0 +1,151 @@
+"""The data-health page, a finding's items, dismissing findings, boosting a rare class, and model versions."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core import jobs
+from core.access import get_project_for_user
+from core.models import Job, Role
+from health.checks import (
+    dismiss_finding,
+    finding_items,
+    get_finding,
+    latest_report,
+    report_findings,
+    request_health,
+    restore_finding,
+)
+from health.job_kinds import HEALTH
+from learning.models import ModelVersion
+from quorum.lib import charts
+from quorum.lib.errors import QuorumError
+
+
+def _health_charts(results: dict) -> dict:
+    out = {}
+    classes = results.get("classes") or {}
+    if classes.get("labels"):
+        out["classes"] = charts.grouped_bars(
+            classes["labels"], [("given", classes["given"]), ("human", classes["human"]), ("final", classes["final"])],
+            title="Items per class: given at import, labels from annotators, final", highlight=set(classes["rare"]))
+    perf = results.get("performance")
+    if perf:
+        out["confusion"] = charts.heatmap(perf["confusion"], perf["labels"], title="Confusion matrix (out-of-fold)")
+        weak = [(f"{s['field']} = {s['value']}", s["accuracy"], s["count"], s["weak"]) for s in perf["slices"][:15]]
+        if weak:
+            out["slices"] = charts.accuracy_bars(weak, title="Model accuracy per metadata slice, worst first",
+                                                 reference=perf["accuracy"])
+    quality = results.get("label_quality")
+    if quality:
+        out["quality"] = charts.histogram(quality["counts"], quality["edges"], title="Label-quality scores",
+                                          xlabel="model probability of the final label")
+    content = results.get("content") or {}
+    if content.get("brightness"):
+        b = content["brightness"]
+        out["brightness"] = charts.histogram(b["counts"], b["edges"], title="Brightness of images",
+                                             xlabel="mean grey level (0 black, 255 white)")
+    return out
+
+
+def _health_context(project, membership) -> dict:
+    report = latest_report(project)
+    findings = report_findings(report) if report else []
+    results = report.results if report else {}
+    open_findings = [f for f in findings if not f.dismissed]
+    human = dict(results.get("human") or {})
+    if human.get("model_share_of_human") is not None:
+        human["model_share_of_human_pct"] = round(100 * human["model_share_of_human"])
+    if human.get("agreement") is not None:
+        human["agreement_pct"] = round(100 * human["agreement"])
+    results = {**results, "human": human}
+    threshold = (results.get("classes") or {}).get("threshold")
+    return {
+        "project": project, "report": report, "results": results,
+        "sev": {s: sum(1 for f in open_findings if f.severity == s) for s in ("severe", "warning", "info")},
+        "rare_threshold_pct": round(100 * threshold, 1) if threshold else None, "charts": _health_charts(results) if report else {},
+        "findings": findings, "open_findings": open_findings,
+        "dismissed_findings": [f for f in findings if f.dismissed],
+        "job": jobs.active_job(project, HEALTH) or Job.objects.filter(project=project, kind=HEALTH).first(),
+        "is_manager": membership.allows(Role.MANAGER), "has_model": ModelVersion.objects.filter(project=project).exists(),
+    }
+
+
+@login_required
+def health_page(request, project_id):
+    project, membership = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    return render(request, "health/health.html", _health_context(project, membership))
+
+
+@login_required
+@require_POST
+def health_run(request, project_id):
+    project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    request_health(project=project, user=request.user)
+    return redirect("health:health", project.pk)
+
+
+@login_required
+def health_status(request, project_id):
+    """Polled by the page while a job runs: nothing to swap until it ends, then a full refresh."""
+    project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    if jobs.active_job(project, HEALTH) is not None:
+        return HttpResponse(status=204)
+    response = HttpResponse(status=204)
+    response["HX-Refresh"] = "true"
+    return response
+
+
+def _finding_or_404(project, finding_id):
+    finding = get_finding(project, finding_id)
+    if finding is None:
+        raise Http404("No such finding")
+    return finding
+
+
+@login_required
+def finding_detail(request, project_id, finding_id):
+    project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    finding = _finding_or_404(project, finding_id)
+    page = finding_items(finding, page=request.GET.get("page"))
+    return render(request, "health/health_finding.html", {"project": project, "finding": finding, "page": page})
+
+
+@login_required
+@require_POST
+def finding_dismiss(request, project_id, finding_id):
+    project, membership = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    finding = _finding_or_404(project, finding_id)
+    error, status = None, 200
+    try:
+        if request.POST.get("restore"):
+            finding = restore_finding(finding=finding)
+        else:
+            finding = dismiss_finding(finding=finding, user=request.user, reason=request.POST.get("reason", ""))
+    except QuorumError as exc:
+        error, status = exc.message, exc.status
+    context = {"project": project, "f": finding, "error": error, "is_manager": membership.allows(Role.MANAGER),
+               "has_model": ModelVersion.objects.filter(project=project).exists()}
+    if request.htmx:
+        return render(request, "health/_finding.html", context, status=status)
+    if error:
+        messages.error(request, error)
+    return redirect("health:health", project.pk)
+
+
+@login_required
+@require_POST
+def boost(request, project_id, finding_id):
+    project, _ = get_project_for_user(request.user, project_id, Role.MANAGER)
+    finding = _finding_or_404(project, finding_id)
+    label = project.labels.filter(pk=finding.params.get("label_id")).first()
+    if label is None:
+        raise Http404("This finding is not about a class")
+    if not ModelVersion.objects.filter(project=project).exists():
+        messages.error(request, "There is no model yet to find this class: label some items and retrain first.")
+    else:
+        jobs.send_task("health.tasks.boost_class", args=[label.pk])
+        messages.success(request, f"Open items the model thinks are {label.name} now come first in the labeling queue "
+                                  "(until the next retrain re-ranks it).")
+    return redirect("health:health", project.pk)

@@ -1,0 +1,14 @@
+"""Model versions, predictions, retraining, ranking and auto-accept."""
+from django.apps import AppConfig
+
+
+class LearningConfig(AppConfig):
+    name = "learning"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from core.signals import annotations_complete
+        from learning import job_kinds  # noqa: F401 - registers the retrain and rank jobs
+        from learning.autoaccept import on_annotations_complete
+
+        annotations_complete.connect(on_annotations_complete, dispatch_uid="learning.autoaccept.spot_check")

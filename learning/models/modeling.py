@@ -1,0 +1,52 @@
+"""Trained (or uploaded) model versions and their per-item predictions."""
+from django.db import models
+
+from core.models.item import Item
+from core.models.project import Project
+
+
+class ModelVersion(models.Model):
+    class Origin(models.TextChoices):
+        TRAINED = "trained", "Trained in Quorum"
+        UPLOADED = "uploaded", "Uploaded predictions"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
+    name = models.CharField(max_length=200)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.TRAINED)
+    algorithm = models.CharField(max_length=100, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    n_train = models.PositiveIntegerField(default=0)
+    cv_accuracy = models.FloatField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True, help_text="Per-class precision/recall/F1, ECE, ...")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "labeling_modelversion"  # kept from before the split into apps
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="modelversion_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+    # Bookkeeping kept in params that says nothing about the model: the stored artifact and the job id.
+    INTERNAL_PARAMS = ("artifact", "job")
+
+    @property
+    def model_params(self) -> dict:
+        """The algorithm's parameters as people read them (for pages; the API keeps everything)."""
+        return {k: v for k, v in self.params.items() if k not in self.INTERNAL_PARAMS}
+
+
+class Prediction(models.Model):
+    """Class probabilities for one item from one model version, in the project's label order."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions")
+    probabilities = models.JSONField()
+    out_of_fold = models.BooleanField(default=False, help_text="From a model that did not train on this item.")
+    embedding = models.JSONField(null=True, blank=True, help_text="Optional vector uploaded with the prediction.")
+
+    class Meta:
+        db_table = "labeling_prediction"  # kept from before the split into apps
+        constraints = [models.UniqueConstraint(fields=["model_version", "item"], name="prediction_unique")]
+        indexes = [models.Index(fields=["item", "-model_version"], name="prediction_latest")]
