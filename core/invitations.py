@@ -9,20 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.models import Invitation, Membership, Project, Role
+from core.models import Invitation, Project, Role
 from core.services import membership_set
 from quorum.lib.errors import QuorumError
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def member_add(*, project: Project, username: str, role: str) -> Membership:
-    user = get_user_model().objects.filter(username=username.strip()).first()
-    if user is None:
-        raise QuorumError(f"No user named {username.strip()!r}. Create an invitation link for a new person instead.")
-    return membership_set(project=project, user=user, role=role)
 
 
 def invitation_create(*, project: Project, role: str, created_by, note: str = "") -> tuple[Invitation, str]:

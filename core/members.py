@@ -8,10 +8,15 @@ from quorum.lib.errors import Conflict, QuorumError
 
 
 def member_add(*, project: Project, username: str, role: str) -> Membership:
-    """Add a user by username, or change the role of a member."""
+    """Add a user by username, or change the role of a member; the web members page and the API share it.
+
+    The project always keeps a manager: demoting the last one is refused (Conflict).
+    """
+    username = username.strip()
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise QuorumError(f"No active user named {username!r}; check the spelling or ask an admin to create the account.")
+        raise QuorumError(f"No active user named {username!r}: check the spelling, or create an invitation link "
+                          "for a new person.")
     with transaction.atomic():
         current = Membership.objects.select_for_update().filter(project=project, user=user).first()
         if current and current.role == Role.MANAGER and role != Role.MANAGER:

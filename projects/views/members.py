@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.access import get_project_for_user
-from core.invitations import invitation_accept, invitation_create, invitation_for_token, member_add
+from core.invitations import invitation_accept, invitation_create, invitation_for_token
+from core.members import member_add
 from core.models import Membership, Role
 from quorum.lib.errors import QuorumError
 
