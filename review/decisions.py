@@ -1,7 +1,7 @@
-"""A reviewer's decisions on a flag (escalate, ambiguous, exclude), comments, bulk relabels and undo.
+"""A reviewer's decisions on a flag (accept, relabel, escalate, ambiguous, exclude), comments, bulk relabels, undo.
 
-Accept and relabel live in review.services.resolve_flag. Every decision appends a LabelEvent whose cause
-names the flag ("flag:12"), so undo can find it and the item's history shows it.
+Every decision claims the flag with ``_claim`` and closes it with ``_close``, and appends a LabelEvent whose
+cause names the flag ("flag:12"), so undo can find it and the item's history shows it.
 """
 from django.db import transaction
 from django.utils import timezone
@@ -35,6 +35,25 @@ def _close(flag: Flag, *, reviewer, action: str, resolution: str, label_changed:
     flag.label_changed = label_changed
     flag.save()
     return flag
+
+
+@transaction.atomic
+def resolve_flag(*, flag_id: int, reviewer, version: int, label_id: int | None, note: str = "") -> Flag:
+    """Apply a reviewer's decision: keep the label (label_id None or equal) or set another one.
+
+    Refused with Conflict when the flag moved on since the reviewer saw it (optimistic locking).
+    """
+    flag = _claim(flag_id=flag_id, version=version)
+    item = Item.objects.select_for_update().get(pk=flag.item_id)
+    label = item.final_label if label_id is None else item.project.labels.filter(pk=label_id).first()
+    if label is None:
+        raise QuorumError("Choose a label from this project.")
+    changed = label.pk != item.final_label_id
+    reason = note or ("reviewer changed the label" if changed else "reviewer confirmed the label")
+    set_final_label(item=item, label=label, source=LabelSource.REVIEWER, actor=reviewer, reason=reason,
+                    cause=f"flag:{flag.pk}", confidence=1.0, always_record=True)
+    return _close(flag, reviewer=reviewer, action="relabel" if changed else "accept", label_changed=changed,
+                  resolution=f"set to {label.name}" if changed else f"kept {label.name}")
 
 
 @transaction.atomic

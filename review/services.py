@@ -2,15 +2,13 @@
 from collections import Counter
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from core import jobs
 from core.models import Item, Job, Label, LabelSource
-from core.services import set_final_label
 from learning.featurize import project_features
 from learning.models import ModelVersion, Prediction
 from ml.noise import detect_mislabels, explain, find_label_issues
-from quorum.lib.errors import Conflict, QuorumError
+from quorum.lib.errors import QuorumError
 from review.job_kinds import FLAG
 from review.models import Flag
 
@@ -73,35 +71,6 @@ def flag_mislabels(*, model_version: ModelVersion) -> int:
                       model_version=model_version):
             created += 1
     return created
-
-
-@transaction.atomic
-def resolve_flag(*, flag_id: int, reviewer, version: int, label_id: int | None, note: str = "") -> Flag:
-    """Apply a reviewer's decision: keep the label (label_id None or equal) or set another one.
-
-    Refused with Conflict when the flag moved on since the reviewer saw it (optimistic locking).
-    """
-    flag = Flag.objects.select_for_update().select_related("item").get(pk=flag_id)
-    if flag.version != version or flag.status != Flag.Status.OPEN:
-        who = f" by {flag.resolved_by.get_username()}" if flag.resolved_by_id else ""
-        raise Conflict(f"Another reviewer already acted on this flag{who}; here is its current state.")
-    item = Item.objects.select_for_update().get(pk=flag.item_id)
-    label = item.final_label if label_id is None else item.project.labels.filter(pk=label_id).first()
-    if label is None:
-        raise QuorumError("Choose a label from this project.")
-    changed = label.pk != item.final_label_id
-    reason = note or ("reviewer changed the label" if changed else "reviewer confirmed the label")
-    set_final_label(item=item, label=label, source=LabelSource.REVIEWER, actor=reviewer, reason=reason,
-                    cause=f"flag:{flag.pk}", confidence=1.0, always_record=True)
-    flag.status = Flag.Status.RESOLVED
-    flag.version += 1
-    flag.resolved_by = reviewer
-    flag.resolved_at = timezone.now()
-    flag.resolution = f"set to {label.name}" if changed else f"kept {label.name}"
-    flag.label_changed = changed
-    flag.action = "relabel" if changed else "accept"
-    flag.save()
-    return flag
 
 
 def flag_low_consensus(*, item: Item, votes: list[int], confidence: float, winner: int,

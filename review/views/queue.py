@@ -14,10 +14,10 @@ from core.access import get_project_for_user
 from core.models import Role
 from quorum.lib.errors import QuorumError
 from quorum.lib.params import int_or_none
-from review.decisions import add_comment, escalate_flag, mark_flag, undo_last
+from review.decisions import add_comment, escalate_flag, mark_flag, resolve_flag, undo_last
 from review.models import Flag
 from review.selectors import FILTERS, filter_counts, open_flags
-from review.services import request_flag_run, resolve_flag
+from review.services import request_flag_run
 from review.workspace import flag_detail
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from core.models import Item
 from labeling.queue import next_assignment, submit_annotation
-from review.services import resolve_flag
+from review.decisions import resolve_flag
 from tests.conftest import add_texts
 from tests.review.helpers import client_for, flag, labeled_items
 
