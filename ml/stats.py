@@ -56,3 +56,12 @@ def stratified_allocation(sizes: list[int], total: int) -> list[int]:
             if not progressed:
                 break
     return alloc
+
+
+def proportion_estimate(*, correct: int, n: int) -> dict:
+    """{n, correct, accuracy, low, high}: a share with its 95 % Wilson interval (accuracy None when n is 0).
+
+    Keyword-only, so the two counts cannot be swapped (two hand-written copies took them in opposite orders).
+    """
+    low, high = wilson_interval(correct, n)
+    return {"n": n, "correct": correct, "accuracy": correct / n if n else None, "low": low, "high": high}

@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.models import Item, LabelSource, Project
-from ml.stats import stratified_allocation, wilson_interval
+from ml.stats import proportion_estimate, stratified_allocation
 from quorum.lib.errors import Conflict, QuorumError
 from review.models import Audit, AuditItem
 
@@ -68,17 +68,12 @@ def record_verdict(*, audit: Audit, audit_item_id: int, reviewer, label_id: int 
     return row
 
 
-def _estimate(n: int, correct: int) -> dict:
-    low, high = wilson_interval(correct, n)
-    return {"n": n, "correct": correct, "accuracy": correct / n if n else None, "low": low, "high": high}
-
-
 def audit_summary(audit: Audit) -> dict:
     """Estimated label accuracy overall, per class and per source, each with a 95 % Wilson interval."""
     done = AuditItem.objects.filter(audit=audit, reviewed_at__isnull=False)
     labels = {lab.pk: lab.name for lab in audit.project.labels.all()}
     agg = Count("id"), Count("id", filter=Q(correct=True))
-    per_class = {labels[r[0]]: _estimate(r[1], r[2]) for r in
+    per_class = {labels[r[0]]: proportion_estimate(n=r[1], correct=r[2]) for r in
                  done.values("label_at_draw").annotate(n=agg[0], ok=agg[1]).values_list("label_at_draw", "n", "ok")}
     by_source: dict[str, list[int]] = {}
     for source, n, ok in done.values("source_at_draw").annotate(n=agg[0], ok=agg[1]).values_list(
@@ -87,6 +82,6 @@ def audit_summary(audit: Audit) -> dict:
         group[0] += n
         group[1] += ok
     total = done.aggregate(n=agg[0], ok=agg[1])
-    return {"overall": _estimate(total["n"], total["ok"]),
+    return {"overall": proportion_estimate(n=total["n"], correct=total["ok"]),
             "per_class": dict(sorted(per_class.items())),
-            "per_source": {k: _estimate(n, ok) for k, (n, ok) in sorted(by_source.items())}}
+            "per_source": {k: proportion_estimate(n=n, correct=ok) for k, (n, ok) in sorted(by_source.items())}}

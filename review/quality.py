@@ -6,13 +6,8 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncHour
 
 from core.models import Annotation, LabelSource, Project
-from ml.stats import wilson_interval
+from ml.stats import proportion_estimate
 from review.models import Flag
-
-
-def _rate(correct: int, n: int) -> dict:
-    low, high = wilson_interval(correct, n)
-    return {"n": n, "correct": correct, "accuracy": correct / n if n else None, "low": low, "high": high}
 
 
 def annotator_quality(project: Project, *, annotator_ids: list[int] | None = None) -> dict[int, dict]:
@@ -28,11 +23,11 @@ def annotator_quality(project: Project, *, annotator_ids: list[int] | None = Non
              .values("annotator_id").annotate(n=Count("id"), ok=Count("id", filter=Q(label_id=F("item__final_label_id")))))
     gold = (qs.filter(item__is_gold=True, item__gold_label__isnull=False).values("annotator_id")
             .annotate(n=Count("id"), ok=Count("id", filter=Q(label_id=F("item__gold_label_id")))))
-    out: dict[int, dict] = defaultdict(lambda: {"final": _rate(0, 0), "gold": _rate(0, 0)})
+    out: dict[int, dict] = defaultdict(lambda: {"final": proportion_estimate(correct=0, n=0), "gold": proportion_estimate(correct=0, n=0)})
     for row in final:
-        out[row["annotator_id"]]["final"] = _rate(row["ok"], row["n"])
+        out[row["annotator_id"]]["final"] = proportion_estimate(correct=row["ok"], n=row["n"])
     for row in gold:
-        out[row["annotator_id"]]["gold"] = _rate(row["ok"], row["n"])
+        out[row["annotator_id"]]["gold"] = proportion_estimate(correct=row["ok"], n=row["n"])
     return dict(out)
 
 
@@ -64,7 +59,7 @@ def annotator_table(project: Project) -> list[dict]:
                   .annotate(n=Count("id")).values_list("annotator_id", "n"))
     quality = annotator_quality(project)
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=counts)}
-    rows = [{"user": users[uid], "count": n, **quality.get(uid, {"final": _rate(0, 0), "gold": _rate(0, 0)})}
+    rows = [{"user": users[uid], "count": n, **quality.get(uid, {"final": proportion_estimate(correct=0, n=0), "gold": proportion_estimate(correct=0, n=0)})}
             for uid, n in counts.items()]
     return sorted(rows, key=lambda r: (-r["count"], r["user"].get_username()))
 
@@ -89,7 +84,7 @@ def reviewer_stats(project: Project) -> dict:
     for value, text in Flag.Reason.choices:
         row = agg.get(value, {"n": 0, "decided": 0, "changed": 0})
         reasons.append({"reason": text, "value": value, "n": row["n"], "decided": row["decided"],
-                        **_rate(row["changed"], row["decided"])})
+                        **proportion_estimate(correct=row["changed"], n=row["decided"])})
     top = max((r["per_hour"] for r in per_reviewer), default=0)
     for r in per_reviewer:
         r["percent"] = int(100 * r["per_hour"] / top) if top else 0

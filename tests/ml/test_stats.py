@@ -25,3 +25,14 @@ def test_allocation_is_proportional_with_one_per_stratum_and_sums_to_the_total()
     assert sum(stratified_allocation([7, 3, 0, 9], 11)) == 11
     assert stratified_allocation([2, 3], 50) == [2, 3]
     assert stratified_allocation([5, 5, 5], 2) in ([1, 1, 0], [1, 0, 1], [0, 1, 1])
+
+
+def test_proportion_estimate_takes_named_counts_and_brackets_the_share():
+    from ml.stats import proportion_estimate
+
+    e = proportion_estimate(correct=8, n=10)
+    assert (e["n"], e["correct"], e["accuracy"]) == (10, 8, 0.8)
+    assert e["low"] < 0.8 < e["high"]
+    assert proportion_estimate(correct=0, n=0)["accuracy"] is None
+    with pytest.raises(TypeError):
+        proportion_estimate(8, 10)  # positional counts were swapped by one of the two old copies
