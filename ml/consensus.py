@@ -118,21 +118,79 @@ def dawid_skene(
     one more annotator whose soft answer enters with its own learned confusion matrix, scaled by
     ``model_weight``.
     """
+    return fit_dawid_skene(annotations, n_classes, model_proba=model_proba, model_weight=model_weight,
+                           smoothing=smoothing, max_iter=max_iter, tol=tol).posterior
+
+
+@dataclass
+class DawidSkeneFit:
+    """What Dawid-Skene EM learned: enough to score a new item's votes without the other items."""
+
+    priors: np.ndarray  # (n_classes,) share of each true class
+    confusions: np.ndarray  # (n_annotators, n_classes true, n_classes given), rows sum to 1
+    model_confusion: np.ndarray | None  # (n_classes true, n_classes the model says); None without a model
+    model_weight: float
+    posterior: np.ndarray  # (n_items, n_classes): the fit set's posterior, from exactly these parameters
+    n_labels: np.ndarray  # (n_annotators,) labels each annotator gave in the fit set
+
+
+def fit_dawid_skene(
+    annotations, n_classes: int, *, model_proba=None, model_weight: float = MODEL_WEIGHT, smoothing: float = 0.01,
+    max_iter: int = 100, tol: float = 1e-6,
+) -> DawidSkeneFit:
+    """Run Dawid-Skene EM (arguments as ``dawid_skene``) and return its parameters with the posterior.
+
+    The parameters are those of the last E-step, so ``dawid_skene_posterior`` applied to an item of the fit
+    set with them gives that item's row of ``posterior``.
+    """
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     matrix = _validate(annotations, n_classes)
     posterior = majority_posterior(matrix, n_classes)
     if model_proba is not None:
         model_proba = _check_proba(model_proba, matrix.shape[0], n_classes)
+    model_conf = None
     for _ in range(max_iter):
         prior = (posterior.sum(axis=0) + smoothing) / (len(posterior) + smoothing * n_classes)
-        log_post = np.log(prior) + _log_likelihood(matrix, np.log(_confusions(matrix, posterior, smoothing)))
+        conf = _confusions(matrix, posterior, smoothing)
+        log_post = np.log(prior) + _log_likelihood(matrix, np.log(conf))
         if model_proba is not None:
-            log_post += model_weight * _model_log_likelihood(model_proba, posterior, smoothing)
+            model_conf = _model_confusion(model_proba, posterior, smoothing)
+            log_post += model_weight * np.log(np.clip(model_proba @ model_conf.T, 1e-300, None))
         new = _normalise_log(log_post)
         done = np.abs(new - posterior).max() < tol
         posterior = new
         if done:
             break
-    return posterior
+    return DawidSkeneFit(prior, conf, model_conf, model_weight, posterior, (matrix >= 0).sum(axis=0))
+
+
+def dawid_skene_posterior(
+    labels, confusions, priors, *, model_proba=None, model_confusion=None, model_weight: float = MODEL_WEIGHT,
+) -> np.ndarray:
+    """Posterior over one item's true class, shape (n_classes,), from fitted Dawid-Skene parameters.
+
+    ``labels`` (k,): the class each of the item's k annotators gave; ``confusions`` (k, n_classes,
+    n_classes): those annotators' confusion matrices in the same order (``DawidSkeneFit.confusions`` rows,
+    or a default for an annotator the fit never saw); ``priors`` (n_classes,). ``model_proba``
+    (n_classes,) and ``model_confusion`` (n_classes, n_classes), optional: the classifier's probabilities
+    for this item and its fitted confusion; either missing leaves the model out. O(k * n_classes).
+    """
+    priors = np.asarray(priors, dtype=np.float64)
+    n_classes = len(priors)
+    labels = np.asarray(labels, dtype=int).reshape(-1)
+    confusions = np.asarray(confusions, dtype=np.float64).reshape(-1, n_classes, n_classes)
+    if len(labels) != len(confusions):
+        raise ValueError(f"{len(labels)} labels but {len(confusions)} confusion matrices")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must be in [0, {n_classes})")
+    log_post = np.log(priors) + np.log(confusions[np.arange(len(labels)), :, labels]).sum(axis=0)
+    if model_proba is not None and model_confusion is not None:
+        proba = np.asarray(model_proba, dtype=np.float64)
+        if proba.shape != (n_classes,):
+            raise ValueError(f"model probabilities must have shape ({n_classes},), got {proba.shape}")
+        log_post = log_post + model_weight * np.log(np.clip(np.asarray(model_confusion) @ proba, 1e-300, None))
+    return _normalise_log(log_post[None, :])[0]
 
 
 def _check_proba(proba, n_items: int, n_classes: int) -> np.ndarray:
@@ -142,11 +200,10 @@ def _check_proba(proba, n_items: int, n_classes: int) -> np.ndarray:
     return proba
 
 
-def _model_log_likelihood(proba: np.ndarray, posterior: np.ndarray, smoothing: float) -> np.ndarray:
-    """The model as a soft annotator: log sum_l P(model says l | true k) * proba[i, l], (n_items, n_classes)."""
+def _model_confusion(proba: np.ndarray, posterior: np.ndarray, smoothing: float) -> np.ndarray:
+    """M-step for the model: P(model says l | true k), shape (n_classes, n_classes)."""
     conf = posterior.T @ proba + smoothing
-    conf /= conf.sum(axis=1, keepdims=True)
-    return np.log(np.clip(proba @ conf.T, 1e-300, None))
+    return conf / conf.sum(axis=1, keepdims=True)
 
 
 @dataclass
