@@ -34,12 +34,6 @@ class ItemSerializer(serializers.ModelSerializer):
                   "annotation_count", "excluded", "ambiguous", "created_at", "updated_at"]
 
 
-class ItemInSerializer(serializers.Serializer):
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    label = serializers.CharField(required=False, allow_null=True)
-    metadata = serializers.DictField(required=False)
-
-
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()

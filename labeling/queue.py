@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.models import Annotation, Assignment, Item, Label, LabelSource, Project
@@ -69,13 +68,6 @@ def _current_lease(project: Project, annotator, now) -> Assignment | None:
 
 def _locks() -> bool:
     return connection.features.has_select_for_update_skip_locked
-
-
-def _lease_count(now):
-    """Subquery: how many unexpired leases the outer item has (served by the assignment_item_lease index)."""
-    leases = (Assignment.objects.filter(item=OuterRef("pk"), state=Assignment.State.LEASED, expires_at__gt=now)
-              .order_by().values("item").annotate(n=Count("pk")).values("n"))
-    return Coalesce(Subquery(leases, output_field=IntegerField()), Value(0))
 
 
 # The hottest query of the app, written out so each request does not rebuild it through the ORM (that cost

@@ -1,8 +1,6 @@
 """Reads for the review screens."""
 from django.db.models import Count
 
-from core.models import Annotation, LabelEvent
-from learning.models import Prediction
 from review.models import Flag
 
 FILTERS = ("reason", "given", "suggested", "annotator")
@@ -44,30 +42,3 @@ def filter_counts(project, filters: dict) -> dict:
             rows = qs.values(field).annotate(n=Count("id")).values_list(field, "n")
         out[name] = {k: n for k, n in rows if k is not None}
     return out
-
-
-def flag_counts(project) -> dict:
-    rows = (Flag.objects.filter(project=project, status=Flag.Status.OPEN).values("reason")
-            .annotate(n=Count("id")).values_list("reason", "n"))
-    return dict(rows)
-
-
-def next_open_flag(project, *, after_score: float | None = None, exclude_id: int | None = None) -> Flag | None:
-    qs = open_flags(project)
-    if exclude_id:
-        qs = qs.exclude(pk=exclude_id)
-    return qs.first()
-
-
-def flag_detail(flag: Flag) -> dict:
-    item = flag.item
-    labels = list(item.project.labels.all())
-    annotations = list(Annotation.objects.filter(item=item).select_related("annotator", "label")
-                       .order_by("created_at", "id"))
-    prediction = Prediction.objects.filter(item=item).order_by("-model_version_id").first()
-    top = []
-    if prediction:
-        ranked = sorted(enumerate(prediction.probabilities), key=lambda p: -p[1])[:3]
-        top = [{"label": labels[i], "p": p, "percent": int(round(100 * p))} for i, p in ranked if i < len(labels)]
-    events = list(LabelEvent.objects.filter(item=item).select_related("actor", "from_label", "to_label"))
-    return {"flag": flag, "item": item, "labels": labels, "annotations": annotations, "top": top, "events": events}
