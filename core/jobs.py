@@ -34,6 +34,12 @@ def send_task(name: str, *, args: list) -> bool:
         return False
 
 
+def send_after_commit(name: str, *, args: list) -> None:
+    """Send a task once the current transaction commits (at once outside one): the task never sees
+    uncommitted rows, and a broker outage costs a log line, never the request."""
+    transaction.on_commit(lambda: send_task(name, args=args))
+
+
 @dataclass(frozen=True)
 class JobKind:
     name: str  # stored in Job.kind

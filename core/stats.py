@@ -68,7 +68,7 @@ def _send_recount(project: Project, stats: ProjectStats | None, now) -> None:
                    .update(recount_sent_at=now))
         if not claimed:
             return
-    transaction.on_commit(lambda: jobs.send_task("core.tasks.recount_project", args=[project.pk]))
+    jobs.send_after_commit("core.tasks.recount_project", args=[project.pk])
 
 
 def project_stats(project: Project) -> dict | None:

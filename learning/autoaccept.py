@@ -25,6 +25,7 @@ from django.db.models import Case, Count, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.jobs import send_after_commit
 from core.models import Item, LabelSource, Project
 from core.services import set_final_labels_bulk
 from learning.models import AutoAcceptCheck, AutoAcceptRun, ModelVersion, Prediction
@@ -68,9 +69,7 @@ def configure(*, project: Project, enabled: bool, target: float, spot_check_rate
         transaction.on_commit(lambda: check_spot_checks(project=Project.objects.get(pk=project.pk)))
         version = ModelVersion.objects.filter(project=project, origin=ModelVersion.Origin.TRAINED).first()
         if turning_on and version is not None:
-            from core.jobs import send_task
-
-            transaction.on_commit(lambda: send_task("learning.tasks.auto_accept", args=[version.pk]))
+            send_after_commit("learning.tasks.auto_accept", args=[version.pk])
     return project
 
 
