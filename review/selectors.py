@@ -3,16 +3,16 @@ from django.db.models import Count
 
 from review.models import Flag
 
-FILTERS = ("reason", "given", "suggested", "annotator")
+FILTERS = ("reason", "label", "suggested", "annotator")
 
 
 def _filtered(qs, filters: dict, *, skip: str | None = None):
-    """Apply the queue filters (reason, given = current label id, suggested label id, annotator id)."""
+    """Apply the queue filters (reason, label = the item's current final label id, suggested label id, annotator id)."""
     f = {k: v for k, v in (filters or {}).items() if v and k != skip}
     if f.get("reason"):
         qs = qs.filter(reason=f["reason"])
-    if f.get("given"):
-        qs = qs.filter(item__final_label_id=f["given"])
+    if f.get("label"):
+        qs = qs.filter(item__final_label_id=f["label"])
     if f.get("suggested"):
         qs = qs.filter(suggested_label_id=f["suggested"])
     if f.get("annotator"):
@@ -31,7 +31,7 @@ def open_flags(project, *, reason: str | None = None, filters: dict | None = Non
 def filter_counts(project, filters: dict) -> dict:
     """For each filter, the number of open flags per option given the other active filters (4 queries)."""
     base = Flag.objects.filter(project=project, status=Flag.Status.OPEN)
-    fields = {"reason": "reason", "given": "item__final_label", "suggested": "suggested_label",
+    fields = {"reason": "reason", "label": "item__final_label", "suggested": "suggested_label",
               "annotator": "item__annotations__annotator"}
     out = {}
     for name, field in fields.items():

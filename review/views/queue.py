@@ -31,7 +31,7 @@ def _filters(data) -> dict:
     reason = data.get("reason")
     if reason in Flag.Reason.values:
         out["reason"] = reason
-    for name in ("given", "suggested", "annotator"):
+    for name in ("label", "suggested", "annotator"):
         value = int_or_none(data.get(name))
         if value:
             out[name] = value
@@ -43,10 +43,10 @@ def _filter_options(project, filters: dict) -> list[dict]:
     labels = list(project.labels.all())
     users = {u.pk: u.get_username() for u in get_user_model().objects.filter(pk__in=counts["annotator"])}
     names = {
-        "reason": dict(Flag.Reason.choices), "given": {lab.pk: lab.name for lab in labels},
+        "reason": dict(Flag.Reason.choices), "label": {lab.pk: lab.name for lab in labels},
         "suggested": {lab.pk: lab.name for lab in labels}, "annotator": users,
     }
-    titles = {"reason": "Reason", "given": "Given label", "suggested": "Suggested label", "annotator": "Annotator"}
+    titles = {"reason": "Reason", "label": "Current label", "suggested": "Suggested label", "annotator": "Annotator"}
     groups = []
     for name in FILTERS:
         options = []

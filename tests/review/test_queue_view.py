@@ -18,13 +18,15 @@ def test_queue_orders_by_score_and_counts_per_filter(text_project, people):
     body = r.content.decode()
     assert body.index("item " + str(b.pk)) < body.index("item " + str(c.pk)) < body.index("item " + str(a.pk))
     negative = text_project.labels.get(name="negative")
-    r = client.get(f"/projects/{text_project.pk}/review/?given={negative.pk}&reason=model")
+    r = client.get(f"/projects/{text_project.pk}/review/?label={negative.pk}&reason=model")
     rows = [f.pk for f in r.context["flags"]]
     assert rows == [Flag.objects.get(item=c).pk]
     groups = {g["name"]: {o["text"]: o["count"] for o in g["options"]} for g in r.context["groups"]}
     assert groups["reason"]["Model disagrees with the label"] == 1
     assert groups["reason"]["Low consensus confidence"] == 1  # counts ignore the group's own filter
-    assert groups["given"] == {"positive": 1, "negative": 1, "neutral": 0}
+    assert groups["label"] == {"positive": 1, "negative": 1, "neutral": 0}
+    titles = {g["name"]: g["title"] for g in r.context["groups"]}
+    assert titles["label"] == "Current label"  # "given label" means the label given at import, everywhere
 
 
 def test_queue_filters_by_annotator(text_project, people):
