@@ -1,4 +1,5 @@
-"""Celery tasks of the learning app: retrain, the ranking chord, auto-accept. Thin wrappers over services."""
+"""Celery tasks of the learning app: retrain, the ranking chord, auto-accept, the annotator model. Thin wrappers
+over services."""
 import logging
 import os
 import time
@@ -11,8 +12,9 @@ from django.db.models.functions import Least
 from django.utils import timezone
 
 from core import jobs
-from core.models import Job
+from core.models import Job, Project
 from learning import ranking
+from learning.annotators import fit_annotator_model
 from learning.job_kinds import RANK, RETRAIN
 from learning.models import ModelVersion
 from learning.retraining import retrain as retrain_service
@@ -117,8 +119,9 @@ def _finish_ranking(job_id: int, version: ModelVersion) -> Job | None:
                         message=f"Trained {version.name}: cross-validated accuracy {version.cv_accuracy:.1%}")
         else:
             jobs.finish(job, result={"model_version": version.pk}, message=f"Ranked the queue from {version.name}")
-    if job.kind == RETRAIN:  # both read the new ranking: flags, and spot checks ahead of ranked items
+    if job.kind == RETRAIN:  # all read the new model: flags, spot checks ahead of ranked items, annotator weights
         jobs.send_task("learning.tasks.auto_accept", args=[version.pk])
+        jobs.send_task("learning.tasks.fit_annotators", args=[version.project_id])
         model_ranked.send(sender=ModelVersion, version=version)
     return job
 
@@ -145,3 +148,11 @@ def auto_accept(version_id: int) -> None:
     version = ModelVersion.objects.filter(pk=version_id).first()
     if version is not None:
         run(version=version)
+
+
+@shared_task(name="learning.tasks.fit_annotators", acks_late=True, reject_on_worker_lost=True)
+def fit_annotators(project_id: int) -> None:
+    """Fit and store the project's annotator model, which submits apply to the items they complete."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        fit_annotator_model(project=project)

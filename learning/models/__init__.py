@@ -1,5 +1,6 @@
-"""Learning models: model versions with their predictions, and auto-accept runs and spot checks."""
+"""Learning models: model versions with their predictions, auto-accept runs and spot checks, annotator models."""
+from learning.models.annotators import AnnotatorConfusion, AnnotatorModel
 from learning.models.autoaccept import AutoAcceptCheck, AutoAcceptRun
 from learning.models.modeling import ModelVersion, Prediction
 
-__all__ = ["AutoAcceptCheck", "AutoAcceptRun", "ModelVersion", "Prediction"]
+__all__ = ["AnnotatorConfusion", "AnnotatorModel", "AutoAcceptCheck", "AutoAcceptRun", "ModelVersion", "Prediction"]
