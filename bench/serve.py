@@ -3,10 +3,18 @@
     python -m bench.serve                 # 100,000 then 1,000,000 items, then 50 annotators at once
     python -m bench.serve --items 100000  # one size only
 
+The load part runs 50 annotators as fast as they can (overlap 1, then overlap 3), then paced like people
+(each labels every 2 s: 25 labels/s offered) at overlap 1 and 3. A Celery worker runs meanwhile, so the
+overlap-3 project's annotator model is fitted and refitted the way production does it (learning.tasks
+.fit_annotators, sent after every QUORUM_ANNOTATOR_REFIT_EVERY completed items, and after the first 30).
+
 Writes bench/results/serve.json (figures) and bench/results/serve_plans.txt (EXPLAIN ANALYZE of the queue's
-queries at each size). Everything runs against 127.0.0.1 only; the load part is bounded in time and count.
+queries at each size). Figures a run did not measure (a size left out) are kept from the previous file with
+the date they were measured on. Everything runs against 127.0.0.1 only; the load part is bounded in time
+and count.
 """
 import argparse
+import datetime
 import json
 import os
 import re
@@ -29,6 +37,7 @@ BROKER_URL = f"redis://127.0.0.1:6379/{os.environ.get('QUORUM_BENCH_REDIS_DB', '
 PASSWORD = "bench-password-1"
 ASSIGNMENT_RE = re.compile(r'name="assignment" value="(\d+)"')
 LABEL_RE = re.compile(r'name="label" value="(\d+)"')
+OVERLAP_3_ITEMS = 4000  # enough open items for the fast and the paced overlap-3 runs
 
 
 def _env() -> dict:
@@ -67,6 +76,9 @@ class Server:
         self.port = port or _free_port()
         self.cmd = [sys.executable, "-m", "gunicorn", "quorum.wsgi", "-w", str(workers), "--threads", str(threads),
                     "-k", "gthread", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "60",
+                    # A browser keeps its connection open between labels; gunicorn's default of 2 s would
+                    # close it under a paced annotator (one label every 2 s) just as the next request goes out.
+                    "--keep-alive", "10",
                     "--control-socket", f"/tmp/quorum-bench-{self.port}.ctl"]
         self.proc = None
 
@@ -96,6 +108,22 @@ class Server:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+
+class Worker:
+    """A Celery worker (one process) on the benchmark's broker, as production runs beside gunicorn."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool=solo", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-l", "WARNING", "-n", f"bench-serve-{os.getpid()}@%h"],
+            cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(3)  # the worker connects
+        return self
+
+    def __exit__(self, *exc):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=60)
 
 
 class Client:
@@ -147,13 +175,13 @@ def _setup_people(n_annotators: int):
     return User
 
 
-def _project(name: str, overlap: int, users):
+def _project(name: str, overlap: int, users, retrain_every: int = 50):
     from core.models import Role
     from core.services import membership_set, project_create
 
     manager = users.objects.get(username="manager")
     project = project_create(name=name, kind="text", labels=["positive", "negative", "neutral"], owner=manager,
-                             overlap=overlap, retrain_every=50)
+                             overlap=overlap, retrain_every=retrain_every)
     for user in users.objects.filter(username__startswith="annotator"):
         membership_set(project=project, user=user, role=Role.ANNOTATOR)
     return project
@@ -233,8 +261,13 @@ def measure_latency(server: Server, project_id: int, username: str, rounds: int,
             "rounds": rounds}
 
 
-def run_annotators(server: Server, project_id: int, n: int, seconds: float, max_per_annotator: int) -> dict:
-    """n annotators label as fast as they can for ``seconds`` (and at most max_per_annotator items each)."""
+def run_annotators(server: Server, project_id: int, n: int, seconds: float, max_per_annotator: int,
+                   every: float | None = None) -> dict:
+    """n annotators label as fast as they can for ``seconds`` (and at most max_per_annotator items each).
+
+    ``every``: pace each annotator to one submit per ``every`` seconds instead, their starts spread evenly
+    over the first period (n / every labels per second offered).
+    """
     clients: list[Client | None] = [None] * n
 
     def login(i):
@@ -249,14 +282,25 @@ def run_annotators(server: Server, project_id: int, n: int, seconds: float, max_
     latencies: list[list[float]] = [[] for _ in range(n)]
     errors = [0] * n
     failed_submits = [0] * n
+    connection_errors = [0] * n
     start = time.monotonic()
     deadline = start + seconds
 
     def work(i):
+        import requests
+
+        try:
+            label(i)
+        except requests.ConnectionError:  # counted, not hidden in a dead thread's traceback
+            connection_errors[i] += 1
+
+    def label(i):
         c = clients[i]
         r, _ = c.next()
         for k in range(max_per_annotator):
-            if time.monotonic() > deadline:
+            if every is not None:
+                time.sleep(max(0.0, min(deadline, start + every * (k + i / n)) - time.monotonic()))
+            if time.monotonic() >= deadline:
                 return
             if r.status_code >= 500:
                 errors[i] += 1
@@ -282,7 +326,7 @@ def run_annotators(server: Server, project_id: int, n: int, seconds: float, max_
     elapsed = time.monotonic() - start
     all_ms = [ms for per in latencies for ms in per]
     return {"submitted": set().union(*submitted), "elapsed": elapsed, "server_errors": sum(errors),
-            "refused_submits": sum(failed_submits),
+            "refused_submits": sum(failed_submits), "connection_errors": sum(connection_errors),
             "submit_p50_ms": _percentile(all_ms, 50) if all_ms else None,
             "submit_p95_ms": _percentile(all_ms, 95) if all_ms else None,
             "submit_p99_ms": _percentile(all_ms, 99) if all_ms else None}
@@ -315,19 +359,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--items", type=int, choices=[100_000, 1_000_000], help="measure one size only")
     parser.add_argument("--rounds", type=int, default=300, help="measured next+submit pairs per size")
     parser.add_argument("--annotators", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20.0, help="duration of the load part")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each as-fast-as-possible run")
+    parser.add_argument("--paced-seconds", type=float, default=20.0, help="duration of each paced run")
+    parser.add_argument("--every", type=float, default=2.0, help="seconds between two labels of one paced annotator")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--skip-load", action="store_true")
     args = parser.parse_args(argv)
     sizes = [args.items] if args.items else [100_000, 1_000_000]
 
     fresh_database(PG, DB_NAME)
+    _flush_redis()  # refit counts and login throttles of an earlier run would carry over
     _django()
     from django.db import connection
 
     users = _setup_people(args.annotators)
     project = _project("Bench: overlap 1", 1, users)
-    results = {"database": f"PostgreSQL {connection.pg_version // 10000}", "server": "gunicorn -w 2 --threads 8",
+    results = {"database": f"PostgreSQL {connection.pg_version // 10000}",
+               "server": "gunicorn -w 2 --threads 8 --keep-alive 10, one Celery worker (--pool=solo) in the load part",
                "sizes": {}}
     plans, have = [], 0
     for size in sizes:
@@ -337,49 +385,128 @@ def main(argv=None) -> dict:
         with Server(args.port) as server:
             fig = measure_latency(server, project.pk, "annotator0", args.rounds, warmup=30)
         fig["generate_seconds"] = round(took, 1)
+        fig["measured_on"] = datetime.date.today().isoformat()
         results["sizes"][str(size)] = fig
         print(f"{size:>9,} items: {json.dumps(fig)}", flush=True)
         plans.append(f"==== {size:,} items\n{_plans(project, 'annotator1')}")
         connection.close()
 
     if not args.skip_load:
-        with Server(args.port) as server:
-            run = run_annotators(server, project.pk, args.annotators, args.seconds, max_per_annotator=2000)
-            fig = audit(project.pk, run["submitted"])
-            results["concurrency"] = {
-                "annotators": args.annotators, "overlap": 1, "seconds": round(run["elapsed"], 1),
-                "annotations": fig["annotations"], "duplicate_assignments": fig["duplicate_assignments"],
-                "duplicate_annotations": fig["duplicate_annotations"],
-                "lost_annotations": fig["lost_annotations"], "server_errors": run["server_errors"],
-                "refused_submits": run["refused_submits"],
-                "throughput_per_s": round(fig["annotations"] / run["elapsed"], 1),
-                "submit_p50_ms": run["submit_p50_ms"], "submit_p95_ms": run["submit_p95_ms"],
-                "submit_p99_ms": run["submit_p99_ms"],
-            }
-            print(f"load, overlap 1: {json.dumps(results['concurrency'])}", flush=True)
-            # Overlap 3 on a small project so that items complete: each must end with exactly 3 annotators.
-            small = _project("Bench: overlap 3", 3, users)
-            _generate(small.pk, 400)
-            run = run_annotators(server, small.pk, args.annotators, min(args.seconds, 15.0), max_per_annotator=2000)
-            fig = audit(small.pk, run["submitted"])
-            results["concurrency_overlap_3"] = {
-                "annotators": args.annotators, "overlap": 3, "seconds": round(run["elapsed"], 1),
-                "annotations": fig["annotations"], "items_complete": fig["items_complete"],
-                "items_without_exactly_k": fig["items_without_exactly_k"],
-                "duplicate_assignments": fig["duplicate_assignments"],
-                "duplicate_annotations": fig["duplicate_annotations"],
-                "lost_annotations": fig["lost_annotations"], "server_errors": run["server_errors"],
-                "throughput_per_s": round(fig["annotations"] / run["elapsed"], 1),
-                "submit_p50_ms": run["submit_p50_ms"], "submit_p95_ms": run["submit_p95_ms"],
-            }
-            print(f"load, overlap 3: {json.dumps(results['concurrency_overlap_3'])}", flush=True)
-        _purge_broker()
+        results.update(_load(args, project, users))
+    results["measured_on"] = datetime.date.today().isoformat()
+    results = _keep_previous(results, RESULTS / "serve.json")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "serve.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "serve_plans.txt").write_text("\n\n".join(plans) + "\n")
+    (RESULTS / "serve_plans.txt").write_text("\n\n".join(_keep_previous_plans(plans, sizes)) + "\n")
     print(f"wrote {RESULTS / 'serve.json'}")
     return results
+
+
+def _load(args, project, users) -> dict:
+    """The load part: as fast as possible at overlap 1 and 3, then paced at overlap 1 and 3."""
+    # No retrains during the load (as before, when no worker ran): they would compete for the 2 cores.
+    # The worker runs the annotator refits the overlap-3 submits send.
+    small = _project("Bench: overlap 3", 3, users, retrain_every=10**6)
+    _generate(small.pk, OVERLAP_3_ITEMS)
+    _purge_broker()  # retrains the latency part queued
+    out = {"load_average": {"before": _load_average()}}  # others may share the machine: say how busy it was
+    with Server(args.port) as server, Worker():
+        seconds_3 = min(args.seconds, 15.0)
+        for key, target, overlap, seconds, every in [
+                ("concurrency", project, 1, args.seconds, None),
+                ("concurrency_overlap_3", small, 3, seconds_3, None),
+                ("overlap_1", project, 1, args.paced_seconds, args.every),
+                ("overlap_3", small, 3, args.paced_seconds, args.every)]:
+            run = run_annotators(server, target.pk, args.annotators, seconds, max_per_annotator=2000, every=every)
+            fig = _load_figures(run, audit(target.pk, run["submitted"]), args.annotators, overlap)
+            if overlap > 1:
+                fig["consensus"] = _consensus_methods(small.pk)
+            if every is None:
+                out[key] = fig
+            else:
+                fig["offered_per_s"] = round(args.annotators / every, 1)
+                out.setdefault("paced", {"every_s": every})[key] = fig
+            print(f"{'paced' if every else 'load'}, overlap {overlap}: {json.dumps(fig)}", flush=True)
+    out["load_average"]["after"] = _load_average()
+    _purge_broker()
+    return out
+
+
+def _load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages of the host (2 cores: 2.0 means busy)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _load_figures(run: dict, fig: dict, annotators: int, overlap: int) -> dict:
+    return {
+        "annotators": annotators, "overlap": overlap, "seconds": round(run["elapsed"], 1),
+        "annotations": fig["annotations"], "items_complete": fig["items_complete"],
+        "items_without_exactly_k": fig["items_without_exactly_k"],
+        "duplicate_assignments": fig["duplicate_assignments"], "duplicate_annotations": fig["duplicate_annotations"],
+        "lost_annotations": fig["lost_annotations"], "server_errors": run["server_errors"],
+        "refused_submits": run["refused_submits"], "connection_errors": run["connection_errors"],
+        "throughput_per_s": round(fig["annotations"] / run["elapsed"], 1),
+        "submit_p50_ms": run["submit_p50_ms"], "submit_p95_ms": run["submit_p95_ms"],
+        "submit_p99_ms": run["submit_p99_ms"],
+    }
+
+
+def _consensus_methods(project_id: int) -> dict:
+    """How the project's consensus labels were decided so far, and the annotator model in use now."""
+    from django.db.models import Count
+
+    from core.models import LabelEvent
+    from learning.models import AnnotatorModel
+
+    causes = dict(LabelEvent.objects.filter(project_id=project_id, cause__startswith="consensus:")
+                  .values_list("cause").annotate(n=Count("id")))
+    model = AnnotatorModel.objects.filter(project_id=project_id).order_by("-id").first()
+    return {"labels_by_method": {c.split(":", 1)[1]: n for c, n in sorted(causes.items())},
+            "annotator_model": None if model is None else {"method": model.method, "n_items": model.n_items}}
+
+
+def _keep_previous(results: dict, path: Path) -> dict:
+    """Add the figures of the previous file that this run did not measure, each with the date it was taken."""
+    if not path.exists():
+        return results
+    previous = json.loads(path.read_text())
+    since = previous.get("measured_on") or _committed_on(path)
+    for size, fig in previous.get("sizes", {}).items():
+        if size not in results["sizes"]:
+            results["sizes"][size] = {**fig, "measured_on": fig.get("measured_on", since)}
+    for key, value in previous.items():
+        if key not in results and key != "carried_over":
+            results[key] = value
+            results.setdefault("carried_over", {})[key] = previous.get("carried_over", {}).get(key, since)
+    return results
+
+
+def _keep_previous_plans(plans: list[str], sizes: list[int]) -> list[str]:
+    """The plans of this run, then the previous file's plans of the sizes it did not measure, dated."""
+    path = RESULTS / "serve_plans.txt"
+    if not path.exists():
+        return plans
+    since = _committed_on(path)
+    kept = []
+    for section in re.split(r"(?m)^(?===== )", path.read_text()):
+        header = re.match(r"==== ([\d,]+) items(.*)\n", section)
+        if header and int(header.group(1).replace(",", "")) not in sizes:
+            dated = header.group(2) or f" (measured on {since})"
+            kept.append(f"==== {header.group(1)} items{dated}\n" + section[header.end():].rstrip("\n"))
+    return plans + kept
+
+
+def _flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+
+
+def _committed_on(path: Path) -> str:
+    out = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=ROOT, capture_output=True,
+                         text=True)
+    return out.stdout.strip() or "unknown"
 
 
 def _purge_broker() -> None:
