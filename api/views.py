@@ -10,10 +10,11 @@ from rest_framework.response import Response
 from core.access import projects_for_user
 from core.members import member_add, member_remove
 from core.models import Annotation, Item, Job, Membership, Project, Role
-from data.importers import import_rows, parse_records
 from data.imports import start_import, start_url_import
 from data.job_kinds import IMPORT
 from data.one_pass import import_text
+from data.parse import parse_records
+from data.write import import_rows
 from review.models import Flag
 
 from . import schema

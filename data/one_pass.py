@@ -1,6 +1,6 @@
 """One-pass CSV/JSONL import on PostgreSQL: a thread parses and validates while COPY writes, all or nothing.
 
-The result is the same as parsing everything first and then writing (labeling.importers.import_rows): the
+The result is the same as parsing everything first and then writing (data.write.import_rows): the
 rows go into the database inside one transaction, and any invalid row rolls the whole transaction back, so
 nothing is ever visible from an upload with a problem, and every problem is reported with its line. Doing
 both at once lets the database insert (and check indexes and foreign keys) on one core while Python parses
@@ -14,16 +14,9 @@ from django.db import connection, transaction
 
 from core.models import Item, Project
 from data import copy_insert
-from data.importers import (
-    MAX_ERRORS_KEPT,
-    STREAMING_SUFFIXES,
-    ImportResult,
-    Row,
-    _iter_text_file,
-    import_rows,
-    parse_upload,
-)
-from quorum.lib.errors import ImportErrors, ImportRowError, QuorumError
+from data.parse import STREAMING_SUFFIXES, Row, iter_text_file, parse_upload
+from data.validate import Tally, project_labels
+from data.write import ImportResult, import_rows
 
 BATCH = 20_000
 _DONE = object()
@@ -46,25 +39,25 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
     if not available(project, name):
         rows, errors = parse_upload(name, stream)
         return import_rows(project=project, rows=rows, errors=errors, name=name, queue_given=queue_given)
-    labels = {lab.name: lab for lab in project.labels.all()}
+    labels = project_labels(project)
     with transaction.atomic():
         outcome = _Outcome(name, labels)
         # Hashes already in the project are looked up per batch (one indexed query), so the cost does not
         # depend on how many items the project holds; a project that was empty needs no lookup at all.
         check_existing = bounded_memory or Item.objects.filter(project=project).exists()
         writer = copy_insert.ItemWriter(project=project, labels=labels, queue_given=queue_given, name=name)
-        for batch in _parsed_in_thread(_iter_text_file(name, stream)):
+        for batch in _parsed_in_thread(iter_text_file(name, stream)):
             if bounded_memory:
                 outcome.seen.clear()
             unique = outcome.take(batch)
-            if outcome.failed:
+            if outcome.tally:
                 continue  # keep parsing to report every problem; the transaction is rolled back below
             if check_existing and unique:
                 unique = outcome.drop_existing(project, unique)
             writer.write(unique)
             if on_progress:
-                on_progress(outcome.rows + outcome.error_count)
-        outcome.raise_problems()  # inside the atomic block: raising rolls back what was written
+                on_progress(outcome.tally.rows + outcome.tally.problems.count)
+        outcome.tally.raise_any()  # inside the atomic block: raising rolls back what was written
         writer.finish()
     return ImportResult(created=outcome.created, duplicates=outcome.duplicates, labels_created=[])
 
@@ -73,37 +66,22 @@ class _Outcome:
     """Counts, duplicates and problems of the rows seen so far."""
 
     def __init__(self, name: str, labels: dict):
-        self.name, self.labels = name, labels
+        self.tally = Tally(name, labels)
         self.seen: set[str] = set()
-        self.errors: list[ImportRowError] = []  # unreadable or invalid rows
-        self.label_errors: list[ImportRowError] = []  # valid rows whose label the project does not have
-        self.created = self.duplicates = self.rows = self.error_count = 0
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.errors or self.label_errors)
+        self.created = self.duplicates = 0
 
     def take(self, batch: list) -> list[Row]:
         """The batch's new rows (not seen earlier in the upload); records its problems."""
         unique = []
         for r in batch:
-            if not isinstance(r, Row):
-                self.error_count += 1
-                if len(self.errors) < MAX_ERRORS_KEPT:  # a file of a million bad lines: keep the first ones
-                    self.errors.append(r)
+            if not self.tally.check(r):
                 continue
-            self.rows += 1
-            if r.label is not None and r.label not in self.labels:
-                if len(self.label_errors) < MAX_ERRORS_KEPT:
-                    self.label_errors.append(ImportRowError(file=self.name, line=r.line, reason=(
-                        f"label '{r.label}' is not in this project's labels ({', '.join(self.labels)}); "
-                        "add it to the project or fix the row")))
-            elif r.content_hash in self.seen:
+            if r.content_hash in self.seen:
                 self.duplicates += 1
             else:
                 self.seen.add(r.content_hash)
                 unique.append(r)
-        if not self.failed:
+        if not self.tally:
             self.created += len(unique)
         return unique
 
@@ -118,19 +96,6 @@ class _Outcome:
         self.duplicates += sum(r.content_hash in existing for r in rows)
         self.created -= sum(r.content_hash in existing for r in rows)
         return [r for r in rows if r.content_hash not in existing]
-
-    def raise_problems(self) -> None:
-        if self.errors:  # as import_rows does: the rows' own problems first, labels once the rows are valid
-            more = self.error_count - len(self.errors)
-            if more:
-                self.errors.append(ImportRowError(file=self.name, line=None, reason=(
-                    f"{more:,} more problems not listed; fix the ones above and try again")))
-            raise ImportErrors(self.errors)
-        if self.label_errors:
-            raise ImportErrors(self.label_errors)
-        if not self.rows:
-            raise QuorumError(f"{self.name}: no items found.")
-
 
 def _parsed_in_thread(results: Iterator, size: int | None = None) -> Iterator[list]:
     """Batches of ``results`` produced by a background thread, at most two batches ahead.

@@ -9,7 +9,8 @@ from PIL import Image
 
 from core.models import Project, Role
 from core.services import membership_set, project_create
-from data.importers import import_rows, parse_records
+from data.parse import parse_records
+from data.write import import_rows
 
 
 def pytest_collection_modifyitems(config, items):

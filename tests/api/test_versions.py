@@ -160,7 +160,8 @@ def test_permissions_on_versions(api_as, people, labeled):
 
 
 def test_coco_export_for_an_image_project(api_as, people, image_project):
-    from data.importers import import_rows, parse_zip
+    from data.parse import parse_zip
+    from data.write import import_rows
 
     data, _ = digits_zip(12)
     rows, errors = parse_zip("digits.zip", io.BytesIO(data))

@@ -5,7 +5,8 @@ import numpy as np
 from django.conf import settings
 
 from core.models import Item, LabelEvent
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from learning.models import ModelVersion, Prediction
 from review.models import Flag
 from tests.conftest import digits_zip

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from django.test import TestCase
 
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from health.checks import request_health
 from health.models import Finding
 from learning.retraining import retrain

@@ -10,7 +10,8 @@ from django.db import connection
 
 from core import jobs
 from core.models import Item, Job
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from learning import ranking
 from learning.job_kinds import RETRAIN
 from learning.models import ModelVersion, Prediction

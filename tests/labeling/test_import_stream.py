@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from core.models import Item, Job, LabelEvent
-from data.importers import BATCH, import_text_file
 from data.job_kinds import IMPORT
+from data.write import BATCH, import_text_file
 from quorum.lib.errors import ImportErrors
 
 pytestmark = pytest.mark.django_db

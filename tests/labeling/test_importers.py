@@ -5,7 +5,8 @@ import zipfile
 import pytest
 
 from core.models import Item, LabelEvent
-from data.importers import import_rows, parse_csv, parse_jsonl, parse_upload, parse_zip
+from data.parse import parse_csv, parse_jsonl, parse_upload, parse_zip
+from data.write import import_rows
 from quorum.lib.errors import ImportErrors, QuorumError
 from tests.conftest import png_bytes
 

@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 
 from core.models import Item, LabelEvent
-from data import one_pass
-from data.importers import import_rows, parse_upload
+from data import one_pass, validate
+from data.parse import parse_upload
+from data.write import import_rows
 from quorum.lib.errors import ImportErrors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -90,7 +91,7 @@ def test_a_failing_stream_is_reported_and_the_parser_thread_ends(text_project, s
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-pass import runs on PostgreSQL")
 def test_a_file_of_many_bad_lines_keeps_the_first_problems_and_counts_the_rest(text_project, small_batches,
                                                                                monkeypatch):
-    monkeypatch.setattr(one_pass, "MAX_ERRORS_KEPT", 4)
+    monkeypatch.setattr(validate, "MAX_ERRORS_KEPT", 4)
     with pytest.raises(ImportErrors) as caught:
         one_pass.import_text(project=text_project, name="x.jsonl", stream=_jsonl(["nope"] * 10))
     errors = caught.value.errors

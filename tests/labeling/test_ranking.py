@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from core.models import Item, Job
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from learning import ranking
 from learning.featurize import project_features
 from learning.job_kinds import RANK

@@ -4,7 +4,8 @@ import io
 import pytest
 
 from core.models import Item, Job
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from learning.job_kinds import RETRAIN
 from learning.models import ModelVersion, Prediction
 from learning.schedule import maybe_retrain, request_retrain

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from data.datasets import version_create
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from learning import tracking
 from learning.models import ModelVersion
 from learning.retraining import retrain

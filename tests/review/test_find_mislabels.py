@@ -4,7 +4,8 @@ import io
 import pytest
 
 from core.models import Job
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from learning.schedule import request_retrain
 from review.job_kinds import FLAG
 from review.models import Flag

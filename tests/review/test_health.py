@@ -9,7 +9,8 @@ from django.test import TestCase
 
 from core.models import Item, Job, Project
 from core.services import project_create
-from data.importers import import_rows, parse_records, parse_zip
+from data.parse import parse_records, parse_zip
+from data.write import import_rows
 from health.checks import boost_class, request_health
 from health.job_kinds import HEALTH
 from health.models import HealthReport

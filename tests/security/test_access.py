@@ -41,7 +41,8 @@ def objects(text_project, image_project, people):
     import zipfile
 
     from core.models import Item, Job
-    from data.importers import import_rows, parse_zip
+    from data.parse import parse_zip
+    from data.write import import_rows
 
     add_texts(text_project, ["one", "two"])
     buf = io.BytesIO()

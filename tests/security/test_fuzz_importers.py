@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.models import Item, Label, LabelEvent
-from data.importers import import_rows, import_text_file, parse_upload
+from data.parse import parse_upload
+from data.write import import_rows, import_text_file
 from quorum.lib.errors import QuorumError
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,8 @@ from PIL import Image
 from core.invitations import invitation_create
 from core.models import Invitation, Item, Membership, Project
 from core.services import project_create
-from data.importers import check_image, import_rows, parse_zip
+from data.parse import check_image, parse_zip
+from data.write import import_rows
 from tests.conftest import add_texts, png_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def test_script_in_items_labels_metadata_and_guidelines_is_rendered_inert(client
                              owner=people["manager"],
                              guidelines=f"# Rules\n{SCRIPT}\n<img src=x onerror=alert(2)>\n[x](javascript:alert(3))")
     rows = [{"text": f"hello {SCRIPT}", "note": "<b onmouseover=alert(4)>"}]
-    from data.importers import parse_records
+    from data.parse import parse_records
 
     r, e = parse_records("t", rows)
     import_rows(project=project, rows=r, errors=e, name="t")

@@ -5,7 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.models import Project
-from data.importers import import_rows, parse_folder, parse_upload
+from data.parse import parse_folder, parse_upload
+from data.write import import_rows
 from quorum.lib.errors import QuorumError
 
 

@@ -11,7 +11,8 @@ from sklearn.datasets import load_digits
 
 from core.models import Project, Role
 from core.services import membership_set, project_create
-from data.importers import import_rows, parse_zip
+from data.parse import parse_zip
+from data.write import import_rows
 from learning.schedule import request_retrain
 
 DEMO_NAME = "Handwritten digits (demo)"

@@ -1,37 +1,28 @@
-"""Importers: parse and validate a whole upload first, then write it in one transaction.
+"""Parse: read an upload (CSV, JSONL, a zip or a folder of images) into rows, or the problems of each record.
 
 Text: CSV or JSONL with a ``text`` column, an optional ``label`` column; every other column is metadata.
 Images: a zip or a folder; a first-level sub-folder name is the given label of the images in it.
+The first stage of an import: validate.py checks the rows against the project, write.py writes them.
 """
 import csv
-import gc
 import hashlib
 import io
 import json
-import random
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import orjson
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
-from core.models import Item, Label, LabelEvent, Project
-from core.models.item import item_upload_to
-from core.services import labels_set
-from data import copy_insert
-from quorum.lib.errors import ImportErrors, ImportRowError, QuorumError
+from quorum.lib.errors import ImportRowError, QuorumError
 
 IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 MAX_TEXT_CHARS = 100_000
 MAX_ZIP_RATIO = 200  # larger compression ratios are treated as zip bombs
-BATCH = 2000
+STREAMING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 
 
 @dataclass(slots=True)
@@ -45,16 +36,6 @@ class Row:
     label: str | None = None
     metadata: dict = field(default_factory=dict)
     metadata_json: str = "{}"  # ``metadata`` serialized once, for COPY
-
-
-@dataclass
-class ImportResult:
-    created: int
-    duplicates: int
-    labels_created: list[str]
-
-    def as_dict(self) -> dict:
-        return {"created": self.created, "duplicates": self.duplicates, "labels_created": self.labels_created}
 
 
 def sha256(data: bytes) -> str:
@@ -300,209 +281,6 @@ def parse_upload(name: str, fileobj) -> tuple[list[Row], list[ImportRowError]]:
     raise QuorumError(f"{name}: unsupported file type; upload .csv or .jsonl for text, .zip for images.")
 
 
-def _check_kind(project: Project, rows: list[Row], name: str) -> None:
-    wants_image = project.is_image
-    if rows and wants_image != (rows[0].image_bytes is not None):
-        kind = "images (a .zip or folder)" if wants_image else "text (.csv or .jsonl)"
-        raise QuorumError(f"{name}: this is a {project.get_kind_display()} project; import {kind}.")
-
-
-def _resolve_labels(project: Project, rows: list[Row], name: str) -> tuple[dict[str, Label], list[str]]:
-    labels = {lab.name: lab for lab in project.labels.all()}
-    wanted = sorted({r.label for r in rows if r.label is not None})
-    unknown = [w for w in wanted if w not in labels]
-    if unknown and labels:
-        errors = []
-        for r in rows:
-            if r.label in unknown:
-                errors.append(ImportRowError(file=r.source_name if r.line is None else name, line=r.line,
-                    reason=f"label '{r.label}' is not in this project's labels ({', '.join(labels)}); "
-                           "add it to the project or fix the row"))
-        raise ImportErrors(errors)
-    created = []
-    if unknown:  # a project without labels takes them from its first import
-        for lab in labels_set(project=project, names=unknown):
-            labels[lab.name] = lab
-        created = unknown
-    return labels, created
-
-
-def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowError], name: str,
-                queue_given: bool = False, on_progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Write validated rows in one transaction; any error means nothing is written.
-
-    Items with a given label become labeled (source ``given``) and skip the queue unless ``queue_given``.
-    Duplicates (same content hash, in the upload or already in the project) are skipped and counted.
-    """
-    if errors:
-        raise ImportErrors(errors)
-    if not rows:
-        raise QuorumError(f"{name}: no items found.")
-    _check_kind(project, rows, name)
-    with transaction.atomic():
-        labels, created_labels = _resolve_labels(project, rows, name)
-        unique, duplicates = _dedupe(project, rows)
-        if copy_insert.available(unique):  # PostgreSQL and text: COPY, 10x faster than bulk_create
-            copy_insert.copy_items(project=project, rows=unique, labels=labels, queue_given=queue_given, name=name,
-                                   on_progress=on_progress)
-            return ImportResult(created=len(unique), duplicates=duplicates, labels_created=created_labels)
-        rng = random.Random()
-        written: list[str] = []
-        try:
-            for start in range(0, len(unique), BATCH):
-                batch = unique[start:start + BATCH]
-                items = [_new_item(project, r, labels, queue_given, rng, written) for r in batch]
-                Item.objects.bulk_create(items)
-                LabelEvent.objects.bulk_create([
-                    LabelEvent(project=project, item=it, source="given", to_label=it.final_label,
-                               reason=f"given label in {name}", cause="import")
-                    for it in items if it.final_label is not None])
-                if on_progress:
-                    on_progress(start + len(batch), len(unique))
-        except Exception:
-            for path in written:  # the rows roll back; do not leave their files behind
-                default_storage.delete(path)
-            raise
-    return ImportResult(created=len(unique), duplicates=duplicates, labels_created=created_labels)
-
-
-def _dedupe(project: Project, rows: list[Row]) -> tuple[list[Row], int]:
-    seen: set[str] = set()
-    hashes = [r.content_hash for r in rows]
-    if Item.objects.filter(project=project).exists():  # a first import has nothing to compare with
-        for start in range(0, len(hashes), 5000):
-            seen.update(Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000])
-                        .values_list("content_hash", flat=True))
-    unique = _new_rows(rows, seen)
-    return unique, len(rows) - len(unique)
-
-
-def _new_rows(rows: list[Row], seen: set[str]) -> list[Row]:
-    """The rows whose content is not in ``seen`` (hashes already in the project), first of each; fills ``seen``."""
-    unique = []
-    for r in rows:
-        if r.content_hash not in seen:
-            seen.add(r.content_hash)
-            unique.append(r)
-    return unique
-
-
-def _new_item(project, row: Row, labels, queue_given, rng, written) -> Item:
-    given = labels.get(row.label) if row.label else None
-    item = Item(project=project, text=row.text, source_name=row.source_name[:500], metadata=row.metadata,
-                content_hash=row.content_hash, given_label=given, priority=rng.random(),
-                needed=project.overlap if (given is None or queue_given) else 0)
-    if given is not None:
-        item.final_label, item.final_source = given, "given"
-    if row.image_bytes is not None:
-        path = default_storage.save(item_upload_to(item, "x" + row.image_suffix), ContentFile(row.image_bytes))
-        written.append(path)
-        item.image.name = path
-    return item
-
-
-# ---- Streaming import of large text files: a validation pass, then a write pass, in bounded memory ----------
-
-MAX_ERRORS_KEPT = 1000
-STREAMING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
-
-
-def _iter_text_file(name: str, fh):
+def iter_text_file(name: str, fh):
+    """Rows or problems of a CSV or JSONL file, one record at a time (bounded memory)."""
     return iter_csv(name, fh) if name.lower().endswith(".csv") else iter_jsonl(name, fh)
-
-
-@dataclass
-class _Scan:
-    rows: int = 0
-    errors: list = field(default_factory=list)
-    error_count: int = 0
-    label_lines: dict = field(default_factory=dict)  # label -> first few line numbers that use it
-
-
-def _scan(name: str, path: Path) -> _Scan:
-    scan = _Scan()
-    with path.open("rb") as fh:
-        for r in _iter_text_file(name, fh):
-            if isinstance(r, ImportRowError):
-                scan.error_count += 1
-                if len(scan.errors) < MAX_ERRORS_KEPT:
-                    scan.errors.append(r)
-                continue
-            scan.rows += 1
-            if r.label is not None:
-                lines = scan.label_lines.setdefault(r.label, [])
-                if len(lines) < ImportErrors.MAX_SHOWN:
-                    lines.append(r.line)
-    return scan
-
-
-def _stream_labels(project: Project, scan: _Scan, name: str) -> tuple[dict[str, Label], list[str]]:
-    labels = {lab.name: lab for lab in project.labels.all()}
-    unknown = sorted(w for w in scan.label_lines if w not in labels)
-    if unknown and labels:
-        raise ImportErrors([
-            ImportRowError(file=name, line=line, reason=(
-                f"label '{w}' is not in this project's labels ({', '.join(labels)}); add it to the project or fix the row"))
-            for w in unknown for line in scan.label_lines[w]])
-    if unknown:
-        for lab in labels_set(project=project, names=unknown):
-            labels[lab.name] = lab
-    return labels, unknown
-
-
-def import_text_file(*, project: Project, path: Path, name: str, queue_given: bool = False,
-                     on_progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Import a CSV or JSONL file of any size: validate it all first, then write it in one transaction.
-
-    Memory stays bounded (one batch of rows at a time), and the cost per batch does not depend on how many
-    items the project holds: duplicates are found with one indexed lookup of the batch's hashes (rows of
-    earlier batches are already in the table, inside the same transaction).
-    """
-    if project.is_image:
-        raise QuorumError(f"{name}: this is a {project.get_kind_display()} project; import images (a .zip or folder).")
-    scan = _scan(name, path)
-    if scan.error_count:
-        errors = list(scan.errors)
-        if scan.error_count > len(errors):
-            errors.append(ImportRowError(file=name, line=None, reason=(
-                f"{scan.error_count - len(errors):,} more problems not listed; fix the ones above and try again")))
-        raise ImportErrors(errors)
-    if not scan.rows:
-        raise QuorumError(f"{name}: no items found.")
-    created = duplicates = 0
-    with transaction.atomic():
-        labels, created_labels = _stream_labels(project, scan, name)
-        rng = random.Random()
-        with path.open("rb") as fh:
-            batch: list[Row] = []
-            for row in _iter_text_file(name, fh):
-                batch.append(row)
-                if len(batch) >= BATCH:
-                    c, d = _write_batch(project, batch, labels, queue_given, rng, name)
-                    created, duplicates, batch = created + c, duplicates + d, []
-                    if on_progress:
-                        on_progress(created + duplicates, scan.rows)
-            if batch:
-                c, d = _write_batch(project, batch, labels, queue_given, rng, name)
-                created, duplicates = created + c, duplicates + d
-    if on_progress:
-        on_progress(scan.rows, scan.rows)
-    return ImportResult(created=created, duplicates=duplicates, labels_created=created_labels)
-
-
-def _write_batch(project, batch: list[Row], labels, queue_given, rng, name) -> tuple[int, int]:
-    seen = set(Item.objects.filter(project=project, content_hash__in=[r.content_hash for r in batch])
-               .values_list("content_hash", flat=True))
-    unique = _new_rows(batch, seen)
-    items = [_new_item(project, r, labels, queue_given, rng, []) for r in unique]
-    Item.objects.bulk_create(items)
-    LabelEvent.objects.bulk_create([
-        LabelEvent(project=project, item=it, source="given", to_label=it.final_label,
-                   reason=f"given label in {name}", cause="import")
-        for it in items if it.final_label is not None])
-    created = len(unique)
-    del items, unique
-    # Model instances with a FileField sit in reference cycles (instance <-> FieldFile): free each batch now
-    # rather than let a million rows of garbage pile up until the collector runs.
-    gc.collect()
-    return created, len(batch) - created

@@ -1,0 +1,179 @@
+"""Validate: check parsed rows against the project (kind, labels, duplicates) and collect every problem.
+
+The second stage of an import, between parse.py and write.py. An import is all or nothing: problems are
+collected, not raised one by one, and a single ImportErrors lists them before anything is written.
+"""
+from pathlib import Path
+
+from core.models import Item, Label, Project
+from core.services import labels_set
+from data.parse import Row, iter_text_file
+from quorum.lib.errors import ImportErrors, ImportRowError, QuorumError
+
+MAX_ERRORS_KEPT = 1000  # a file of a million bad lines: keep the first problems, count the rest
+
+
+# ---- labels ------------------------------------------------------------------------------------------------
+
+
+def project_labels(project: Project) -> dict[str, Label]:
+    """The project's labels by name, in the project's order (the order an unknown-label message lists them)."""
+    return {lab.name: lab for lab in project.labels.all()}
+
+
+def label_error(row: Row, labels: dict[str, Label], name: str) -> ImportRowError | None:
+    """The problem with ``row``'s label, or None: the one label check of every import path.
+
+    A project without labels has no problem here: it takes its labels from its first import.
+    """
+    if row.label is None or not labels or row.label in labels:
+        return None
+    return ImportRowError(file=name if row.line is not None else row.source_name, line=row.line, reason=(
+        f"label '{row.label}' is not in this project's labels ({', '.join(labels)}); add it to the project or fix the row"))
+
+
+def resolve_labels(project: Project, rows: list[Row], name: str) -> tuple[dict[str, Label], list[str]]:
+    """The project's labels, refusing rows with an unknown one; a first import creates the labels it names."""
+    labels = project_labels(project)
+    errors = [e for r in rows if (e := label_error(r, labels, name))]
+    if errors:
+        raise ImportErrors(errors)
+    return labels, create_first_labels(project, labels, {r.label for r in rows if r.label is not None})
+
+
+def create_first_labels(project: Project, labels: dict[str, Label], names: set[str]) -> list[str]:
+    """For a project without labels: create ``names`` (sorted), add them to ``labels``, return them."""
+    if labels or not names:
+        return []
+    created = sorted(names)
+    for lab in labels_set(project=project, names=created):
+        labels[lab.name] = lab
+    return created
+
+
+# ---- the all-or-nothing collection of problems ----------------------------------------------------------------
+
+
+class Problems:
+    """The first ``MAX_ERRORS_KEPT`` problems of an upload, and how many there were in all."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.kept: list[ImportRowError] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(self, error: ImportRowError) -> None:
+        self.count += 1
+        if len(self.kept) < MAX_ERRORS_KEPT:
+            self.kept.append(error)
+
+    def raise_any(self) -> None:
+        """Raise ImportErrors with the kept problems and a line counting the others; nothing if there are none."""
+        if not self.count:
+            return
+        errors = list(self.kept)
+        if self.count > len(errors):
+            errors.append(ImportRowError(file=self.name, line=None, reason=(
+                f"{self.count - len(errors):,} more problems not listed; fix the ones above and try again")))
+        raise ImportErrors(errors)
+
+
+def check_parsed(rows: list[Row], errors: list[ImportRowError], name: str) -> None:
+    """Refuse an upload that had unreadable records, or none at all."""
+    if errors:
+        raise ImportErrors(errors)
+    if not rows:
+        raise QuorumError(f"{name}: no items found.")
+
+
+def check_kind(project: Project, rows: list[Row], name: str) -> None:
+    wants_image = project.is_image
+    if rows and wants_image != (rows[0].image_bytes is not None):
+        kind = "images (a .zip or folder)" if wants_image else "text (.csv or .jsonl)"
+        raise QuorumError(f"{name}: this is a {project.get_kind_display()} project; import {kind}.")
+
+
+def check_text_project(project: Project, name: str) -> None:
+    if project.is_image:
+        raise QuorumError(f"{name}: this is a {project.get_kind_display()} project; import images (a .zip or folder).")
+
+
+# ---- a large text file, checked in one pass before it is written in another ------------------------------------
+
+
+class Tally:
+    """What validation has found in an upload so far: rows, their problems, and the label names they use."""
+
+    def __init__(self, name: str, labels: dict[str, Label]):
+        self.name, self.labels, self.rows = name, labels, 0
+        self.problems = Problems(name)  # the rows' own problems (unreadable, missing text, ...)
+        self.label_problems = Problems(name)  # valid rows whose label the project does not have
+        self.label_names: set[str] = set()  # for a project without labels, which takes them from its first import
+
+    def __bool__(self) -> bool:
+        """True once the upload is known to be refused."""
+        return bool(self.problems or self.label_problems)
+
+    def check(self, r: Row | ImportRowError) -> bool:
+        """Record a parsed row or a parse problem; True for a row that may be written."""
+        if isinstance(r, ImportRowError):
+            self.problems.add(r)
+            return False
+        self.rows += 1
+        if r.label is not None and not self.labels:
+            self.label_names.add(r.label)
+        if error := label_error(r, self.labels, self.name):
+            self.label_problems.add(error)
+            return False
+        return True
+
+    def raise_any(self) -> None:
+        """The rows' own problems first, labels once the rows are valid (as import_rows does)."""
+        self.problems.raise_any()
+        if not self.rows:
+            raise QuorumError(f"{self.name}: no items found.")
+        self.label_problems.raise_any()
+
+
+def scan_text_file(name: str, path: Path, labels: dict[str, Label]) -> Tally:
+    """Read the file once, keeping only counts, the first problems and the label names: bounded memory."""
+    tally = Tally(name, labels)
+    with path.open("rb") as fh:
+        for r in iter_text_file(name, fh):
+            tally.check(r)
+    return tally
+
+
+# ---- duplicates --------------------------------------------------------------------------------------------------
+
+
+def dedupe(project: Project, rows: list[Row]) -> tuple[list[Row], int]:
+    """The rows whose content is new to the project and to the upload, and how many were not."""
+    seen: set[str] = set()
+    hashes = [r.content_hash for r in rows]
+    if Item.objects.filter(project=project).exists():  # a first import has nothing to compare with
+        for start in range(0, len(hashes), 5000):
+            seen.update(Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000])
+                        .values_list("content_hash", flat=True))
+    unique = new_rows(rows, seen)
+    return unique, len(rows) - len(unique)
+
+
+def new_in_batch(project: Project, batch: list[Row]) -> list[Row]:
+    """The batch's rows not in the project yet; rows of earlier batches of this transaction count as in it."""
+    seen = set(Item.objects.filter(project=project, content_hash__in=[r.content_hash for r in batch])
+               .values_list("content_hash", flat=True))
+    return new_rows(batch, seen)
+
+
+def new_rows(rows: list[Row], seen: set[str]) -> list[Row]:
+    """The rows whose content is not in ``seen`` (hashes already in the project), first of each; fills ``seen``."""
+    unique = []
+    for r in rows:
+        if r.content_hash not in seen:
+            seen.add(r.content_hash)
+            unique.append(r)
+    return unique
