@@ -1,84 +1,22 @@
-"""Data health: the job that runs the checks of ml.health over a project and stores a report, its selectors
-and the actions on findings (dismiss, boost a rare class in the queue)."""
+"""Data health checks: run the statistics of ml.health over a project's items and describe what they find.
+
+services.py stores the results as a report and holds the actions on findings and the selectors."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.files.storage import default_storage
-from django.core.paginator import Page, Paginator
-from django.db import transaction
-from django.db.models import Count, F
-from django.utils import timezone
+from django.db.models import Count
 
-from core import jobs
-from core.models import Annotation, Item, Job, Label, LabelSource, Project
-from health.job_kinds import HEALTH
-from health.models import Finding, HealthReport
+from core.models import Annotation, Label, LabelSource, Project
+from health.models import Finding
+from health.rows import CHUNK, Progress, Rows, add_finding, json_float, load_rows, plural
 from learning.featurize import project_features
 from learning.models import ModelVersion, Prediction
 from ml import health as H
-from quorum.lib.errors import QuorumError
 
-CHUNK = 5000
 SAMPLE = 50_000  # rows per side for drift statistics: PSI on 50k rows is as stable as on a million
-SEVERITY_ORDER = {Finding.Severity.SEVERE: 0, Finding.Severity.WARNING: 1, Finding.Severity.INFO: 2}
-Progress = Callable[[int, str], None]
-
-
-# ---------------------------------------------------------------- gathering rows
-
-
-@dataclass
-class Rows:
-    """The project's items as aligned arrays, in id order."""
-
-    ids: np.ndarray
-    label: np.ndarray  # final label order, -1 when unlabeled
-    given: np.ndarray  # given label order, -1 when none
-    predicted: np.ndarray  # predicted label order, -1 when none
-    excluded: np.ndarray
-    quality: list[float]
-    metadata: list[dict]
-    content: list[str]  # text, or the image's storage name
-    position: dict[int, int] = field(default_factory=dict)
-
-
-def _rows(project: Project, order: dict[int, int]) -> Rows:
-    qs = (Item.objects.filter(project=project).order_by("id")
-          .values_list("id", "final_label_id", "given_label_id", "predicted_label_id", "excluded", "label_quality",
-                       "metadata", "text" if not project.is_image else "image"))
-    ids, label, given, predicted, excluded, quality, metadata, content = [], [], [], [], [], [], [], []
-    for pk, final, giv, pred, exc, q, meta, body in qs.iterator(chunk_size=CHUNK):
-        ids.append(pk)
-        label.append(order.get(final, -1))
-        given.append(order.get(giv, -1))
-        predicted.append(order.get(pred, -1))
-        excluded.append(exc)
-        if q is not None:
-            quality.append(q)
-        metadata.append(meta or {})
-        content.append(body or "")
-    ids_arr = np.array(ids, dtype=np.int64)
-    return Rows(ids=ids_arr, label=np.array(label, dtype=int), given=np.array(given, dtype=int),
-                predicted=np.array(predicted, dtype=int), excluded=np.array(excluded, dtype=bool), quality=quality,
-                metadata=metadata, content=content, position={int(i): n for n, i in enumerate(ids)})
-
-
-def _finding(findings: list, *, check: str, key: str | None = None, severity: str, title: str, rows,
-             ids: np.ndarray, explanation: str, count: int | None = None, params: dict | None = None) -> None:
-    item_ids = [int(ids[r]) for r in rows]
-    if not item_ids and not count:
-        return
-    findings.append({"check_name": check, "key": key or check, "severity": severity, "title": title,
-                     "count": count if count is not None else len(item_ids), "explanation": explanation,
-                     "item_ids": item_ids[:Finding.ITEM_CAP], "params": params or {}})
-
-
-def _n(k: int, word: str) -> str:
-    return f"{k:,} {word}{'' if k == 1 else 's'}"
 
 
 # ---------------------------------------------------------------- checks
@@ -97,60 +35,25 @@ def _class_balance(project, rows: Rows, labels: list[Label], findings: list) -> 
     for c in (balance["rare"] if balance else []):
         share = balance["shares"][c]
         lab = labels[c]
-        _finding(findings, check="class_balance", key=f"class_balance:{lab.name}", severity=Finding.Severity.WARNING,
+        add_finding(findings, check="class_balance", key=f"class_balance:{lab.name}", severity=Finding.Severity.WARNING,
                  title=f"Rare class: {lab.name}", rows=np.flatnonzero(rows.label == c), ids=rows.ids,
                  params={"label_id": lab.pk, "label": lab.name},
-                 explanation=(f"Only {_n(int(final[c]), 'labeled item')} ({share:.1%}) are {lab.name}, under the "
+                 explanation=(f"Only {plural(int(final[c]), 'labeled item')} ({share:.1%}) are {lab.name}, under the "
                               f"{balance['threshold']:.1%} threshold. The model sees too few examples to learn it. "
                               f"'Find more' moves open items the model thinks are {lab.name} to the front of the queue."))
     return {"labels": [lab.name for lab in labels], "given": given.tolist(), "human": human.tolist(),
-            "final": final.tolist(), "imbalance_ratio": _json_float(balance["imbalance_ratio"]) if balance else None,
+            "final": final.tolist(), "imbalance_ratio": json_float(balance["imbalance_ratio"]) if balance else None,
             "threshold": balance["threshold"] if balance else None, "rare": balance["rare"] if balance else []}
 
 
-def _json_float(x):
-    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
-        return None
-    return round(float(x), 4)
-
-
-def _image_checks(rows: Rows, findings: list, progress: Progress) -> tuple[dict, np.ndarray]:
-    stats: list[H.ImageStats] = []
-    n = len(rows.ids)
-    for i, name in enumerate(rows.content):
-        if not name:
-            stats.append(H.ImageStats(readable=False))
-        else:
-            try:
-                with default_storage.open(name, "rb") as fh:
-                    stats.append(H.read_image_stats(fh))
-            except (FileNotFoundError, OSError):
-                stats.append(H.ImageStats(readable=False))
-        if i % 200 == 0:
-            progress(5 + int(50 * i / max(n, 1)), f"Reading images ({i:,}/{n:,})")
+def _image_checks(rows: Rows, findings: list, progress: Progress) -> tuple[dict, tuple]:
+    stats = _image_stats(rows, progress)
     ids = rows.ids
     unreadable = np.array([not s.readable for s in stats], dtype=bool)
     under, over = H.exposure(stats)
     small = H.too_small(stats)
     blur = H.blurry(stats, exclude=under | over)
-    _finding(findings, check="unreadable", severity=Finding.Severity.SEVERE, title="Unreadable or corrupt files",
-             rows=np.flatnonzero(unreadable), ids=ids,
-             explanation="These files are missing or cannot be decoded. Training skips them (they become zero "
-                         "vectors) and annotators see a broken image. Re-import them or exclude them.")
-    _finding(findings, check="underexposed", severity=Finding.Severity.WARNING, title="Under-exposed (too dark)",
-             rows=np.flatnonzero(under), ids=ids,
-             explanation="Mostly black: the average grey level is under 40 of 255 and almost nothing is bright. "
-                         "Nobody can label what they cannot see.")
-    _finding(findings, check="overexposed", severity=Finding.Severity.WARNING, title="Over-exposed (washed out)",
-             rows=np.flatnonzero(over), ids=ids,
-             explanation="Mostly white: the average grey level is over 215 of 255 and almost nothing is dark.")
-    _finding(findings, check="blurry", severity=Finding.Severity.WARNING, title="Blurry images",
-             rows=np.flatnonzero(blur), ids=ids,
-             explanation="The variance of the Laplacian (edge strength) is under 100: few sharp edges, so details "
-                         "that decide the label may be lost.")
-    _finding(findings, check="too_small", severity=Finding.Severity.WARNING, title="Images too small",
-             rows=np.flatnonzero(small), ids=ids,
-             explanation="The shorter side is under 32 pixels: too little detail to label or learn from.")
+    _image_findings(ids, findings, unreadable=unreadable, under=under, over=over, blur=blur, small=small)
     flat = np.array([s.readable and (s.p99 - s.p01) < 8 for s in stats], dtype=bool)
     exact = H.exact_groups([s.pixel_hash for s in stats])
     near = H.near_duplicate_groups(np.array([s.phash for s in stats], dtype=np.uint64), valid=~unreadable & ~flat)
@@ -168,6 +71,45 @@ def _image_checks(rows: Rows, findings: list, progress: Progress) -> tuple[dict,
     return summary, (unreadable, drift_cols)
 
 
+def _image_stats(rows: Rows, progress: Progress) -> list[H.ImageStats]:
+    """Each image's statistics, in row order; a missing or undecodable file counts as unreadable."""
+    stats: list[H.ImageStats] = []
+    n = len(rows.ids)
+    for i, name in enumerate(rows.content):
+        if not name:
+            stats.append(H.ImageStats(readable=False))
+        else:
+            try:
+                with default_storage.open(name, "rb") as fh:
+                    stats.append(H.read_image_stats(fh))
+            except (FileNotFoundError, OSError):
+                stats.append(H.ImageStats(readable=False))
+        if i % 200 == 0:
+            progress(5 + int(50 * i / max(n, 1)), f"Reading images ({i:,}/{n:,})")
+    return stats
+
+
+def _image_findings(ids: np.ndarray, findings: list, *, unreadable, under, over, blur, small) -> None:
+    add_finding(findings, check="unreadable", severity=Finding.Severity.SEVERE, title="Unreadable or corrupt files",
+             rows=np.flatnonzero(unreadable), ids=ids,
+             explanation="These files are missing or cannot be decoded. Training skips them (they become zero "
+                         "vectors) and annotators see a broken image. Re-import them or exclude them.")
+    add_finding(findings, check="underexposed", severity=Finding.Severity.WARNING, title="Under-exposed (too dark)",
+             rows=np.flatnonzero(under), ids=ids,
+             explanation="Mostly black: the average grey level is under 40 of 255 and almost nothing is bright. "
+                         "Nobody can label what they cannot see.")
+    add_finding(findings, check="overexposed", severity=Finding.Severity.WARNING, title="Over-exposed (washed out)",
+             rows=np.flatnonzero(over), ids=ids,
+             explanation="Mostly white: the average grey level is over 215 of 255 and almost nothing is dark.")
+    add_finding(findings, check="blurry", severity=Finding.Severity.WARNING, title="Blurry images",
+             rows=np.flatnonzero(blur), ids=ids,
+             explanation="The variance of the Laplacian (edge strength) is under 100: few sharp edges, so details "
+                         "that decide the label may be lost.")
+    add_finding(findings, check="too_small", severity=Finding.Severity.WARNING, title="Images too small",
+             rows=np.flatnonzero(small), ids=ids,
+             explanation="The shorter side is under 32 pixels: too little detail to label or learn from.")
+
+
 def _duplicates(rows: Rows, exact: list[list[int]], near: list[list[int]], findings: list, *, what: str,
                 exact_how: str, near_how: str) -> None:
     ids = rows.ids
@@ -176,17 +118,17 @@ def _duplicates(rows: Rows, exact: list[list[int]], near: list[list[int]], findi
     conflicts = H.conflicting_groups(exact + near_only, rows.label)
     # Group by group, so the finding's item list shows the copies of one picture or text side by side.
     flat = lambda groups: list(dict.fromkeys(i for g in groups for i in sorted(g)))  # noqa: E731
-    _finding(findings, check="exact_duplicates", severity=Finding.Severity.WARNING, title=f"Exact duplicate {what}",
+    add_finding(findings, check="exact_duplicates", severity=Finding.Severity.WARNING, title=f"Exact duplicate {what}",
              rows=flat(exact), ids=ids,
-             explanation=f"{_n(len(exact), 'group')} of {what} {exact_how}. Duplicates count twice in training and "
+             explanation=f"{plural(len(exact), 'group')} of {what} {exact_how}. Duplicates count twice in training and "
                          "leak between cross-validation folds, which inflates the measured accuracy.")
-    _finding(findings, check="near_duplicates", severity=Finding.Severity.INFO, title=f"Near-duplicate {what}",
+    add_finding(findings, check="near_duplicates", severity=Finding.Severity.INFO, title=f"Near-duplicate {what}",
              rows=flat(near_only), ids=ids,
-             explanation=f"{_n(len(near_only), 'group')} of {what} {near_how}. Check that they are not the same "
+             explanation=f"{plural(len(near_only), 'group')} of {what} {near_how}. Check that they are not the same "
                          "example counted several times.")
-    _finding(findings, check="conflicting_duplicates", severity=Finding.Severity.SEVERE,
+    add_finding(findings, check="conflicting_duplicates", severity=Finding.Severity.SEVERE,
              title="Duplicates with different labels", rows=flat(conflicts), ids=ids,
-             explanation=f"{_n(len(conflicts), 'group')} of duplicate {what} carry different labels. The same "
+             explanation=f"{plural(len(conflicts), 'group')} of duplicate {what} carry different labels. The same "
                          "content cannot be two classes: at least one label in each group is wrong.")
 
 
@@ -195,17 +137,17 @@ def _text_checks(rows: Rows, findings: list, progress: Progress) -> tuple[dict, 
     ids = rows.ids
     progress(10, "Checking texts")
     problems = H.text_problems(texts)
-    _finding(findings, check="empty_text", severity=Finding.Severity.WARNING, title="Empty texts",
+    add_finding(findings, check="empty_text", severity=Finding.Severity.WARNING, title="Empty texts",
              rows=np.flatnonzero(problems["empty"]), ids=ids,
              explanation="Blank or whitespace only: there is nothing to label.")
-    _finding(findings, check="short_text", severity=Finding.Severity.INFO, title="Very short texts",
+    add_finding(findings, check="short_text", severity=Finding.Severity.INFO, title="Very short texts",
              rows=np.flatnonzero(problems["short"]), ids=ids,
              explanation="Fewer than 3 visible characters: usually too little to decide a label.")
-    _finding(findings, check="long_text", severity=Finding.Severity.INFO, title="Very long texts",
+    add_finding(findings, check="long_text", severity=Finding.Severity.INFO, title="Very long texts",
              rows=np.flatnonzero(problems["long"]), ids=ids,
              explanation="Over ten times the median length (and over 2,000 characters): perhaps several records "
                          "merged into one, and slow to read for annotators.")
-    _finding(findings, check="bad_characters", severity=Finding.Severity.WARNING, title="Undecodable characters",
+    add_finding(findings, check="bad_characters", severity=Finding.Severity.WARNING, title="Undecodable characters",
              rows=np.flatnonzero(problems["bad_chars"]), ids=ids,
              explanation="Contains U+FFFD replacement characters or control characters: the file was probably "
                          "decoded with the wrong encoding. Re-export it as UTF-8.")
@@ -226,7 +168,7 @@ def _text_checks(rows: Rows, findings: list, progress: Progress) -> tuple[dict, 
 
 def _outliers(X, skip: np.ndarray, rows: Rows, findings: list) -> int:
     mask = H.outliers(X) & ~skip
-    _finding(findings, check="outliers", severity=Finding.Severity.INFO, title="Outliers in feature space",
+    add_finding(findings, check="outliers", severity=Finding.Severity.INFO, title="Outliers in feature space",
              rows=np.flatnonzero(mask), ids=rows.ids,
              explanation="An isolation forest finds these far from everything else. They may be from another "
                          "source, a different camera or topic, or simply rare but valid: worth a look.")
@@ -255,20 +197,34 @@ def _performance(project, rows: Rows, labels: list[Label], version: ModelVersion
     names = [lab.name for lab in labels]
     weak = [c for c in worst if report["f1"][c] < 0.6]
     if weak:
-        wrong = pos[~correct & np.isin(y, weak)]
-        text = "; ".join(f"{names[c]}: F1 {report['f1'][c]:.2f} (precision {report['precision'][c]:.2f}, recall "
-                         f"{report['recall'][c]:.2f})" for c in weak)
-        _finding(findings, check="weak_classes", severity=Finding.Severity.WARNING, title="Classes the model gets wrong",
-                 rows=wrong, ids=rows.ids, count=int((~correct & np.isin(y, weak)).sum()),
-                 explanation=f"{text}. The items listed are the ones it mislabels: more or cleaner examples of these "
-                             "classes help most.")
+        _weak_class_finding(rows, pos, y, correct, report, weak, names, findings)
+    slices = _slice_findings(rows, pos, correct, findings)
+    return {"model_version": version.name, "n": int(len(pos)), "accuracy": report["accuracy"], "labels": names,
+            "per_class": [{"label": names[c], "precision": report["precision"][c], "recall": report["recall"][c],
+                           "f1": report["f1"][c], "support": report["support"][c]} for c in range(n)],
+            "confusion": report["confusion"], "worst": [names[c] for c in worst], "slices": slices[:200]}
+
+
+def _weak_class_finding(rows: Rows, pos, y, correct, report: dict, weak: list[int], names: list[str],
+                        findings: list) -> None:
+    wrong = pos[~correct & np.isin(y, weak)]
+    text = "; ".join(f"{names[c]}: F1 {report['f1'][c]:.2f} (precision {report['precision'][c]:.2f}, recall "
+                     f"{report['recall'][c]:.2f})" for c in weak)
+    add_finding(findings, check="weak_classes", severity=Finding.Severity.WARNING, title="Classes the model gets wrong",
+             rows=wrong, ids=rows.ids, count=int((~correct & np.isin(y, weak)).sum()),
+             explanation=f"{text}. The items listed are the ones it mislabels: more or cleaner examples of these "
+                         "classes help most.")
+
+
+def _slice_findings(rows: Rows, pos, correct, findings: list) -> list[dict]:
+    """A finding per metadata slice where the model is weak; returns every slice's accuracy for the report."""
     slices = H.slice_accuracy(correct, [rows.metadata[r] for r in pos])
     for s in slices:
         if not s["weak"]:
             continue
         in_slice = pos[np.array(s["rows"])]
         wrong = in_slice[~correct[np.array(s["rows"])]]
-        _finding(findings, check="slice", key=f"slice:{s['field']}={s['value']}", severity=Finding.Severity.WARNING,
+        add_finding(findings, check="slice", key=f"slice:{s['field']}={s['value']}", severity=Finding.Severity.WARNING,
                  title=f"Weak slice: {s['field']} = {s['value']}", rows=wrong, ids=rows.ids, count=s["count"],
                  params={"field": s["field"], "value": s["value"]},
                  explanation=(f"Model accuracy is {s['accuracy']:.2f} on the {s['count']:,} items with "
@@ -277,10 +233,7 @@ def _performance(project, rows: Rows, labels: list[Label], version: ModelVersion
                               "wrong."))
     for s in slices:
         del s["rows"]
-    return {"model_version": version.name, "n": int(len(pos)), "accuracy": report["accuracy"], "labels": names,
-            "per_class": [{"label": names[c], "precision": report["precision"][c], "recall": report["recall"][c],
-                           "f1": report["f1"][c], "support": report["support"][c]} for c in range(n)],
-            "confusion": report["confusion"], "worst": [names[c] for c in worst], "slices": slices[:200]}
+    return slices
 
 
 def _human(project, labels: list[Label], performance: dict | None) -> dict:
@@ -300,7 +253,7 @@ def _human(project, labels: list[Label], performance: dict | None) -> dict:
     per = H.annotator_accuracy(np.array(annotator), np.array(label), np.array(reference))
     agreement, n_items = H.pairwise_agreement(np.array(item), np.array(label))
     summary = H.human_vs_model(per, performance["accuracy"] if performance else None)
-    summary["agreement"] = _json_float(agreement)
+    summary["agreement"] = json_float(agreement)
     summary["agreement_items"] = n_items
     summary["annotators"] = sorted(
         ({"name": names[a], "correct": c, "total": t, "accuracy": round(c / t, 4)} for a, (c, t) in per.items()),
@@ -325,19 +278,7 @@ def _drift(project, rows: Rows, X, extra: dict, labels: list[Label], findings: l
         class_psi = H.psi_from_shares(ref_shares, new_shares)
     else:
         new_shares = None
-    from scipy import sparse
-    if sparse.issparse(X):
-        from sklearn.decomposition import TruncatedSVD
-
-        k = max(1, min(20, X.shape[1] - 1, X.shape[0] - 1))
-        Z = TruncatedSVD(n_components=k, random_state=0).fit_transform(X)
-        groups = {"text topics (SVD)": slice(0, k)}
-    else:
-        Z = np.asarray(X)
-        side = min(Z.shape[1], 256)
-        groups = {"pixel layout": slice(0, side)}
-        if Z.shape[1] > side:
-            groups["colour histogram"] = slice(side, Z.shape[1])
+    Z, groups = _drift_space(X)
     group_psi = H.feature_group_psi(Z[ref], Z[cur], groups)
     for name, values in extra.items():
         group_psi[name] = round(H.psi(values[ref], values[cur]), 4)
@@ -345,160 +286,80 @@ def _drift(project, rows: Rows, X, extra: dict, labels: list[Label], findings: l
                 default=float("nan"))
     verdict = H.drift_verdict(worst)
     if not math.isnan(worst) and worst >= H.PSI_MODERATE:
-        top = sorted(((v, k) for k, v in group_psi.items() if not math.isnan(v)), reverse=True)[:2]
-        parts = [f"{k} (PSI {v:.2f})" for v, k in top]
-        if class_psi is not None:
-            parts.insert(0, f"predicted classes (PSI {class_psi:.2f})")
-        _finding(findings, check="drift", severity=Finding.Severity.WARNING if worst >= H.PSI_MAJOR else Finding.Severity.INFO,
-                 title=f"New items differ from the labeled set: {verdict}", rows=new, ids=rows.ids,
-                 explanation=("The unlabeled items are not distributed like the labeled ones: " + ", ".join(parts) +
-                              ". A model trained on the labeled set may do worse on them; label a sample of the new "
-                              "items. PSI under 0.1 is no meaningful shift, over 0.25 a major one."))
-    return {"verdict": verdict, "worst_psi": _json_float(worst), "class_psi": _json_float(class_psi),
-            "groups": {k: _json_float(v) for k, v in group_psi.items()}, "n_labeled": int(len(labeled)),
+        _drift_finding(rows, new, group_psi, class_psi, worst, verdict, findings)
+    return {"verdict": verdict, "worst_psi": json_float(worst), "class_psi": json_float(class_psi),
+            "groups": {k: json_float(v) for k, v in group_psi.items()}, "n_labeled": int(len(labeled)),
             "n_new": int(len(new)), "labeled_shares": [round(float(s), 4) for s in ref_shares],
             "new_shares": [round(float(s), 4) for s in new_shares] if new_shares is not None else None}
 
 
-# ---------------------------------------------------------------- the job
+def _drift_space(X) -> tuple[np.ndarray, dict[str, slice]]:
+    """The features to compare, dense, and their named groups of columns: text topics, or image layout and colour."""
+    from scipy import sparse
+    if sparse.issparse(X):
+        from sklearn.decomposition import TruncatedSVD
+
+        k = max(1, min(20, X.shape[1] - 1, X.shape[0] - 1))
+        Z = TruncatedSVD(n_components=k, random_state=0).fit_transform(X)
+        return Z, {"text topics (SVD)": slice(0, k)}
+    Z = np.asarray(X)
+    side = min(Z.shape[1], 256)
+    groups = {"pixel layout": slice(0, side)}
+    if Z.shape[1] > side:
+        groups["colour histogram"] = slice(side, Z.shape[1])
+    return Z, groups
 
 
-def compute_health(*, project: Project, progress: Progress | None = None, job: Job | None = None) -> HealthReport:
-    """Run every check over ``project`` and store a HealthReport with its findings (one transaction)."""
-    progress = progress or (lambda done, message: None)
+def _drift_finding(rows: Rows, new, group_psi: dict, class_psi, worst: float, verdict: str, findings: list) -> None:
+    top = sorted(((v, k) for k, v in group_psi.items() if not math.isnan(v)), reverse=True)[:2]
+    parts = [f"{k} (PSI {v:.2f})" for v, k in top]
+    if class_psi is not None:
+        parts.insert(0, f"predicted classes (PSI {class_psi:.2f})")
+    add_finding(findings, check="drift", severity=Finding.Severity.WARNING if worst >= H.PSI_MAJOR else Finding.Severity.INFO,
+             title=f"New items differ from the labeled set: {verdict}", rows=new, ids=rows.ids,
+             explanation=("The unlabeled items are not distributed like the labeled ones: " + ", ".join(parts) +
+                          ". A model trained on the labeled set may do worse on them; label a sample of the new "
+                          "items. PSI under 0.1 is no meaningful shift, over 0.25 a major one."))
+
+
+# ---------------------------------------------------------------- all checks
+
+
+def run_checks(project: Project, progress: Progress) -> tuple[dict, list[dict], ModelVersion | None]:
+    """Every check over ``project``: the report's results, its findings, and the model version measured."""
     labels = list(project.labels.all())
-    order = {lab.pk: lab.order for lab in labels}
     progress(2, "Loading items")
-    rows = _rows(project, order)
+    rows = load_rows(project, {lab.pk: lab.order for lab in labels})
     findings: list[dict] = []
     results: dict = {"kind": project.kind, "n_items": int(len(rows.ids)), "n_labeled": int((rows.label >= 0).sum())}
     results["classes"] = _class_balance(project, rows, labels, findings)
+    version = None
     if len(rows.ids):
-        if project.is_image:
-            results["content"], (skip, extra) = _image_checks(rows, findings, progress)
-        else:
-            results["content"], (skip, extra) = _text_checks(rows, findings, progress)
-        progress(60, "Computing features")
-        feature_ids, X = project_features(project)
-        if not np.array_equal(feature_ids, rows.ids):  # items added meanwhile: keep the rows we checked
-            keep = np.isin(feature_ids, rows.ids)
-            X = X[np.flatnonzero(keep)]
-        progress(70, "Looking for outliers")
-        results["outliers"] = _outliers(X, skip, rows, findings)
-        progress(80, "Measuring the model")
-        version = ModelVersion.objects.filter(project=project).first()
-        results["performance"] = _performance(project, rows, labels, version, findings)
-        results["human"] = _human(project, labels, results["performance"])
-        progress(90, "Comparing new items with the labeled set")
-        results["drift"] = _drift(project, rows, X, extra, labels, findings)
-    else:
-        version = None
+        item_results, version = _item_checks(project, rows, labels, findings, progress)
+        results.update(item_results)
     results["label_quality"] = H.histogram(np.array(rows.quality), bins=10) if rows.quality else None
-    progress(97, "Saving the report")
-    return _store(project, job, version, results, findings)
+    return results, findings, version
 
 
-@transaction.atomic
-def _store(project, job, version, results: dict, findings: list[dict]) -> HealthReport:
-    previous = HealthReport.objects.filter(project=project).first()
-    dismissed = {}
-    if previous is not None:
-        dismissed = {f.key: f for f in previous.findings.filter(dismissed=True)}
-    report = HealthReport.objects.create(project=project, job=job, model_version=version,
-                                         n_items=results["n_items"], results=results)
-    rows = []
-    for f in sorted(findings, key=lambda f: (SEVERITY_ORDER[f["severity"]], -f["count"])):
-        row = Finding(report=report, project=project, **f)
-        old = dismissed.get(f["key"])
-        # A dismissal carries over only while nothing new appears behind the finding.
-        if old is not None and set(f["item_ids"]) <= set(old.item_ids):
-            row.dismissed, row.dismissed_reason = True, old.dismissed_reason
-            row.dismissed_by_id, row.dismissed_at = old.dismissed_by_id, old.dismissed_at
-        rows.append(row)
-    Finding.objects.bulk_create(rows)
-    return report
-
-
-def request_health(*, project: Project, user) -> Job:
-    """Queue a health job, or return the one already queued or running."""
-    return jobs.request_job(project=project, kind=HEALTH, user=user, total=100)[0]
-
-
-# ---------------------------------------------------------------- actions
-
-
-@transaction.atomic
-def dismiss_finding(*, finding: Finding, user, reason: str) -> Finding:
-    reason = (reason or "").strip()
-    if not reason:
-        raise QuorumError("Say why you dismiss this finding (e.g. 'these dark images are night shots, keep them').")
-    Finding.objects.filter(pk=finding.pk).update(dismissed=True, dismissed_reason=reason[:300], dismissed_by=user,
-                                                 dismissed_at=timezone.now())
-    finding.refresh_from_db()
-    return finding
-
-
-@transaction.atomic
-def restore_finding(*, finding: Finding) -> Finding:
-    Finding.objects.filter(pk=finding.pk).update(dismissed=False, dismissed_reason="", dismissed_by=None,
-                                                 dismissed_at=None)
-    finding.refresh_from_db()
-    return finding
-
-
-def boost_class(*, project: Project, label: Label) -> int:
-    """Set the queue priority of open items to the latest model's probability of ``label``.
-
-    Open items the model thinks belong to the rare class are served first. Escalated items (priority >= 2)
-    keep their place; the next retrain re-ranks by uncertainty again. Returns the number of items moved.
-    """
+def _item_checks(project, rows: Rows, labels: list[Label], findings: list,
+                 progress: Progress) -> tuple[dict, ModelVersion | None]:
+    """The checks that need items: content, outliers, the latest model's and the annotators' accuracy, drift."""
+    results: dict = {}
+    if project.is_image:
+        results["content"], (skip, extra) = _image_checks(rows, findings, progress)
+    else:
+        results["content"], (skip, extra) = _text_checks(rows, findings, progress)
+    progress(60, "Computing features")
+    feature_ids, X = project_features(project)
+    if not np.array_equal(feature_ids, rows.ids):  # items added meanwhile: keep the rows we checked
+        keep = np.isin(feature_ids, rows.ids)
+        X = X[np.flatnonzero(keep)]
+    progress(70, "Looking for outliers")
+    results["outliers"] = _outliers(X, skip, rows, findings)
+    progress(80, "Measuring the model")
     version = ModelVersion.objects.filter(project=project).first()
-    if version is None:
-        raise QuorumError("There is no model yet to find this class: label some items and retrain first.")
-    column = label.order
-    open_ids = Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False,
-                                   priority__lt=2.0)
-    moved = 0
-    preds = (Prediction.objects.filter(model_version=version, item__in=open_ids)
-             .values_list("item_id", "probabilities").order_by("item_id").iterator(chunk_size=CHUNK))
-    batch: list[Item] = []
-    for item_id, proba in preds:
-        if column < len(proba):
-            batch.append(Item(pk=item_id, priority=float(proba[column])))
-        if len(batch) >= CHUNK:
-            moved += _write_priorities(batch)
-            batch = []
-    moved += _write_priorities(batch)
-    return moved
-
-
-def _write_priorities(batch: list[Item]) -> int:
-    if batch:
-        with transaction.atomic():
-            Item.objects.bulk_update(batch, ["priority"], batch_size=2000)
-    return len(batch)
-
-
-# ---------------------------------------------------------------- selectors
-
-
-def latest_report(project: Project) -> HealthReport | None:
-    return HealthReport.objects.filter(project=project).first()
-
-
-def report_findings(report: HealthReport) -> list[Finding]:
-    rows = list(report.findings.select_related("dismissed_by").defer("item_ids"))
-    return sorted(rows, key=lambda f: (f.dismissed, SEVERITY_ORDER[f.severity], -f.count))
-
-
-def get_finding(project: Project, finding_id: int) -> Finding | None:
-    return Finding.objects.select_related("report", "dismissed_by").filter(pk=finding_id, project=project).first()
-
-
-def finding_items(finding: Finding, *, page: int | str | None, per_page: int = 48) -> Page:
-    """One page of the finding's items, in the finding's order, with their labels."""
-    paginator = Paginator(finding.item_ids, per_page)
-    page_obj = paginator.get_page(page)
-    by_id = Item.objects.select_related("final_label", "given_label", "predicted_label").in_bulk(list(page_obj))
-    page_obj.object_list = [by_id[i] for i in page_obj.object_list if i in by_id]
-    return page_obj
+    results["performance"] = _performance(project, rows, labels, version, findings)
+    results["human"] = _human(project, labels, results["performance"])
+    progress(90, "Comparing new items with the labeled set")
+    results["drift"] = _drift(project, rows, X, extra, labels, findings)
+    return results, version

@@ -1,13 +1,13 @@
-"""Celery tasks for data health: thin wrappers that load the job or project and call review.health."""
+"""Celery tasks for data health: thin wrappers that load the job or project and call health.services."""
 import traceback
 
 from celery import shared_task
 
 from core import jobs
 from core.models import Label
-from health.checks import boost_class as boost_class_service
-from health.checks import compute_health as compute_health_service
 from health.job_kinds import HEALTH
+from health.services import boost_class as boost_class_service
+from health.services import compute_health as compute_health_service
 
 
 @shared_task(name="health.tasks.compute_health", acks_late=True, reject_on_worker_lost=True)

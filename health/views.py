@@ -8,7 +8,8 @@ from django.views.decorators.http import require_POST
 from core import jobs
 from core.access import get_project_for_user
 from core.models import Job, Role
-from health.checks import (
+from health.job_kinds import HEALTH
+from health.services import (
     dismiss_finding,
     finding_items,
     get_finding,
@@ -17,7 +18,6 @@ from health.checks import (
     request_health,
     restore_finding,
 )
-from health.job_kinds import HEALTH
 from learning.models import ModelVersion
 from quorum.lib import charts
 from quorum.lib.errors import QuorumError

@@ -8,8 +8,8 @@ from django.test import TestCase
 
 from data.parse import parse_zip
 from data.write import import_rows
-from health.checks import request_health
 from health.models import Finding
+from health.services import request_health
 from learning.retraining import retrain
 from tests.health_data import encode, scene
 from tests.review.test_health import image_health  # noqa: F401  (fixture)

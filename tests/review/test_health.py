@@ -11,9 +11,9 @@ from core.models import Item, Job, Project
 from core.services import project_create
 from data.parse import parse_records, parse_zip
 from data.write import import_rows
-from health.checks import boost_class, request_health
 from health.job_kinds import HEALTH
 from health.models import HealthReport
+from health.services import boost_class, request_health
 from learning.models import ModelVersion, Prediction
 from learning.retraining import retrain
 from tests.conftest import add_members
