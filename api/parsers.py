@@ -7,7 +7,7 @@ from rest_framework.parsers import BaseParser
 
 @dataclass
 class RawUpload:
-    """A request body to hand to labeling.importers.parse_upload as if it were a file called ``name``."""
+    """A request body to hand to data.parse.parse_upload as if it were a file called ``name``."""
 
     name: str
     stream: io.BytesIO

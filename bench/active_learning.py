@@ -179,7 +179,7 @@ def auto_accept(seeds, *, n_labels: int = 300, target: float = 0.98,
                 min_support: int = calibration.AUTO_ACCEPT_MIN_SUPPORT, z: float = calibration.AUTO_ACCEPT_Z) -> dict:
     """Precision and coverage of auto-accepted digits labels, pooled over seeds.
 
-    The same steps as the product (labeling.autoaccept): ml.calibration.fit_auto_accept on the out-of-fold
+    The same steps as the product (learning.autoaccept): ml.calibration.fit_auto_accept on the out-of-fold
     predictions (temperature scaling, then the threshold), accept_confidence on the rest of the pool.
     """
     X, y = load("digits")

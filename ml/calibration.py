@@ -127,7 +127,7 @@ def apply_temperature(proba, temperature: float) -> np.ndarray:
     return np.exp(apply_temperature_log(logp, temperature))
 
 
-# Auto-accept defaults shared by the product (labeling.autoaccept) and bench/active_learning.py: a threshold
+# Auto-accept defaults shared by the product (learning.autoaccept) and bench/active_learning.py: a threshold
 # needs 30 held-out items at or above it, and their precision is the Wilson lower bound at z=1 (about 84%
 # one-sided confidence), so a threshold that meets the target only by luck on a few items is not picked.
 AUTO_ACCEPT_MIN_SUPPORT = 30

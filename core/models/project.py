@@ -24,7 +24,7 @@ class Project(models.Model):
     consensus_threshold = models.FloatField(default=0.7, help_text="Below this consensus confidence, a reviewer decides.")
     gold_rate = models.FloatField(default=0.0, help_text="Share of served items that are gold items.")
     labels_at_last_retrain = models.PositiveIntegerField(default=0)
-    # Auto-accept (labeling.autoaccept): off by default; a manager turns it on with a target precision.
+    # Auto-accept (learning.autoaccept): off by default; a manager turns it on with a target precision.
     auto_accept = models.BooleanField(default=False, help_text="Let the model label items it is sure enough of.")
     auto_accept_target = models.FloatField(
         default=0.98, validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],

@@ -1,4 +1,4 @@
-"""A snapshot of a big project's dashboard counts, recounted in the background (see labeling.stats)."""
+"""A snapshot of a big project's dashboard counts, recounted in the background (see core.stats)."""
 from django.db import models
 
 from core.models.project import Project
