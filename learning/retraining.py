@@ -7,7 +7,7 @@ from django.db import transaction
 from sklearn.metrics import precision_recall_fscore_support
 
 from core.models import Item, LabelSource, Project
-from learning import ranking, tracking
+from learning import neighbours, ranking, tracking
 from learning.annotators import annotation_matrix, multi_annotated_ids
 from learning.featurize import project_features
 from learning.models import ModelVersion
@@ -47,7 +47,8 @@ def _per_class(y, oof, names) -> dict:
 
 def retrain(project: Project, on_progress=None, *, version_name: str | None = None,
             job_id: int | None = None, rank: bool = True) -> ModelVersion:
-    """Train, store the version and its ranking artifact, and (with ``rank``) rank every item in this process.
+    """Train, store the version with its ranking artifact and neighbour index, and (with ``rank``) rank every
+    item in this process.
 
     Raises NotEnoughLabels if it cannot train. The retrain task passes ``rank=False`` and fans the ranking
     out as chunk tasks (labeling.ranking). With ``job_id``, the write is idempotent: a job run again after
@@ -65,6 +66,7 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
     if len(y) == 0:
         raise NotEnoughLabels("no labeled items yet")
     result = train_and_predict(X, y, idx, len(labels), predict_all=False)
+    similar = neighbours.snapshot(project, ids, X)  # reduced here, outside the lock; pages only read it
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()  # runs of one project write in turn
         if job_id is not None:
@@ -87,6 +89,7 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
                                      strategy=project.query_strategy, n_classes=len(labels))
         version.params = {**version.params, "artifact": str(path.relative_to(settings.MEDIA_ROOT))}
         version.save(update_fields=["params"])
+        neighbours.save(version, similar)
         Project.objects.filter(pk=project.pk).update(labels_at_last_retrain=len(y))
     tracking.log_model_version(version)
     if rank:

@@ -7,6 +7,7 @@ from core import jobs
 from core.models import Item, Job, Label, LabelSource
 from learning.featurize import project_features
 from learning.models import ModelVersion, Prediction
+from learning.neighbours import ensure as ensure_neighbour_index
 from ml.noise import detect_mislabels, explain, find_label_issues
 from quorum.lib.errors import QuorumError
 from review.job_kinds import FLAG
@@ -41,6 +42,9 @@ def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given:
     cleanlab's baseline in bench/label_quality.py); for uploaded predictions, confident learning on them."""
     if model_version.origin == ModelVersion.Origin.TRAINED:
         ids, X = project_features(model_version.project)
+        # A version trained before neighbour indexes existed gets one here, from features already in hand,
+        # so its flags open in the review screen without a build of their own.
+        ensure_neighbour_index(model_version, ids=ids, X=X)
         position = {int(i): n for n, i in enumerate(ids.tolist())}
         X_lab = X[[position[p.item_id] for p in rows]]
         if len(set(given)) > 1 and min(Counter(given).values()) >= 2:

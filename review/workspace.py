@@ -1,11 +1,8 @@
 """Reads for the reviewer's item view: everything needed to decide one item, in a constant number of queries."""
-import numpy as np
-from sklearn.neighbors import NearestNeighbors
-
 from core.models import Annotation, Item, LabelEvent
 from labeling.consensus import consensus
-from learning.featurize import project_features
 from learning.models import Prediction
+from learning.neighbours import latest_index
 from review.models import Comment, Flag
 from review.quality import annotator_quality
 
@@ -45,42 +42,40 @@ def item_consensus(annotations, labels) -> dict | None:
             "method": method, "n": len(active)}
 
 
-def _features(project, cache: dict | None):
-    key = ("features", project.pk)
+def _index(project, cache: dict | None):
+    key = ("neighbours", project.pk)
     if cache is not None and key in cache:
         return cache[key]
-    value = project_features(project)
+    value = latest_index(project)
     if cache is not None:
         cache[key] = value
     return value
 
 
-def nearest_labeled(item: Item, labels, *, k: int = NEIGHBOURS, cache: dict | None = None) -> list[dict]:
-    """The ``k`` most similar labeled items (features of labeling.featurize), closest first."""
-    project = item.project
-    labeled = dict(Item.objects.filter(project=project, final_label__isnull=False, excluded=False)
-                   .exclude(pk=item.pk).values_list("pk", "final_label_id"))
-    if not labeled:
-        return []
-    ids, X = _features(project, cache)
-    pos = {int(pk): i for i, pk in enumerate(ids)}
-    if item.pk not in pos:
-        return []
-    rows = [pos[pk] for pk in labeled if pk in pos]
-    if not rows:
-        return []
-    nn = NearestNeighbors(n_neighbors=min(k, len(rows)), algorithm="brute",
-                          metric="cosine" if not project.is_image else "euclidean").fit(X[rows])
-    dist, idx = nn.kneighbors(X[[pos[item.pk]]])
+def nearest_labeled(item: Item, labels, *, k: int = NEIGHBOURS, cache: dict | None = None) -> tuple[list[dict], str]:
+    """The ``k`` most similar labeled items, closest first, and a note when there are none to show.
+
+    Read from the neighbour index the worker stored with the latest model version (learning.neighbours):
+    nothing is fitted here. Labels are today's: an item unlabeled or excluded since the index was built is
+    skipped, so a few spare candidates are asked for.
+    """
+    index, note = _index(item.project, cache)
+    if index is None:
+        return [], note
+    if item.pk not in index:
+        return [], "This item is newer than the model: similar labeled items appear after the next retrain."
+    candidates = index.nearest(item.pk, 4 * k)
+    current = Item.objects.filter(pk__in=[pk for pk, _ in candidates], final_label__isnull=False,
+                                  excluded=False).in_bulk()
     by_pk = {lab.pk: lab for lab in labels}
-    picked = [int(ids[rows[j]]) for j in idx[0]]
-    items = Item.objects.in_bulk(picked)
-    return [{"item": items[pk], "label": by_pk[labeled[pk]], "distance": float(d)}
-            for pk, d in zip(picked, np.asarray(dist[0]), strict=True)]
+    picked = [{"item": current[pk], "label": by_pk[current[pk].final_label_id], "distance": d}
+              for pk, d in candidates if pk in current and current[pk].final_label_id in by_pk]
+    return picked[:k], ""
 
 
 def item_detail(item: Item, *, cache: dict | None = None) -> dict:
-    """Item, annotations with each annotator's measured quality, consensus, model top 3, neighbours, history."""
+    """Item, annotations with each annotator's measured quality, consensus, model top 3, neighbours (or a note
+    why there are none), history."""
     labels = list(item.project.labels.all())
     annotations = list(Annotation.objects.filter(item=item).select_related("annotator", "label")
                        .order_by("created_at", "id"))
@@ -93,10 +88,11 @@ def item_detail(item: Item, *, cache: dict | None = None) -> dict:
     events = list(LabelEvent.objects.filter(item=item).select_related("actor", "from_label", "to_label"))
     comments = list(Comment.objects.filter(item=item).select_related("author"))
     keys = review_keys(labels)
+    neighbours, neighbours_note = nearest_labeled(item, labels, cache=cache)
     return {
         "item": item, "labels": [{"label": lab, "key": keys.get(lab.pk)} for lab in labels],
         "annotations": annotations, "consensus": item_consensus(annotations, labels),
-        "top": model_top(item, labels), "neighbours": nearest_labeled(item, labels, cache=cache),
+        "top": model_top(item, labels), "neighbours": neighbours, "neighbours_note": neighbours_note,
         "events": events, "comments": comments, "timeline": _timeline(events, comments),
     }
 

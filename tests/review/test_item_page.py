@@ -2,6 +2,7 @@
 import pytest
 
 from core.models import Item
+from learning.retraining import retrain
 from review.models import Comment
 from tests.review.helpers import client_for, labeled_items
 
@@ -31,7 +32,9 @@ def test_comment_and_gold_forms(text_project, people):
 
 def test_nearest_labeled_neighbours_are_shown_closest_first(text_project, people):
     items = labeled_items(text_project, [("the cat sat on the mat", "positive"), ("the cat sat on a mat", "negative"),
-                                         ("stock prices fell sharply", "neutral")])
+                                         ("stock prices fell sharply", "neutral")]
+                          + [(f"review number {n} of a long film", ("positive", "negative", "neutral")[n % 3]) for n in range(8)])
+    retrain(text_project)  # the worker stores the neighbour index with the model version
     r = client_for(people["reviewer"]).get(f"/items/{items[0].pk}/")
     neighbours = r.context["neighbours"]
     assert [n["item"].pk for n in neighbours][0] == items[1].pk and neighbours[0]["label"].name == "negative"
