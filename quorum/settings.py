@@ -229,6 +229,8 @@ QUORUM_STATS_MAX_AGE_SECONDS = envint("QUORUM_STATS_MAX_AGE_SECONDS", 30)
 # ---- Ranking fan-out and experiment tracking ------------------------------------------------------------
 # Open items are ranked by a Celery chord of chunk tasks of this many items (one task when fewer).
 QUORUM_RANK_CHUNK = envint("QUORUM_RANK_CHUNK", 20_000)
+# Completed multi-annotator items between two fits of the annotator model (learning.annotators), besides each retrain.
+QUORUM_ANNOTATOR_REFIT_EVERY = envint("QUORUM_ANNOTATOR_REFIT_EVERY", 200)
 # A chord needs a result backend: Redis when the broker is Redis (chords counted natively), else files
 # under var/ (no server; Celery's chord_unlock task then polls the chunk results once a second).
 if not CELERY_RESULT_BACKEND:
