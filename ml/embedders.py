@@ -1,0 +1,268 @@
+"""Pluggable embedders: turn items (PIL images or texts) into a dense (n, d) float32 matrix, offline.
+
+Every embedder has a ``name`` and a ``version`` (stored with each model version, so a result can be
+reproduced) and ``embed(items) -> (n, d) float32``. Per-item vectors do not depend on the other items, so
+callers may cache them per content hash. Text embedders may add ``corpus_features(texts)`` (TF-IDF, fit on
+the whole corpus) which callers combine with the cached vectors (``combine``).
+
+Specs (setting ``QUORUM_EMBEDDER`` or a project's choice):
+
+* ``default``: ``descriptors`` for images, ``tfidf+wordllama`` for text;
+* ``pixels`` (images, 16x16 grey + RGB histogram) and ``tfidf`` (text): the features before issue 15;
+* ``descriptors``: HOG + LBP texture + chromaticity histogram (scikit-image);
+* ``tfidf+wordllama``: TF-IDF plus wordllama's static token embeddings, loaded from the package folder;
+* ``onnx:/path/model.onnx?size=224&mean=0.485,0.456,0.406&std=0.229,0.224,0.225``: any ONNX image encoder
+  (NCHW float input, RGB scaled to [0, 1], then (x - mean) / std), run with onnxruntime.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+from PIL import Image
+from scipy import sparse
+
+from ml.features import image_features, text_features
+
+
+class EmbedderError(ValueError):
+    """A spec that names no usable embedder, or a model file that cannot be loaded."""
+
+
+class PixelEmbedder:
+    """16x16 grey pixels plus an RGB histogram: the image features Quorum used before issue 15."""
+
+    name, version, kind = "pixels", "1", "image"
+
+    def embed(self, items) -> np.ndarray:
+        return _stack([image_features(img) for img in items], 16 * 16 + 24)
+
+
+HOG_SIDE = 64
+LBP_POINTS, LBP_RADII = 8, (1, 2)
+CHROMA_BINS = 6
+
+
+class DescriptorEmbedder:
+    """HOG (shape) + uniform LBP histograms at two radii (texture) + chromaticity and brightness histograms.
+
+    HOG and LBP are normalised locally, so a darker or noisier photo of the same thing keeps its vector; the
+    chromaticity histogram (r/(r+g+b), g/(r+g+b)) keeps colour without brightness. 441 dimensions.
+    """
+
+    name, version, kind = "descriptors", "1", "image"
+
+    def embed(self, items) -> np.ndarray:
+        return _stack([self._one(img) for img in items], self.dim)
+
+    dim = 4 * 4 * 2 * 2 * 9 + len(LBP_RADII) * (LBP_POINTS + 2) * 4 + CHROMA_BINS * CHROMA_BINS + 8 + 1
+
+    def _one(self, image: Image.Image) -> np.ndarray:
+        from skimage.feature import hog, local_binary_pattern
+
+        rgb = np.asarray(image.convert("RGB").resize((HOG_SIDE, HOG_SIDE), Image.BILINEAR), dtype=np.float32) / 255
+        grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        shape = hog(grey, orientations=9, pixels_per_cell=(12, 12), cells_per_block=(2, 2),
+                    block_norm="L2-Hys", feature_vector=True)[: 4 * 4 * 2 * 2 * 9]
+        shape = np.pad(shape, (0, 4 * 4 * 2 * 2 * 9 - len(shape)))
+        grey8 = (grey * 255).astype(np.uint8)
+        texture = []
+        for radius in LBP_RADII:
+            codes = local_binary_pattern(grey8, LBP_POINTS, radius, method="uniform")
+            for quad in _quadrants(codes):  # four quadrants keep a little layout
+                hist = np.bincount(quad.astype(int).ravel(), minlength=LBP_POINTS + 2)[: LBP_POINTS + 2]
+                texture.append(hist / max(quad.size, 1))
+        total = rgb.sum(axis=2) + 1e-6
+        chroma, _, _ = np.histogram2d((rgb[..., 0] / total).ravel(), (rgb[..., 1] / total).ravel(),
+                                      bins=CHROMA_BINS, range=[[0, 1], [0, 1]])
+        chroma = chroma.ravel() / grey.size
+        # Brightness, spread relative to the mean, so a dark copy differs only in the last value.
+        spread = np.histogram(grey / max(grey.mean(), 1e-3), bins=8, range=(0, 3))[0] / grey.size
+        return np.concatenate([shape, *texture, chroma, spread, [grey.mean()]]).astype(np.float32)
+
+
+def _quadrants(a: np.ndarray):
+    h, w = a.shape[0] // 2, a.shape[1] // 2
+    return a[:h, :w], a[:h, w:], a[h:, :w], a[h:, w:]
+
+
+class TfidfEmbedder:
+    """TF-IDF alone (word 1-2 grams, fit on the corpus): no per-item vector."""
+
+    name, version, kind = "tfidf", "1", "text"
+    dim = 0
+
+    def embed(self, items) -> np.ndarray:
+        return np.zeros((len(items), 0), dtype=np.float32)
+
+    def corpus_features(self, texts: list[str]):
+        return text_features(texts)
+
+
+WORDLLAMA_CONFIG = "l2_supercat"
+WORDLLAMA_DIM = 256
+EMBEDDING_WEIGHT = 0.5  # share of the row norm given to the static embedding next to the unit TF-IDF row
+
+
+class WordLlamaEmbedder(TfidfEmbedder):
+    """TF-IDF plus wordllama's average-pooled static token embeddings (256-d), loaded from its wheel.
+
+    wordllama's own loader looks for the tokenizer in ``wordllama/tokenizer/`` (the wheel ships it in
+    ``tokenizers/``) and then downloads it from the Hugging Face hub; this loads both files from the package
+    folder with the hub switched off, so it never touches the network.
+    """
+
+    name, kind = "tfidf+wordllama", "text"
+    dim = WORDLLAMA_DIM
+    _model = None
+
+    @property
+    def version(self) -> str:
+        from wordllama._version import __version__
+
+        return f"{__version__}-{WORDLLAMA_CONFIG}-{WORDLLAMA_DIM}"
+
+    @classmethod
+    def model(cls):
+        if cls._model is None:
+            cls._model = load_wordllama()
+        return cls._model
+
+    def embed(self, items) -> np.ndarray:
+        texts = [str(t) for t in items]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.asarray(self.model().embed(texts, norm=True, batch_size=256), dtype=np.float32)
+        return out.reshape(len(texts), self.dim)
+
+
+def load_wordllama():
+    """wordllama's l2_supercat 256-d model from the installed package, offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    import wordllama
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+    from wordllama.inference import WordLlamaInference
+
+    folder = Path(wordllama.__file__).parent
+    tokenizer_file = folder / "tokenizers" / f"{WORDLLAMA_CONFIG}_tokenizer_config.json"
+    weights_file = folder / "weights" / f"{WORDLLAMA_CONFIG}_{WORDLLAMA_DIM}.safetensors"
+    for path in (tokenizer_file, weights_file):
+        if not path.exists():
+            raise EmbedderError(f"wordllama file {path} is missing: reinstall the wordllama package "
+                                "(pip install --force-reinstall wordllama), or set QUORUM_EMBEDDER=tfidf")
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    with safe_open(str(weights_file), framework="np", device="cpu") as fh:
+        embedding = fh.get_tensor("embedding.weight")
+    return WordLlamaInference(embedding, tokenizer, binary=False)
+
+
+class OnnxEmbedder:
+    """Any ONNX image encoder on disk: images resized to ``size``, RGB in [0, 1], (x - mean) / std, NCHW."""
+
+    kind = "image"
+
+    def __init__(self, path: str, *, size: int = 224, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), batch: int = 32):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise EmbedderError(f"ONNX model {self.path} not found: QUORUM_EMBEDDER=onnx:<path> must name a "
+                                ".onnx file readable by the worker")
+        try:
+            self.session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own error types for corrupt files
+            raise EmbedderError(f"ONNX model {self.path} could not be loaded: {exc}") from exc
+        self.input = self.session.get_inputs()[0]
+        if len(self.input.shape) != 4:
+            raise EmbedderError(f"ONNX model {self.path}: input '{self.input.name}' has shape {self.input.shape}; "
+                                "an image encoder takes (batch, 3, height, width)")
+        self.size, self.batch = int(size), int(batch)
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(1, 3, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1)
+        import hashlib
+
+        self.name = f"onnx:{self.path.name}"
+        self.version = hashlib.sha256(self.path.read_bytes()).hexdigest()[:12] + f"-{self.size}"
+
+    def embed(self, items) -> np.ndarray:
+        items = list(items)
+        out = []
+        for start in range(0, len(items), self.batch):
+            chunk = [np.asarray(img.convert("RGB").resize((self.size, self.size), Image.BILINEAR), np.float32) / 255
+                     for img in items[start:start + self.batch]]
+            x = (np.stack(chunk).transpose(0, 3, 1, 2) - self.mean) / self.std
+            y = self.session.run(None, {self.input.name: x.astype(np.float32)})[0]
+            out.append(np.asarray(y, dtype=np.float32).reshape(len(chunk), -1))
+        if not out:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack(out)
+
+
+def _stack(rows: list, width: int) -> np.ndarray:
+    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, width), dtype=np.float32)
+
+
+IMAGE_EMBEDDERS = {"pixels": PixelEmbedder, "descriptors": DescriptorEmbedder}
+TEXT_EMBEDDERS = {"tfidf": TfidfEmbedder, "tfidf+wordllama": WordLlamaEmbedder}
+DEFAULTS = {"image": "descriptors", "text": "tfidf+wordllama"}
+CHOICES = ["default", *IMAGE_EMBEDDERS, *TEXT_EMBEDDERS]
+
+
+def get_embedder(spec: str, kind: str):
+    """The embedder a spec names for items of ``kind`` ("image" or "text"); EmbedderError if none fits."""
+    spec = (spec or "default").strip()
+    if kind not in DEFAULTS:
+        raise EmbedderError(f"unknown item kind {kind!r}: expected 'image' or 'text'")
+    if spec == "default":
+        spec = DEFAULTS[kind]
+    if spec.startswith("onnx:"):
+        if kind != "image":
+            raise EmbedderError(f"{spec}: ONNX encoders are supported for image projects only; text projects "
+                                "use 'default', 'tfidf' or uploaded embeddings")
+        return _onnx_from_spec(spec)
+    table = IMAGE_EMBEDDERS if kind == "image" else TEXT_EMBEDDERS
+    if spec not in table:
+        raise EmbedderError(f"embedder {spec!r} does not exist for {kind} projects: choose one of "
+                            f"{', '.join(['default', *table, 'onnx:/path/model.onnx' if kind == 'image' else ''])}"
+                            .rstrip(", "))
+    return table[spec]()
+
+
+def _onnx_from_spec(spec: str) -> OnnxEmbedder:
+    parts = urlsplit(spec[len("onnx:"):])
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = set(query) - {"size", "mean", "std", "batch"}
+    if unknown:
+        raise EmbedderError(f"{spec}: unknown option(s) {', '.join(sorted(unknown))}; use size, mean, std, batch")
+    try:
+        triple = {k: tuple(float(x) for x in query[k].split(",")) for k in ("mean", "std") if k in query}
+        size = int(query.get("size", 224))
+        batch = int(query.get("batch", 32))
+    except ValueError as exc:
+        raise EmbedderError(f"{spec}: size and batch must be integers, mean and std three comma-separated "
+                            f"numbers ({exc})") from exc
+    if any(len(v) != 3 for v in triple.values()) or size < 8 or batch < 1:
+        raise EmbedderError(f"{spec}: mean and std take three numbers (R,G,B), size at least 8, batch at least 1")
+    if "std" in triple and min(triple["std"]) <= 0:
+        raise EmbedderError(f"{spec}: std values must be positive")
+    return OnnxEmbedder(parts.path, size=size, batch=batch, **triple)
+
+
+def combine(vectors: np.ndarray, corpus=None):
+    """Join cached per-item vectors with corpus features (TF-IDF, sparse): a sparse matrix when both exist.
+
+    The per-item block is row-normalised and weighted so it carries EMBEDDING_WEIGHT of the row next to the
+    unit-norm TF-IDF row; without corpus features the dense vectors are returned as they are.
+    """
+    if corpus is None or corpus.shape[1] == 0:
+        return vectors
+    if vectors.shape[1] == 0:
+        return corpus
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    scaled = EMBEDDING_WEIGHT * vectors / np.where(norms > 0, norms, 1.0)
+    return sparse.hstack([corpus, sparse.csr_matrix(scaled)], format="csr")

@@ -1,0 +1,111 @@
+"""The pluggable embedders: shapes, offline text model, the ONNX loading path and clear errors on bad specs."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.embedders import EmbedderError, combine, get_embedder
+
+
+def _images(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray((rng.random((40, 50, 3)) * 255).astype("uint8")) for _ in range(n)]
+
+
+def test_default_image_embedder_is_descriptors_and_returns_float32_rows():
+    emb = get_embedder("default", "image")
+    X = emb.embed(_images())
+    assert emb.name == "descriptors" and emb.version
+    assert X.shape == (6, emb.dim) and X.dtype == np.float32
+    assert np.isfinite(X).all() and X.std(axis=0).max() > 0
+
+
+def test_descriptors_barely_move_when_an_image_is_darkened():
+    img = _images(1)[0]
+    dark = Image.fromarray((np.asarray(img) * 0.4).astype("uint8"))
+    other = _images(1, seed=5)[0]
+    emb = get_embedder("descriptors", "image")
+    a, b, c = emb.embed([img, dark, other])
+    # the darkened copy stays closer to its original than another image is, in the shape/texture blocks
+    assert np.linalg.norm(a[:576] - b[:576]) < np.linalg.norm(a[:576] - c[:576])
+
+
+def test_text_default_loads_wordllama_offline_and_similar_texts_are_close(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub
+
+    def no_network(*args, **kwargs):  # any hub call would be a download attempt
+        raise AssertionError("tried to reach the Hugging Face hub")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network, raising=False)
+    emb = get_embedder("default", "text")
+    V = emb.embed(["my phone screen is cracked", "the phone display broke", "invoice paid twice by card"])
+    assert emb.name == "tfidf+wordllama" and "l2_supercat" in emb.version
+    assert V.shape == (3, 256) and V.dtype == np.float32
+    assert V[0] @ V[1] > V[0] @ V[2]
+
+
+def test_combine_joins_tfidf_and_embeddings_into_one_sparse_matrix():
+    emb = get_embedder("tfidf+wordllama", "text")
+    texts = ["refund my order", "cannot log in", "refund please"]
+    X = combine(emb.embed(texts), emb.corpus_features(texts))
+    assert X.shape[0] == 3 and X.shape[1] > 256
+    assert get_embedder("tfidf", "text").embed(texts).shape == (3, 0)
+
+
+def _tiny_onnx(path, out_dim=5):
+    """A real ONNX graph: global average pool over (1, 3, H, W) then a fixed linear layer to ``out_dim``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.arange(3 * out_dim, dtype=np.float32).reshape(3, out_dim) / 10
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["x"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+         helper.make_node("MatMul", ["flat", "w"], ["y"])],
+        "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", out_dim])],
+        initializer=[numpy_helper.from_array(weights, name="w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return weights
+
+
+def test_onnx_embedder_loads_a_model_from_disk_and_applies_size_and_normalisation(tmp_path):
+    path = tmp_path / "enc.onnx"
+    weights = _tiny_onnx(path)
+    emb = get_embedder(f"onnx:{path}?size=16&mean=0.5,0.5,0.5&std=0.25,0.25,0.25&batch=4", "image")
+    red = Image.new("RGB", (30, 20), (255, 0, 0))
+    X = emb.embed([red] * 5 + [Image.new("RGB", (8, 8), (0, 0, 0))])
+    assert X.shape == (6, 5) and X.dtype == np.float32
+    expected_red = (np.array([1.0, 0.0, 0.0]) - 0.5) / 0.25 @ weights
+    np.testing.assert_allclose(X[0], expected_red, rtol=1e-5)
+    np.testing.assert_allclose(X[5], (np.zeros(3) - 0.5) / 0.25 @ weights, rtol=1e-5)
+    assert emb.name == "onnx:enc.onnx" and len(emb.version) > 12
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("onnx:/nowhere/x.onnx", "not found"),
+    ("onnx:{path}?size=abc", "size and batch must be integers"),
+    ("onnx:{path}?mean=1,2", "three numbers"),
+    ("onnx:{path}?colour=1", "unknown option"),
+    ("sift", "does not exist for image projects"),
+])
+def test_bad_specs_say_what_is_wrong(tmp_path, spec, message):
+    path = tmp_path / "enc.onnx"
+    _tiny_onnx(path)
+    with pytest.raises(EmbedderError, match=message):
+        get_embedder(spec.format(path=path), "image")
+
+
+def test_a_corrupt_onnx_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(b"not a model")
+    with pytest.raises(EmbedderError, match="could not be loaded"):
+        get_embedder(f"onnx:{path}", "image")
+
+
+def test_onnx_is_refused_for_text_projects(tmp_path):
+    with pytest.raises(EmbedderError, match="image projects only"):
+        get_embedder(f"onnx:{tmp_path}/x.onnx", "text")
