@@ -226,6 +226,12 @@ QUORUM_RANKING_PAUSED_AFTER_SECONDS = envint("QUORUM_RANKING_PAUSED_AFTER_SECOND
 QUORUM_STATS_EXACT_MAX_ITEMS = envint("QUORUM_STATS_EXACT_MAX_ITEMS", 2000)
 QUORUM_STATS_MAX_AGE_SECONDS = envint("QUORUM_STATS_MAX_AGE_SECONDS", 30)
 
+# ---- Item features (issue 15) -----------------------------------------------------------------------------
+# Embedder for projects that do not choose one: "default" (HOG+LBP+colour descriptors for images, TF-IDF +
+# wordllama for text), "pixels", "descriptors", "tfidf", "tfidf+wordllama", or an ONNX image encoder:
+# "onnx:/models/x.onnx?size=224&mean=0.485,0.456,0.406&std=0.229,0.224,0.225". Never downloads anything.
+QUORUM_EMBEDDER = os.environ.get("QUORUM_EMBEDDER", "default")
+
 # ---- Ranking fan-out and experiment tracking ------------------------------------------------------------
 # Open items are ranked by a Celery chord of chunk tasks of this many items (one task when fewer).
 QUORUM_RANK_CHUNK = envint("QUORUM_RANK_CHUNK", 20_000)
