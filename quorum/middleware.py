@@ -1,4 +1,5 @@
-"""Request guards: refuse oversized uploads at once, and answer 503 (not a stack trace) when the database is down."""
+"""Request guards: refuse oversized uploads at once, answer 503 (not a stack trace) when the database is down,
+and the login lockout page (the throttle itself is django-axes)."""
 import logging
 
 from django.conf import settings
@@ -70,47 +71,18 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
-class LoginThrottleMiddleware:
-    """At most QUORUM_LOGIN_MAX_FAILURES failed logins per IP address and user name in the window; then 429.
-
-    Counted in the shared cache (Redis in production, so all gunicorn workers agree). A successful login
-    clears the count.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        from django.urls import reverse
-
-        if request.method != "POST" or request.path != reverse("login"):
-            return self.get_response(request)
-        from django.core.cache import cache
-
-        key = _login_key(request)
-        if cache.get(key, 0) >= settings.QUORUM_LOGIN_MAX_FAILURES:
-            minutes = settings.QUORUM_LOGIN_WINDOW_SECONDS // 60
-            response = error_response(
-                request, status=429, code="too_many_attempts", title="Too many failed logins",
-                message=f"Too many failed logins for this user name from your address. Wait {minutes} minutes "
-                        "and try again, or ask a manager to reset your password.")
-            response["Retry-After"] = str(settings.QUORUM_LOGIN_WINDOW_SECONDS)
-            return response
-        response = self.get_response(request)
-        if response.status_code == 200:  # the form came back with an error: a failed attempt
-            try:
-                cache.add(key, 0, timeout=settings.QUORUM_LOGIN_WINDOW_SECONDS)
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=settings.QUORUM_LOGIN_WINDOW_SECONDS)
-        elif response.status_code in (301, 302, 303):
-            cache.delete(key)
-        return response
+def login_username(request, credentials) -> str:
+    """The user name a login counts against (django-axes): as the login form sees it, case-folded and trimmed."""
+    data = credentials or request.POST
+    return (data.get("username") or "").strip().casefold()
 
 
-def _login_key(request) -> str:
-    import hashlib
-
-    username = (request.POST.get("username") or "").strip().lower()
-    ip = request.META.get("REMOTE_ADDR", "")
-    return "login-fail:" + hashlib.sha256(f"{ip}|{username}".encode()).hexdigest()
+def login_locked_out(request, original_response=None, credentials=None):
+    """Every login form's answer once django-axes locks a user name out from an address: 429, a clear message."""
+    minutes = settings.QUORUM_LOGIN_WINDOW_SECONDS // 60
+    response = error_response(
+        request, status=429, code="too_many_attempts", title="Too many failed logins",
+        message=f"Too many failed logins for this user name from your address. Wait {minutes} minutes and try "
+                "again, or ask a manager to reset your password.")
+    response["Retry-After"] = str(settings.QUORUM_LOGIN_WINDOW_SECONDS)
+    return response

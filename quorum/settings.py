@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     # Lowest first: each app may use the ones above it in this list, never the ones below (docs/architecture.md).
     "core",
     "learning",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "quorum.urls"
@@ -159,8 +161,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_PUBLISH_RETRY = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -190,8 +190,9 @@ SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "True" if PRODUCTION else "Fal
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")
+# Production defaults pass `manage.py check --deploy` (W004, W008, W021); a laptop keeps plain http.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True" if PRODUCTION else "False")
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
@@ -205,7 +206,8 @@ LOGGING = {
 MIDDLEWARE += [
     "quorum.middleware.UploadLimitMiddleware",  # 413 from Content-Length before anything reads the body
     "quorum.middleware.DatabaseUnavailableMiddleware",  # 503 page / API error when the database is down
-    "quorum.middleware.LoginThrottleMiddleware",  # 429 after too many failed logins per IP and user name
+    # Last, as django-axes asks: turns a locked-out login (any form, the admin's included) into HTTP 429.
+    "axes.middleware.AxesMiddleware",
 ]
 # A RUNNING job whose worker has been silent this long is taken to be dead and may be resumed.
 QUORUM_JOB_STALE_SECONDS = envint("QUORUM_JOB_STALE_SECONDS", 300)
@@ -261,16 +263,77 @@ if CACHE_URL:
     # Sessions are read from the shared cache and written through to the database: one query less per
     # request. Only with a shared cache: a per-process cache would let one worker miss another's logout.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-QUORUM_LOGIN_MAX_FAILURES = envint("QUORUM_LOGIN_MAX_FAILURES", 10)
-QUORUM_LOGIN_WINDOW_SECONDS = envint("QUORUM_LOGIN_WINDOW_SECONDS", 15 * 60)
 QUORUM_INVITE_DAYS = envint("QUORUM_INVITE_DAYS", 7)
 # Import from URLs is off unless switched on; even then never to private, loopback or link-local addresses.
 QUORUM_ALLOW_URL_IMPORT = envbool("QUORUM_ALLOW_URL_IMPORT", "False")
 QUORUM_URL_IMPORT_MAX_BYTES = envint("QUORUM_URL_IMPORT_MAX_MB", 100) * 1024 * 1024
 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True" if SECURE_HSTS_SECONDS else "False")
-SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "True" if PRODUCTION and SECURE_HSTS_SECONDS else "False")
 if envbool("SECURE_PROXY_SSL_HEADER", "False"):  # behind a TLS-terminating proxy that sets X-Forwarded-Proto
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# ---- Security: login throttle, client address, content security policy, fast-failing task sends ----------
+from datetime import timedelta  # noqa: E402
+from ipaddress import ip_network  # noqa: E402
+
+
+def envnetworks(name: str) -> list:
+    """Comma-separated addresses or CIDR networks, e.g. ``10.0.0.5,172.18.0.0/16``."""
+    networks = []
+    for part in filter(None, (p.strip() for p in os.environ.get(name, "").split(","))):
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {part!r} is not an IP address or network ({exc})") from exc
+    return networks
+
+
+# X-Forwarded-For is believed only when the request comes from one of these (the reverse proxy); otherwise
+# the client address is REMOTE_ADDR, whatever headers the client sends (quorum.lib.client_ip).
+QUORUM_TRUSTED_PROXIES = envnetworks("QUORUM_TRUSTED_PROXIES")
+# One throttle for every login form (ours and the admin's), by django-axes: a user name is locked out only
+# from the address that failed, so an attacker cannot lock a user out everywhere.
+QUORUM_LOGIN_MAX_FAILURES = envint("QUORUM_LOGIN_MAX_FAILURES", 10)
+QUORUM_LOGIN_WINDOW_SECONDS = envint("QUORUM_LOGIN_WINDOW_SECONDS", 15 * 60)
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = QUORUM_LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=QUORUM_LOGIN_WINDOW_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "quorum.lib.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "quorum.middleware.login_locked_out"
+AXES_USERNAME_CALLABLE = "quorum.middleware.login_username"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # counts shared by every web worker
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own origin, no inline script, no
+# eval; images may be data: URLs (htmx indicators, thumbnails). Item images add their own sandbox policy.
+CONTENT_SECURITY_POLICY_REPORT_ONLY = {  # enforced once the inline scripts are moved
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
+# Broker down: a task send gives up at once (no publish retry, one short connect attempt) so a request that
+# enqueues work answers in well under a second; core.jobs records the job as waiting for the queue.
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update({
+        "max_retries": 0, "connect_retries_timeout": 0.5, "socket_connect_timeout": 0.5, "socket_timeout": 5,
+    })
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 0.5
+    CELERY_REDIS_SOCKET_TIMEOUT = 5
