@@ -2,8 +2,11 @@
 from rest_framework import serializers
 
 from core.models import Annotation, Item, Job, Label, Membership, Project, Role
+from core.project_settings import BOUNDS
 from data.models import DatasetVersion
+from health.models import Finding
 from learning.models import ModelVersion, Prediction
+from ml.active import DEFAULT_STRATEGY, STRATEGY_CHOICES
 from review.models import Flag
 
 
@@ -19,7 +22,64 @@ class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["id", "name", "kind", "multi_label", "guidelines", "overlap", "retrain_every", "query_strategy",
-                  "labels", "created_at"]
+                  "adjudication_k", "consensus_threshold", "auto_accept", "auto_accept_target",
+                  "auto_accept_spot_check_rate", "labels", "created_at"]
+
+
+def _bounded(field: str, **kwargs):
+    low, high = BOUNDS[field]
+    kind = serializers.FloatField if isinstance(low, float) else serializers.IntegerField
+    return kind(min_value=low, max_value=high, **kwargs)
+
+
+class ProjectSettingsSerializer(serializers.Serializer):
+    """What a manager may change after creation; every field optional (PATCH)."""
+
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=29, required=False,
+        help_text="Label names in key order. On update, list the current labels first, then new ones: labels "
+                  "are only appended (annotations point at them).")
+    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000, help_text="Markdown.")
+    overlap = _bounded("overlap", required=False, help_text="Distinct annotators per item; fixed once labeling "
+                       "has started (409).")
+    retrain_every = _bounded("retrain_every", required=False, help_text="Retrain after this many new labels.")
+    query_strategy = serializers.ChoiceField(choices=STRATEGY_CHOICES, required=False,
+                                             help_text="How the queue is ordered once a model exists.")
+    adjudication_k = _bounded("adjudication_k", required=False,
+                              help_text="Extra blind labels per disputed item a reviewer escalates.")
+    consensus_threshold = _bounded("consensus_threshold", required=False,
+                                   help_text="Below this consensus confidence, a reviewer decides.")
+    auto_accept = serializers.BooleanField(required=False, help_text="Let the model label items it is sure of.")
+    auto_accept_target = serializers.FloatField(min_value=0.5, max_value=0.999, required=False,
+                                                help_text="Precision auto-accepted labels must reach.")
+    auto_accept_spot_check_rate = serializers.FloatField(min_value=0.0, max_value=1.0, required=False,
+                                                         help_text="Share of auto-accepted items still labeled by "
+                                                                   "an annotator as a spot check.")
+
+
+class ProjectInSerializer(ProjectSettingsSerializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Project.Kind.choices)
+    labels = serializers.ListField(child=serializers.CharField(max_length=100), max_length=29, default=list,
+                                   help_text="Label names in key order (keys 1-9, 0, then letters). May be empty "
+                                             "for an image import whose sub-folders are the labels.")
+    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000, default="")
+    overlap = _bounded("overlap", default=1, help_text="Distinct annotators per item.")
+    retrain_every = _bounded("retrain_every", default=50, help_text="Retrain after this many new labels.")
+    query_strategy = serializers.ChoiceField(choices=STRATEGY_CHOICES, default=DEFAULT_STRATEGY)
+    adjudication_k = _bounded("adjudication_k", default=2)
+    consensus_threshold = _bounded("consensus_threshold", default=0.7)
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    check = serializers.CharField(source="check_name", read_only=True)
+    created_at = serializers.DateTimeField(source="report.created_at", read_only=True)
+    dismissed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Finding
+        fields = ["id", "report", "check", "key", "severity", "title", "count", "explanation", "item_ids",
+                  "params", "dismissed", "dismissed_reason", "dismissed_by", "created_at"]
 
 
 class ItemSerializer(serializers.ModelSerializer):

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import datasets, predictions, tokens, views
+from . import datasets, predictions, projects, tokens, views
 
 app_name = "api"
 urlpatterns = [
@@ -9,8 +9,12 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("tokens/", tokens.TokenList.as_view(), name="tokens"),
     path("tokens/<int:token_id>/", tokens.token_detail, name="token"),
-    path("projects/", views.ProjectList.as_view(), name="projects"),
-    path("projects/<int:project_id>/", views.ProjectDetail.as_view(), name="project"),
+    path("projects/", projects.ProjectList.as_view(), name="projects"),
+    path("projects/<int:project_id>/", projects.ProjectDetail.as_view(), name="project"),
+    path("projects/<int:project_id>/retrain/", projects.retrain, name="retrain"),
+    path("projects/<int:project_id>/find-mislabels/", projects.find_mislabels, name="find_mislabels"),
+    path("projects/<int:project_id>/health/", projects.health_run, name="health_run"),
+    path("projects/<int:project_id>/findings/", projects.FindingList.as_view(), name="findings"),
     path("projects/<int:project_id>/items/", views.ItemList.as_view(), name="items"),
     path("projects/<int:project_id>/flags/", views.FlagList.as_view(), name="flags"),
     path("projects/<int:project_id>/export/", datasets.Export.as_view(), name="export"),

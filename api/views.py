@@ -7,9 +7,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from core.access import projects_for_user
 from core.members import member_add, member_remove
-from core.models import Annotation, Item, Job, Membership, Project, Role
+from core.models import Annotation, Item, Job, Membership, Role
 from data.imports import start_import, start_url_import
 from data.job_kinds import IMPORT
 from data.one_pass import import_text
@@ -31,12 +30,8 @@ from .serializers import (
     JobSerializer,
     MemberInSerializer,
     MemberSerializer,
-    ProjectSerializer,
 )
 
-PROJECT_EXAMPLE = {"id": 1, "name": "Reviews", "kind": "text", "multi_label": False, "guidelines": "# Be kind",
-                   "overlap": 1, "retrain_every": 50, "query_strategy": "margin",
-                   "labels": [{"id": 1, "name": "positive", "key": "1", "order": 0}], "created_at": "2024-06-01T09:00:00Z"}
 ITEM_EXAMPLE = {"id": 42, "text": "battery died after a week", "source_name": "reviews.jsonl:3",
                 "metadata": {"time": "night"}, "content_hash": "9f86d08…", "given_label": None,
                 "final_label": "negative", "final_source": "consensus", "final_confidence": 1.0,
@@ -47,27 +42,6 @@ ITEM_EXAMPLE = {"id": 42, "text": "battery died after a week", "source_name": "r
 
 def _page(example: dict) -> dict:
     return {"next": "http://127.0.0.1:8000/api/...?cursor=cD0xMDA%3D", "previous": None, "results": [example]}
-
-
-@extend_schema_view(get=extend_schema(
-    summary="Projects you are a member of", responses={200: ProjectSerializer(many=True), **schema.AUTH, **schema.NOT_FOUND},
-    examples=[OpenApiExample("A page", value=_page(PROJECT_EXAMPLE), response_only=True)]))
-class ProjectList(generics.ListAPIView):
-    queryset = Project.objects.none()  # for the schema; get_queryset scopes to the project
-    serializer_class = ProjectSerializer
-
-    def get_queryset(self):
-        return projects_for_user(self.request.user).prefetch_related("labels").order_by("id")
-
-
-@extend_schema_view(get=extend_schema(
-    summary="One project with its labels", responses={200: ProjectSerializer, **schema.READ},
-    examples=[OpenApiExample("Reviews", value=PROJECT_EXAMPLE, response_only=True)]))
-class ProjectDetail(generics.RetrieveAPIView):
-    serializer_class = ProjectSerializer
-
-    def get_object(self):
-        return project_for(self.request, self.kwargs["project_id"])
 
 
 @extend_schema_view(get=extend_schema(
