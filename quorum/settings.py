@@ -34,7 +34,7 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-for-local-use-" + "x" * 20
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = os.environ.get("SITE_URL", "")  # empty: export links come from each request's host and port
 
 INSTALLED_APPS = [
     "django.contrib.admin",
