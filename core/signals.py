@@ -10,3 +10,7 @@ annotations_complete = Signal()
 # Sent inside the submit transaction when an annotator answers a gold item.
 # Arguments: item, annotation, correct (bool).
 gold_answered = Signal()
+
+# Sent inside the import transaction when items' exact-duplicate copies arrived with two or more different given
+# labels (each copy's label is a LabelEvent with source "given"). Arguments: project, item_ids (list of int).
+given_labels_conflict = Signal()
