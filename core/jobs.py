@@ -27,7 +27,7 @@ def send_task(name: str, *, args: list) -> bool:
         app.tasks[name].apply(args=args, throw=True)
         return True
     try:
-        app.send_task(name, args=args)
+        app.send_task(name, args=args, ignore_result=True, retry=False)
         return True
     except Exception:  # noqa: BLE001 - any broker failure must not break the request that enqueued
         log.warning("broker unavailable: could not send %s%s", name, args, exc_info=True)
