@@ -211,6 +211,8 @@ MIDDLEWARE += [
 ]
 # A RUNNING job whose worker has been silent this long is taken to be dead and may be resumed.
 QUORUM_JOB_STALE_SECONDS = envint("QUORUM_JOB_STALE_SECONDS", 300)
+# A job whose worker died is started again by the beat task at most this many times in all, then failed.
+QUORUM_JOB_MAX_ATTEMPTS = envint("QUORUM_JOB_MAX_ATTEMPTS", 3)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged message (worker killed) goes back to the queue after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
