@@ -28,6 +28,7 @@ from django.utils import timezone
 from core.jobs import send_after_commit
 from core.models import Item, LabelSource, Project
 from core.services import set_final_labels_bulk
+from learning.featurize import project_seed
 from learning.models import AutoAcceptCheck, AutoAcceptRun, ModelVersion, Prediction
 from ml.calibration import accept_confidence, fit_auto_accept
 from ml.stats import wilson_interval
@@ -170,7 +171,7 @@ def _accept(project, version, fit, ids, orders, confidence) -> AutoAcceptRun:
         items += list(Item.objects.select_for_update().filter(_open_unlabelled(), pk__in=batch).order_by("pk"))
     rate = project.auto_accept_spot_check_rate
     n_checks = min(len(items), math.ceil(rate * len(items))) if rate > 0 else 0
-    checked = set(random.Random(f"{project.pk}:{version.pk}").sample([i.pk for i in items], n_checks))
+    checked = set(random.Random(f"{project_seed(project)}:{version.pk}").sample([i.pk for i in items], n_checks))
     target = project.auto_accept_target
     chosen = [labels[by_id[i.pk][0]] for i in items]
     reasons = [f"auto-accepted: model {version.name} confidence {by_id[i.pk][1]:.3f} >= threshold "

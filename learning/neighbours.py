@@ -94,7 +94,7 @@ def _finish(Z: np.ndarray, metric: str) -> np.ndarray:
     return np.ascontiguousarray(Z, dtype=np.float32)
 
 
-def snapshot(project: Project, ids: np.ndarray, X) -> Snapshot:
+def snapshot(project: Project, ids: np.ndarray, X, *, random_state: int = 0) -> Snapshot:
     """Reduce the project's features ``X`` (rows in ``ids`` order) and note which rows are labeled now.
 
     Labeled means what the review screen shows as a neighbour: a final label, not excluded.
@@ -104,7 +104,7 @@ def snapshot(project: Project, ids: np.ndarray, X) -> Snapshot:
     ids = np.asarray(ids, dtype=np.int64)
     positions = np.array([n for n, i in enumerate(ids.tolist()) if i in labeled], dtype=np.int64)
     metric = metric_for(project)
-    return Snapshot(ids=ids, vectors=reduce(X, metric=metric), labeled=positions, metric=metric)
+    return Snapshot(ids=ids, vectors=reduce(X, metric=metric, random_state=random_state), labeled=positions, metric=metric)
 
 
 def index_dir(project_id: int, version_id: int) -> Path:

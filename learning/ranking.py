@@ -46,7 +46,7 @@ def save_artifact(version: ModelVersion, **parts) -> Path:
 
 
 def write_artifact(path: Path, *, model, seen, ids, X, oof_ids, oof_proba, labeled_y, strategy: str,
-                   n_classes: int) -> Path:
+                   n_classes: int, seed: int = 0) -> Path:
     """Write model, item ids (n,), features X (n, d) dense or sparse, and the labeled rows' out-of-fold proba."""
     path.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, path / "model.joblib")
@@ -62,7 +62,7 @@ def write_artifact(path: Path, *, model, seen, ids, X, oof_ids, oof_proba, label
     _, _, balanced = active._parse_strategy(strategy)
     weight = active.class_weights(labeled_y, n_classes).tolist() if balanced else None
     meta = {"strategy": strategy, "n_classes": n_classes, "seen": np.asarray(seen).tolist(), "class_weight": weight,
-            "sparse": sparse.issparse(X), "n_features": int(X.shape[1])}
+            "sparse": sparse.issparse(X), "n_features": int(X.shape[1]), "seed": int(seed)}
     (path / "meta.json").write_text(json.dumps(meta))
     return path
 
@@ -284,7 +284,7 @@ def chunk_scores(art: Artifact, proba: np.ndarray, positions: np.ndarray) -> np.
     """Queue scores (n,) of rows ``proba`` (n, n_classes) at snapshot ``positions`` (n,), by the version's strategy."""
     meta = art.meta
     return active.queue_scores(proba, meta["strategy"], class_weight=meta["class_weight"], positions=positions,
-                               n_total=len(art.ids))
+                               n_total=len(art.ids), random_state=meta.get("seed", 0))
 
 
 def priorities(art: Artifact, score: np.ndarray) -> np.ndarray:
@@ -340,7 +340,8 @@ def pick_head(art: Artifact, results: list[dict]) -> tuple[np.ndarray, np.ndarra
     if n_open == 0 or len(cand_ids) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     cand_X = art.rows_at(np.searchsorted(art.ids, cand_ids))
-    head = active.head_batch(cand_scores, cand_X, batch_size=min(active.BATCH_AHEAD, n_open), strategy=strategy)
+    head = active.head_batch(cand_scores, cand_X, batch_size=min(active.BATCH_AHEAD, n_open), strategy=strategy,
+                             random_state=art.meta.get("seed", 0))
     return cand_ids[head], cand_scores[head]
 
 
@@ -356,7 +357,7 @@ def prune_artifacts(version: ModelVersion) -> None:
 def cold_start_queue(project) -> list[int]:
     """Before the first model: move a representative batch of open items (ml.active.cold_start, the item
     nearest each k-means centre) to the front of the queue. Returns their ids; [] once a model exists."""
-    from learning.featurize import project_features
+    from learning.featurize import project_features, project_seed
 
     if ModelVersion.objects.filter(project=project).exists():
         return []
@@ -365,7 +366,8 @@ def cold_start_queue(project) -> list[int]:
         return []
     ids, X = project_features(project)
     rows = np.array([n for n, i in enumerate(ids.tolist()) if i in open_ids], dtype=np.int64)
-    picked = ids[rows[active.cold_start(X[rows], batch_size=min(active.BATCH_AHEAD, len(rows)))]].tolist()
+    picked = ids[rows[active.cold_start(X[rows], batch_size=min(active.BATCH_AHEAD, len(rows)),
+                                                random_state=project_seed(project))]].tolist()
     with transaction.atomic():
         for rank, item_id in enumerate(picked):  # in [1, 2), in pick order, like a model's head batch
             Item.objects.filter(pk=item_id, **_open_filter()).update(

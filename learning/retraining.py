@@ -9,7 +9,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from core.models import Item, LabelSource, Project
 from learning import neighbours, ranking, tracking
 from learning.annotators import annotation_matrix, multi_annotated_ids
-from learning.featurize import project_features
+from learning.featurize import project_embedding, project_seed
 from learning.models import ModelVersion
 from ml.agreement import agreement_report
 from ml.health import expected_calibration_error
@@ -61,12 +61,14 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
             return done
     labels = list(project.labels.all())
     names = [lab.name for lab in labels]
-    ids, X = project_features(project, on_progress)
+    features = project_embedding(project, on_progress)
+    ids, X = features.ids, features.X
     idx, y = _labeled(project, ids)
     if len(y) == 0:
         raise NotEnoughLabels("no labeled items yet")
-    result = train_and_predict(X, y, idx, len(labels), predict_all=False)
-    similar = neighbours.snapshot(project, ids, X)  # reduced here, outside the lock; pages only read it
+    seed = project_seed(project)
+    result = train_and_predict(X, y, idx, len(labels), predict_all=False, random_state=seed)
+    similar = neighbours.snapshot(project, ids, X, random_state=seed)  # reduced here, outside the lock; pages only read it
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()  # runs of one project write in turn
         if job_id is not None:
@@ -74,10 +76,12 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
             if done is not None:
                 return done
         count = ModelVersion.objects.filter(project=project).count()
-        params = {**result.params, "job": job_id} if job_id is not None else dict(result.params)
+        params = {**result.params, "seed": seed}
+        if job_id is not None:
+            params["job"] = job_id
         version = ModelVersion.objects.create(
             project=project, name=version_name or f"v{count + 1}", algorithm=result.algorithm, params=params,
-            n_train=result.n_train, cv_accuracy=result.cv_accuracy,
+            n_train=result.n_train, cv_accuracy=result.cv_accuracy, features=features.info,
             metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names,
                      "ece": round(expected_calibration_error(result.oof_proba, y), 4),
                      "estimated_noise_rate": round(estimate_noise_rate(y, result.oof_proba), 4),
@@ -86,7 +90,7 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
         )
         path = ranking.save_artifact(version, model=result.model, seen=result.classes, ids=ids, X=X,
                                      oof_ids=ids[idx], oof_proba=result.oof_proba, labeled_y=y,
-                                     strategy=project.query_strategy, n_classes=len(labels))
+                                     strategy=project.query_strategy, n_classes=len(labels), seed=seed)
         version.params = {**version.params, "artifact": str(path.relative_to(settings.MEDIA_ROOT))}
         version.save(update_fields=["params"])
         neighbours.save(version, similar)

@@ -5,9 +5,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
+from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 MIN_LABELS = 10
@@ -68,9 +69,30 @@ def out_of_fold_proba(X, y: np.ndarray, n_classes: int, *, n_splits: int = 5, ra
     return oof
 
 
+def row_stable_proba(model, X) -> np.ndarray:
+    """``model.predict_proba(X)`` computed so each row's result does not depend on the other rows.
+
+    BLAS matrix products round differently with the number of rows once features are wide (hundreds of
+    columns), so a queue ranked in chunks would differ in the last bit from one ranked whole. For (scaled)
+    logistic regression on dense input the scores come from einsum's plain per-row loops instead.
+    """
+    steps = model.steps if isinstance(model, Pipeline) else [("model", model)]
+    final = steps[-1][1]
+    if sparse.issparse(X) or not isinstance(final, LogisticRegression):
+        return model.predict_proba(X)
+    Z = X
+    for _, step in steps[:-1]:
+        Z = step.transform(Z)
+    scores = np.einsum("ij,kj->ik", np.asarray(Z, dtype=np.float64), final.coef_.astype(np.float64)) + final.intercept_
+    if scores.shape[1] == 1:
+        positive = expit(scores[:, 0])
+        return np.column_stack([1.0 - positive, positive])
+    return softmax(scores, axis=1)
+
+
 def predict_proba_full(model, seen: np.ndarray, X, n_classes: int) -> np.ndarray:
     """Class probabilities (n_rows, n_classes) of a fitted model for rows ``X``; unseen classes get 0."""
-    return _expand(model.predict_proba(X), np.asarray(seen), n_classes)
+    return _expand(row_stable_proba(model, X), np.asarray(seen), n_classes)
 
 
 def train_and_predict(X, y: np.ndarray, labeled_idx: np.ndarray, n_classes: int, *, random_state: int = 0,

@@ -2,5 +2,6 @@
 from learning.models.annotators import AnnotatorConfusion, AnnotatorModel
 from learning.models.autoaccept import AutoAcceptCheck, AutoAcceptRun
 from learning.models.modeling import ModelVersion, Prediction
+from learning.models.settings import LearningSettings
 
-__all__ = ["AnnotatorConfusion", "AnnotatorModel", "AutoAcceptCheck", "AutoAcceptRun", "ModelVersion", "Prediction"]
+__all__ = ["AnnotatorConfusion", "AnnotatorModel", "AutoAcceptCheck", "AutoAcceptRun", "LearningSettings", "ModelVersion", "Prediction"]

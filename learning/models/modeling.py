@@ -18,6 +18,8 @@ class ModelVersion(models.Model):
     n_train = models.PositiveIntegerField(default=0)
     cv_accuracy = models.FloatField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="Per-class precision/recall/F1, ECE, ...")
+    features = models.JSONField(default=dict, blank=True, help_text=(
+        "The item features the model used: embedder name, version, dimensions and source (embedder or upload)."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,6 +32,16 @@ class ModelVersion(models.Model):
 
     # Bookkeeping kept in params that says nothing about the model: the stored artifact and the job id.
     INTERNAL_PARAMS = ("artifact", "job")
+
+    @property
+    def features_text(self) -> str:
+        """e.g. "descriptors v1 (701-d)"; "uploaded embeddings (512-d)"; "" when not recorded."""
+        f = self.features or {}
+        if not f.get("name"):
+            return ""
+        if f.get("source") == "upload":
+            return f"uploaded embeddings ({f.get('dim', '?')}-d)"
+        return f"{f['name']} v{f.get('version', '?')} ({f.get('dim', '?')}-d)"
 
     @property
     def model_params(self) -> dict:

@@ -8,7 +8,7 @@ from core.models import Item, Job
 from data.parse import parse_zip
 from data.write import import_rows
 from learning import ranking
-from learning.featurize import project_features
+from learning.featurize import project_features, project_seed
 from learning.job_kinds import RANK
 from learning.models import ModelVersion, Prediction
 from learning.predictions import predictions_upload
@@ -72,7 +72,8 @@ def test_chunked_priorities_equal_queue_priority_over_the_whole_project(image_pr
     labeled = dict(Item.objects.filter(project=image_project, final_label__isnull=False)
                    .values_list("id", "final_label_id"))
     y = np.array([orders[labeled[i]] for i in sorted(labeled)])
-    expected = queue_priority(proba, X, y, open_idx, strategy=image_project.query_strategy)
+    expected = queue_priority(proba, X, y, open_idx, strategy=image_project.query_strategy,
+                              random_state=art.meta["seed"])  # the project's stored seed
     got = _priorities(image_project)
     assert len(open_idx) == 80
     np.testing.assert_allclose([got[int(ids[n])] for n in open_idx], expected, rtol=0, atol=1e-12)
@@ -151,7 +152,8 @@ def test_a_retrain_without_enough_labels_puts_a_representative_batch_first(image
     ids, X = project_features(image_project)
     open_ids = set(Item.objects.filter(project=image_project, needed__gt=0).values_list("id", flat=True))
     rows = np.array([n for n, i in enumerate(ids.tolist()) if i in open_ids])
-    expected = ids[rows[cold_start(X[rows], batch_size=50)]].tolist()  # the k-means picks, in order
+    seed = project_seed(image_project)  # the project's stored seed
+    expected = ids[rows[cold_start(X[rows], batch_size=50, random_state=seed)]].tolist()  # the k-means picks, in order
     assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
                 .values_list("id", flat=True)[:50]) == expected
     again = request_retrain(project=image_project, user=None)
