@@ -1,4 +1,6 @@
 """API views for dataset versions and streaming exports (JSONL, CSV, COCO) of a version or the live labels."""
+import dataclasses
+
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
@@ -19,13 +21,14 @@ from data.exports import (
     csv_lines,
     export_rows,
     jsonl_lines,
+    link_base,
 )
 from data.models import DatasetVersion
 from quorum.lib.errors import QuorumError
 
 from . import schema
 from .filters import DatasetVersionFilter
-from .permissions import project_for
+from .permissions import membership_for, project_for
 from .serializers import DatasetVersionInSerializer, DatasetVersionSerializer, DiffSerializer
 
 VERSION_EXAMPLE = {"id": 3, "name": "v3", "description": "after the June review round",
@@ -110,15 +113,22 @@ class ExportView(APIView):
     "labeled_only", OpenApiTypes.BOOL, default=False, description="Only non-excluded items with a final label.")],
     responses=EXPORT_RESPONSES,
     description="One row per item in id order: data, final label, its source, consensus confidence, label "
-                "quality, the annotations, the latest model's probabilities and a stable item URL. "
-                "Streamed in chunks, so memory stays flat at any size.",
+                "quality, the annotations, the latest model's probabilities and a stable item URL (built from "
+                "the host you called, or SITE_URL when the server sets it). Streamed in chunks, so memory "
+                "stays flat at any size. Annotators (blind labeling) get only the items they labeled, with "
+                "only their own annotations; reviewers and managers get everything. In CSV, a text cell "
+                "starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` so a "
+                "spreadsheet shows it as text (JSONL is unchanged).",
     examples=[OpenApiExample("A JSONL row", value=ROW_EXAMPLE, response_only=True, media_type="application/x-ndjson")])
 class Export(ExportView):
     def get(self, request, project_id):
-        project = project_for(request, project_id)
+        project, membership = membership_for(request, project_id)
         filters = _filters(request, project, version=False)
-        return _stream(project, request.query_params.get("format", "jsonl"), lambda: export_rows(project, filters),
-                       CSV_FIELDS, f"project-{project.pk}")
+        if not membership.allows(Role.REVIEWER):  # blind labeling: an annotator sees only their own work
+            filters = dataclasses.replace(filters, annotator_id=request.user.pk)
+        site = link_base(request.build_absolute_uri("/"))
+        return _stream(project, request.query_params.get("format", "jsonl"),
+                       lambda: export_rows(project, filters, site=site), CSV_FIELDS, f"project-{project.pk}")
 
 
 @extend_schema_view(get=extend_schema(
@@ -152,8 +162,8 @@ class VersionList(generics.ListAPIView):
         return Response(DatasetVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
-def _version(request, project_id, name: str) -> tuple[Project, DatasetVersion]:
-    project = project_for(request, project_id)
+def _version(request, project_id, name: str, role: str = Role.ANNOTATOR) -> tuple[Project, DatasetVersion]:
+    project = project_for(request, project_id, role)
     version = None
     if NAME_RE.fullmatch(name):  # names are checked at creation; anything else (even a NUL byte) cannot exist
         version = DatasetVersion.objects.filter(project=project, name=name).select_related("created_by").first()
@@ -171,7 +181,7 @@ def version_detail(request, project_id, version):
 
 
 @extend_schema(
-    summary="What changed between two versions",
+    summary="What changed between two versions (reviewers)",
     parameters=[OpenApiParameter("limit", OpenApiTypes.INT, default=1000,
                                  description="At most this many items listed per change kind (max 10000).")],
     responses={200: DiffSerializer, **schema.READ},
@@ -186,8 +196,8 @@ def version_detail(request, project_id, version):
                         "total_variation_distance": 0.0238}})])
 @api_view(["GET"])
 def version_diff_view(request, project_id, version, other):
-    _, old = _version(request, project_id, version)
-    _, new = _version(request, project_id, other)
+    _, old = _version(request, project_id, version, Role.REVIEWER)
+    _, new = _version(request, project_id, other, Role.REVIEWER)
     try:
         limit = min(max(int(request.query_params.get("limit", 1000)), 0), 10_000)
     except ValueError as exc:
@@ -196,19 +206,22 @@ def version_diff_view(request, project_id, version, other):
 
 
 @extend_schema(
-    summary="Stream a version: byte-for-byte the same on every download",
+    summary="Stream a version: byte-for-byte the same on every download (reviewers)",
     parameters=[*EXPORT_PARAMETERS, OpenApiParameter("splits", OpenApiTypes.STR,
                                                      description="Comma-separated: train, validation, test.")],
     responses=EXPORT_RESPONSES,
     description="Built only from the version's frozen rows (label, source, confidence, quality, split, "
                 "annotations at freezing time) and the items' immutable data; the `X-Content-Hash` header "
-                "carries the version's content hash.",
+                "carries the version's content hash. Links are built like the live export's; CSV cells are "
+                "escaped the same way.",
     examples=[OpenApiExample("A JSONL row", value=ROW_EXAMPLE, response_only=True, media_type="application/x-ndjson")])
 class VersionExport(ExportView):
     def get(self, request, project_id, version):
-        project, found = _version(request, project_id, version)
+        project, found = _version(request, project_id, version, Role.REVIEWER)
         filters = _filters(request, project, version=True)
+        site = link_base(request.build_absolute_uri("/"))
         response = _stream(project, request.query_params.get("format", "jsonl"),
-                           lambda: version_rows(found, filters), VERSION_CSV_FIELDS, f"project-{project.pk}-{found.name}")
+                           lambda: version_rows(found, filters, site=site), VERSION_CSV_FIELDS,
+                           f"project-{project.pk}-{found.name}")
         response["X-Content-Hash"] = found.content_hash
         return response

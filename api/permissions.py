@@ -14,6 +14,10 @@ def checked_id(value: int) -> int:
     return int(value)
 
 
+def membership_for(request, project_id, role: str = Role.ANNOTATOR):
+    """(project, membership): for views whose answer depends on the caller's role."""
+    return get_project_for_user(request.user, checked_id(project_id), role)
+
+
 def project_for(request, project_id, role: str = Role.ANNOTATOR):
-    project, _ = get_project_for_user(request.user, checked_id(project_id), role)
-    return project
+    return membership_for(request, project_id, role)[0]

@@ -122,7 +122,7 @@ def class_shift(old_counts: dict, new_counts: dict) -> dict:
     return {"classes": per_class, "total_variation_distance": round(tvd, 6)}
 
 
-def version_rows(version: DatasetVersion, filters: ExportFilters | None = None) -> Iterator[dict]:
+def version_rows(version: DatasetVersion, filters: ExportFilters | None = None, *, site: str = "") -> Iterator[dict]:
     """A version's rows in item order, built only from frozen data, so every download is byte-identical."""
     filters = filters or ExportFilters()
     base = version.rows.all()
@@ -146,11 +146,11 @@ def version_rows(version: DatasetVersion, filters: ExportFilters | None = None) 
         last = chunk[-1]["item_id"]
         for c in chunk:
             yield {
-                "id": c["item_id"], "data": item_data(c["item_id"], c["item__text"], c["item__image"]),
+                "id": c["item_id"], "data": item_data(c["item_id"], c["item__text"], c["item__image"], site),
                 "content_hash": c["item__content_hash"], "final_label": c["label"], "final_source": c["source"],
                 "final_confidence": c["confidence"], "label_quality": c["label_quality"],
                 "ambiguous": c["ambiguous"], "split": c["split"], "annotations": c["annotations"],
-                "metadata": c["item__metadata"], "url": item_url(c["item_id"]),
+                "metadata": c["item__metadata"], "url": item_url(c["item_id"], site),
             }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from core.models import Annotation, Item, LabelSource, Project
 from learning.models import ModelVersion, Prediction
@@ -30,6 +31,8 @@ class ExportFilters:
     exclude_ambiguous: bool = False
     labeled_only: bool = False
     splits: tuple[str, ...] = ()  # versions only
+    # Blind labeling: an annotator's export holds only the items they labeled, with only their own annotations.
+    annotator_id: int | None = None
 
     def check(self, project: Project) -> "ExportFilters":
         """Refuse unknown sources and classes with the accepted values, so a typo is not an empty export."""
@@ -46,17 +49,24 @@ class ExportFilters:
         return self
 
 
-def item_url(item_id: int) -> str:
-    return f"{settings.SITE_URL.rstrip('/')}/items/{item_id}/"
+def link_base(request_root: str) -> str:
+    """Where export links point: SITE_URL when it is set explicitly, else the root the request came to
+    (``request.build_absolute_uri("/")``), so links work on any host and port the server runs on."""
+    return (settings.SITE_URL or request_root or "").rstrip("/")
 
 
-def item_data(item_id: int, text: str, image: str) -> str:
+def item_url(item_id: int, base: str = "") -> str:
+    return f"{base}/items/{item_id}/"
+
+
+def item_data(item_id: int, text: str, image: str, base: str = "") -> str:
     """Text items export their text; image items a URL to the image."""
-    return text if not image else f"{settings.SITE_URL.rstrip('/')}/items/{item_id}/image/"
+    return text if not image else f"{base}/items/{item_id}/image/"
 
 
-def current_annotations(ids: list[int], names: dict[int, str]) -> dict[int, list[dict]]:
-    """The annotations in force (not superseded) of these items (sorted ids), oldest first.
+def current_annotations(ids: list[int], names: dict[int, str], annotator_id: int | None = None) -> dict[int, list[dict]]:
+    """The annotations in force (not superseded) of these items (sorted ids), oldest first; only one
+    annotator's when ``annotator_id`` is given.
 
     Read by id range rather than a long IN list: one index range scan, no huge query text.
     """
@@ -64,7 +74,10 @@ def current_annotations(ids: list[int], names: dict[int, str]) -> dict[int, list
     if not ids:
         return votes
     wanted = set(ids)
-    for a in (Annotation.objects.filter(item_id__gte=ids[0], item_id__lte=ids[-1], superseded_by__isnull=True)
+    found = Annotation.objects.filter(item_id__gte=ids[0], item_id__lte=ids[-1], superseded_by__isnull=True)
+    if annotator_id is not None:
+        found = found.filter(annotator_id=annotator_id)
+    for a in (found
               .values_list("item_id", "annotator__username", "label_id", "created_at").order_by("id")):
         if a[0] in wanted:
             votes[a[0]].append({"annotator": a[1], "label": names[a[2]], "created_at": a[3].isoformat()})
@@ -83,11 +96,15 @@ def _live_queryset(project: Project, filters: ExportFilters, label_ids: dict[str
         qs = qs.filter(ambiguous=False)
     if filters.labeled_only:
         qs = qs.filter(final_label__isnull=False, excluded=False)
+    if filters.annotator_id is not None:
+        qs = qs.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator_id=filters.annotator_id)))
     return qs
 
 
-def export_rows(project: Project, filters: ExportFilters | None = None) -> Iterator[dict]:
-    """One dict per item in id order: data reference, final label and source, annotations, latest probabilities."""
+def export_rows(project: Project, filters: ExportFilters | None = None, *, site: str = "") -> Iterator[dict]:
+    """One dict per item in id order: data reference, final label and source, annotations, latest probabilities.
+
+    ``site`` prefixes the item and image links (see link_base)."""
     filters = filters or ExportFilters()
     labels = list(project.labels.all())  # ordered: the probability columns follow this order
     names = {lab.pk: lab.name for lab in labels}
@@ -103,7 +120,7 @@ def export_rows(project: Project, filters: ExportFilters | None = None) -> Itera
             return
         ids = [c["id"] for c in chunk]
         last_id = ids[-1]
-        votes = current_annotations(ids, names)
+        votes = current_annotations(ids, names, filters.annotator_id)
         probs = {}
         if latest is not None:
             probs = dict(Prediction.objects.filter(model_version=latest, item_id__gte=ids[0], item_id__lte=ids[-1])
@@ -111,12 +128,12 @@ def export_rows(project: Project, filters: ExportFilters | None = None) -> Itera
         for c in chunk:
             p = probs.get(c["id"])
             yield {
-                "id": c["id"], "data": item_data(c["id"], c["text"], c["image"]),
+                "id": c["id"], "data": item_data(c["id"], c["text"], c["image"], site),
                 "final_label": names.get(c["final_label_id"]), "final_source": c["final_source"] or None,
                 "final_confidence": c["final_confidence"], "given_label": names.get(c["given_label_id"]),
                 "label_quality": c["label_quality"], "annotations": votes.get(c["id"], []),
                 "probabilities": dict(zip(order, p, strict=False)) if p else None,
-                "metadata": c["metadata"], "url": item_url(c["id"]),
+                "metadata": c["metadata"], "url": item_url(c["id"], site),
             }
 
 
@@ -135,8 +152,20 @@ def jsonl_lines(rows: Iterator[dict]) -> Iterator[bytes]:
         yield "".join(buf).encode()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A text cell that a spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage
+    return) gets a leading single quote, so it opens as text (OWASP "CSV injection"). Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_lines(rows: Iterator[dict], fields: list[str] = CSV_FIELDS) -> Iterator[bytes]:
-    """CSV with a header; nested values (annotations, probabilities, metadata) as JSON strings."""
+    """CSV with a header; nested values (annotations, probabilities, metadata) as JSON strings; every text
+    cell passed through csv_cell, so no cell is a formula."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
@@ -145,7 +174,7 @@ def csv_lines(rows: Iterator[dict], fields: list[str] = CSV_FIELDS) -> Iterator[
                 "metadata": json.dumps(row["metadata"], sort_keys=True)}
         if "probabilities" in row:
             flat["probabilities"] = json.dumps(row["probabilities"], sort_keys=True) if row["probabilities"] else ""
-        writer.writerow(flat)
+        writer.writerow({key: csv_cell(value) for key, value in flat.items()})
         if n % 500 == 0:
             yield buf.getvalue().encode()
             buf.seek(0)

@@ -26,7 +26,7 @@ def mixed(text_project):
 
 
 def test_live_export_rows_carry_label_source_quality_annotations_and_url(api_as, people, mixed):
-    rows = _rows(api_as(people["alice"]), mixed)
+    rows = _rows(api_as(people["manager"]), mixed)
     assert [r["data"] for r in rows] == ["a", "b", "c", "d"]
     a = rows[0]
     assert (a["final_label"], a["final_source"], a["label_quality"]) == ("positive", "given", 0.95)
@@ -34,7 +34,7 @@ def test_live_export_rows_carry_label_source_quality_annotations_and_url(api_as,
 
 
 def test_live_export_filters(api_as, people, mixed):
-    client = api_as(people["alice"])
+    client = api_as(people["manager"])
     assert [r["data"] for r in _rows(client, mixed, min_quality=0.9)] == ["a", "c"]
     assert [r["data"] for r in _rows(client, mixed, min_quality=0.9, exclude_ambiguous="true")] == ["a"]
     assert [r["data"] for r in _rows(client, mixed, classes="negative")] == ["b"]
@@ -42,7 +42,7 @@ def test_live_export_filters(api_as, people, mixed):
 
 
 def test_live_export_csv_and_bad_parameters(api_as, people, mixed):
-    client = api_as(people["alice"])
+    client = api_as(people["manager"])
     response = client.get(reverse("api:export", args=[mixed.pk]), {"format": "csv"})
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[0].startswith("id,data,final_label") and len(lines) == 5

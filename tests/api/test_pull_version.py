@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_pull_version_writes_splits_and_verifies_the_hash(live_server, people, text_project, tmp_path):
     add_texts(text_project, [f"text {n}" for n in range(30)], labels=["positive", "negative", "neutral"] * 10)
     version = version_create(project=text_project, name="v1", user=people["manager"])
-    _, token = ApiToken.issue(user=people["alice"], name="pull")
+    _, token = ApiToken.issue(user=people["reviewer"], name="pull")
     call_command("pull_version", text_project.pk, "v1", str(tmp_path / "v1"), url=live_server.url, token=token)
     meta = json.loads((tmp_path / "v1" / "version.json").read_text())
     assert meta["content_hash"] == version.content_hash
