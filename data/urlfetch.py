@@ -9,14 +9,21 @@ Server-side request forgery defences (Label Studio's advisories are the checklis
   the checked address (the Host header and TLS server name carry the name), so a second lookup cannot
   swap in a private address;
 - redirects are followed by hand, at most MAX_REDIRECTS, each new URL checked like the first;
-- the body is read up to a byte limit, with a timeout.
+- the body is read up to a byte limit, with a timeout per read, a total deadline for the whole download
+  (QUORUM_URL_IMPORT_DEADLINE_SECONDS, enforced by a watchdog that cuts the socket, so a server dripping
+  its headers or body a byte at a time cannot hold a worker) and a minimum average rate
+  (QUORUM_URL_IMPORT_MIN_BYTES_PER_SECOND, checked once QUORUM_URL_IMPORT_RATE_GRACE_SECONDS have passed).
 """
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -41,6 +48,51 @@ class Fetched:
 
 
 Resolver = Callable[[str, int], list[str]]
+
+
+@dataclass
+class _Budget:
+    """The time one download may take; ``open_pinned`` arms a watchdog on its socket for the deadline."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+    timers: list = field(default_factory=list)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.seconds
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def guard(self, conn) -> None:
+        def cut():
+            sock = conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked on a dripping server
+                except OSError:
+                    pass
+
+        timer = threading.Timer(self.remaining(), cut)
+        timer.daemon = True
+        timer.start()
+        self.timers.append(timer)
+
+    def cancel(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+
+    def too_late(self, url: str, size: int) -> QuorumError:
+        return QuorumError(
+            f"{url}: the download did not finish within {self.seconds:g} s ({size:,} bytes arrived); the limit is "
+            "QUORUM_URL_IMPORT_DEADLINE_SECONDS. Download the file yourself and upload it instead.")
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("urlfetch_budget", default=None)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -106,6 +158,10 @@ def open_pinned(scheme: str, ip: str, host: str, port: int, path: str, timeout: 
         conn = _PinnedHTTPSConnection(ip, host, port, timeout)
     else:
         conn = http.client.HTTPConnection(ip, port, timeout=timeout)
+    budget = _budget.get()
+    if budget is not None:
+        conn.connect()
+        budget.guard(conn)
     conn.request("GET", path, headers={"Host": host if port in (80, 443) else f"{host}:{port}",
                                        "User-Agent": "Quorum-import/1", "Accept": "*/*"})
     return conn.getresponse()
@@ -132,6 +188,9 @@ def _open(url: str, *, limit: int, resolver: Resolver, opener, timeout: float):
         try:
             response = opener(scheme, ip, host, port, path, timeout)
         except (OSError, http.client.HTTPException) as exc:
+            budget = _budget.get()
+            if budget is not None and budget.expired():
+                raise budget.too_late(url, 0) from exc
             raise QuorumError(f"{url}: could not download ({exc.__class__.__name__}).") from exc
         if response.status in REDIRECTS:
             location = response.getheader("Location")
@@ -151,32 +210,66 @@ def _open(url: str, *, limit: int, resolver: Resolver, opener, timeout: float):
     raise URLNotAllowed(f"{url}: more than {MAX_REDIRECTS} redirects.")
 
 
+def _deadline_seconds() -> float:
+    return settings.QUORUM_URL_IMPORT_DEADLINE_SECONDS
+
+
+def _read_body(url: str, response, out, *, limit: int, budget: _Budget) -> int:
+    """Copy the body to ``out``; raise if it is over ``limit``, past the deadline or slower than the minimum rate."""
+    min_rate = settings.QUORUM_URL_IMPORT_MIN_BYTES_PER_SECOND
+    grace = settings.QUORUM_URL_IMPORT_RATE_GRACE_SECONDS
+    read = getattr(response, "read1", response.read)  # read1: what has arrived, without waiting for a full chunk
+    started, size = time.monotonic(), 0
+    try:
+        while chunk := read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise QuorumError(f"{url}: the file is over the {limit:,} byte limit.")
+            out.write(chunk)
+            if budget.expired():
+                raise budget.too_late(url, size)
+            elapsed = time.monotonic() - started
+            if elapsed >= grace and size < min_rate * elapsed:
+                raise QuorumError(
+                    f"{url}: the download is too slow ({size:,} bytes in {elapsed:.0f} s, under the minimum of "
+                    f"{min_rate:,} bytes per second, QUORUM_URL_IMPORT_MIN_BYTES_PER_SECOND). Download the file "
+                    "yourself and upload it instead.")
+    except (OSError, http.client.HTTPException) as exc:
+        if budget.expired():
+            raise budget.too_late(url, size) from exc
+        raise QuorumError(f"{url}: the download broke off ({exc.__class__.__name__}).") from exc
+    if budget.expired():  # the watchdog cut the socket: what arrived is not the whole file
+        raise budget.too_late(url, size)
+    return size
+
+
+def _download(url: str, out, *, limit: int, resolver: Resolver, opener, timeout: float) -> Fetched:
+    budget = _Budget(seconds=_deadline_seconds())
+    token = _budget.set(budget)
+    try:
+        url, response = _open(url, limit=limit, resolver=resolver, opener=opener, timeout=timeout)
+        try:
+            _read_body(url, response, out, limit=limit, budget=budget)
+        finally:
+            response.close()
+        return Fetched(url=url, content_type=response.getheader("Content-Type") or "", body=b"")
+    finally:
+        budget.cancel()
+        _budget.reset(token)
+
+
 def fetch(url: str, *, max_bytes: int | None = None, resolver: Resolver = system_resolver,
           opener=open_pinned, timeout: float = TIMEOUT_SECONDS) -> Fetched:
     """GET ``url`` safely (see the module docstring); raise URLNotAllowed or QuorumError with the reason."""
     limit = max_bytes if max_bytes is not None else settings.QUORUM_URL_IMPORT_MAX_BYTES
-    url, response = _open(url, limit=limit, resolver=resolver, opener=opener, timeout=timeout)
-    body = response.read(limit + 1)
-    response.close()
-    if len(body) > limit:
-        raise QuorumError(f"{url}: the file is over the {limit:,} byte limit.")
-    return Fetched(url=url, content_type=response.getheader("Content-Type") or "", body=body)
+    out = io.BytesIO()
+    fetched = _download(url, out, limit=limit, resolver=resolver, opener=opener, timeout=timeout)
+    fetched.body = out.getvalue()
+    return fetched
 
 
 def fetch_to_file(url: str, out, *, max_bytes: int | None = None, resolver: Resolver = system_resolver,
                   opener=open_pinned, timeout: float = TIMEOUT_SECONDS) -> Fetched:
     """Like ``fetch``, but stream the body into the binary file ``out`` (``body`` stays empty), in bounded memory."""
     limit = max_bytes if max_bytes is not None else settings.QUORUM_URL_IMPORT_MAX_BYTES
-    url, response = _open(url, limit=limit, resolver=resolver, opener=opener, timeout=timeout)
-    size = 0
-    try:
-        while chunk := response.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise QuorumError(f"{url}: the file is over the {limit:,} byte limit.")
-            out.write(chunk)
-    except (OSError, http.client.HTTPException) as exc:
-        raise QuorumError(f"{url}: the download broke off ({exc.__class__.__name__}).") from exc
-    finally:
-        response.close()
-    return Fetched(url=url, content_type=response.getheader("Content-Type") or "", body=b"")
+    return _download(url, out, limit=limit, resolver=resolver, opener=opener, timeout=timeout)

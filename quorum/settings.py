@@ -170,6 +170,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],  # JSON with a nesting limit
     "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
@@ -339,3 +341,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     })
     CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 0.5
     CELERY_REDIS_SOCKET_TIMEOUT = 5
+# URL imports: the whole download (redirects, headers, body) must end within this many seconds, and after the
+# grace period its average rate must stay above the minimum, so a server dripping bytes cannot hold a worker.
+QUORUM_URL_IMPORT_DEADLINE_SECONDS = envint("QUORUM_URL_IMPORT_DEADLINE_SECONDS", 600)
+QUORUM_URL_IMPORT_MIN_BYTES_PER_SECOND = envint("QUORUM_URL_IMPORT_MIN_BYTES_PER_SECOND", 10 * 1024)
+QUORUM_URL_IMPORT_RATE_GRACE_SECONDS = envint("QUORUM_URL_IMPORT_RATE_GRACE_SECONDS", 10)
