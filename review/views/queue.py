@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from core.access import get_project_for_user
 from core.models import Role
-from quorum.lib.errors import QuorumError
+from quorum.lib.errors import Conflict, QuorumError
 from quorum.lib.params import int_or_none
 from review.decisions import add_comment, escalate_flag, mark_flag, resolve_flag, undo_last
 from review.models import Flag
@@ -118,6 +118,14 @@ def _posted_filters(request) -> dict:
     return _filters(QueryDict(request.POST.get("q", "")))
 
 
+def _check_named_flag(request, flag: Flag) -> None:
+    """A decision form names the flag it was shown for; a request naming another flag changes nothing."""
+    named = request.POST.get("flag")
+    if named is not None and int_or_none(named) != flag.pk:
+        raise Conflict(f"This decision was made on flag {named}, not on flag {flag.pk}; nothing was changed. "
+                       f"Here is flag {flag.pk} as it is now.")
+
+
 def _refused(request, project, flag, filters, exc: QuorumError):
     flag = _get_flag(project, flag.pk)
     return _render_flag(request, project, flag, filters=filters, status=exc.status, error=exc.message)
@@ -131,6 +139,7 @@ def flag_resolve(request, project_id, flag_id):
     flag = _get_flag(project, flag_id)
     filters = _posted_filters(request)
     try:
+        _check_named_flag(request, flag)
         flag = resolve_flag(flag_id=flag.pk, reviewer=request.user, note=request.POST.get("note", "")[:300],
                             version=int_or_none(request.POST.get("version")) or 0,
                             label_id=int_or_none(request.POST.get("label")))
@@ -149,6 +158,7 @@ def flag_decide(request, project_id, flag_id):
     action = request.POST.get("action", "")
     version = int_or_none(request.POST.get("version")) or 0
     try:
+        _check_named_flag(request, flag)
         if action == "escalate":
             flag = escalate_flag(flag_id=flag.pk, reviewer=request.user, version=version)
         elif action in ("ambiguous", "exclude"):
@@ -168,6 +178,7 @@ def flag_comment(request, project_id, flag_id):
     flag = _get_flag(project, flag_id)
     filters = _posted_filters(request)
     try:
+        _check_named_flag(request, flag)
         add_comment(item=flag.item, author=request.user, text=request.POST.get("text", ""), flag=flag)
     except QuorumError as exc:
         return _refused(request, project, flag, filters, exc)

@@ -27,27 +27,39 @@
     return openInline("reason-form", "reason-input");
   }
   function toggleZoom() { const s = document.getElementById("stage"); if (s && $("#stage-img")) s.classList.toggle("zoomed"); }
-  // busy: a decision is in flight. A key pressed on the panel it was made on is dropped (no double decision);
-  // a key pressed once the next panel is in the page, before htmx has settled it, is replayed right after
-  // (it used to be lost, or to act on a form htmx had not wired up yet).
-  let busy = false, busyPanel = null, pending = null;
+  // A decision is bound to the panel (flag, or audit item) on screen when its key was pressed. While a request
+  // sent from that panel is in flight, further keys are ignored: they were aimed at a panel that is going away,
+  // and must never act on the next one. htmx swaps in a new panel element, so the next flag takes keys at once.
+  // No key is ever replayed later: a replayed key could land in a text field or on another flag.
+  let inflight = null;
   function panelNow() { return $("#flag-panel") || $("#audit-form"); }
-  function replayPending() {
-    if (pending === null) return;
-    const key = pending; pending = null;
-    setTimeout(function () { document.dispatchEvent(new KeyboardEvent("keydown", { key: key, bubbles: true })); }, 0);
-  }
-  document.addEventListener("htmx:beforeRequest", function () {
-    busy = true; busyPanel = panelNow(); pending = null;
+  function owner(el) { return el && el.closest ? el.closest("#flag-panel, #audit-form") : null; }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    const p = owner(e.detail && e.detail.elt); if (!p) return;
+    inflight = p;
     // Close the reason/comment inputs before the swap: htmx would otherwise re-focus their (hidden) twins
     // in the next flag and swallow the reviewer's next key.
     document.querySelectorAll(".inline-form.open").forEach(function (f) { f.classList.remove("open"); });
     if (document.activeElement && document.activeElement.closest(".inline-form")) document.activeElement.blur();
   });
-  // Free the keys once htmx has settled the new panel (its forms wired up); keys pressed since it appeared are replayed.
-  document.addEventListener("htmx:afterSettle", function () { if (busy) { busy = false; replayPending(); } });
-  document.addEventListener("htmx:responseError", function () { busy = false; });
-  document.addEventListener("htmx:sendError", function () { busy = false; });
+  function settled() { if (inflight && panelNow() !== inflight) inflight = null; }
+  document.addEventListener("htmx:afterSwap", settled);
+  document.addEventListener("htmx:afterRequest", function () { if (inflight && inflight.isConnected === false) inflight = null; });
+  document.addEventListener("htmx:responseError", function () { inflight = null; });
+  document.addEventListener("htmx:sendError", function () { inflight = null; });
+  // Keys typed into a field (reason, comment, label picker, anything editable) are text, never shortcuts.
+  function isField(el) {
+    if (!el || !el.tagName) return false;
+    const tag = el.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable;
+  }
+  // Press a decision button only if it belongs to the flag on screen when the key came (its form names that flag).
+  function decide(btn, panel) {
+    if (!btn || owner(btn) !== panel) return false;
+    const form = btn.closest("form"), flag = form && form.querySelector("input[name=flag]");
+    if (flag && panel.dataset.flag && flag.value !== panel.dataset.flag) return false;
+    press(btn); return true;
+  }
   document.addEventListener("click", function (e) {
     const r = e.target.closest("[data-reason-for]");
     if (r) { askReason(r.dataset.reasonFor); return; }
@@ -56,11 +68,12 @@
   });
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const tag = (e.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || tag === "select") {
-      if (e.key === "Escape") { const f = e.target.closest(".inline-form"); if (f) f.classList.remove("open"); e.target.blur(); }
-      if (tag === "select" && e.key === "Enter") { click("#other-btn"); e.preventDefault(); }
-      if (tag === "select" && e.key === "Escape") e.target.disabled = true;
+    const field = isField(e.target) ? e.target : (isField(document.activeElement) ? document.activeElement : null);
+    if (field) {
+      const tag = field.tagName.toLowerCase();
+      if (e.key === "Escape") { const f = field.closest(".inline-form"); if (f) f.classList.remove("open"); field.blur(); }
+      if (tag === "select" && e.key === "Enter") { decide($("#other-btn"), owner(field)); e.preventDefault(); }
+      if (tag === "select" && e.key === "Escape") field.disabled = true;
       return;
     }
     const key = e.key.toLowerCase();
@@ -69,29 +82,31 @@
       else if (key === "k") { move(-1); e.preventDefault(); }
       else if (key === "enter") { const cur = $("#flag-table tr.current"); if (cur) { window.location = cur.dataset.href; e.preventDefault(); } }
       else if (key === "z") { if (click("#undo-form button")) e.preventDefault(); }
+      else if (key === "n" || key === "p") { const l = $(key === "n" ? "#page-next" : "#page-prev"); if (l) { window.location = l.href; e.preventDefault(); } }
       return;
     }
-    if (document.getElementById("audit-form")) {
-      if (busy) { if (panelNow() !== busyPanel) pending = e.key; e.preventDefault(); return; }
-      const b = $('#audit-form button[data-key="' + CSS.escape(key) + '"]');
+    const panel = panelNow();
+    if (!panel) return;
+    if (inflight === panel) { e.preventDefault(); return; }  // its decision is on its way: this key is dropped
+    if (panel.id === "audit-form") {
+      const b = panel.querySelector('button[data-key="' + CSS.escape(key) + '"]');
       if (b) { e.preventDefault(); press(b); }
       return;
     }
-    if (!document.getElementById("flag-panel")) return;
-    if (busy) { if (panelNow() !== busyPanel) pending = e.key; e.preventDefault(); return; }
-    if (key === "z") { if (click("#undo-btn")) e.preventDefault(); return; }
+    if (e.repeat) { e.preventDefault(); return; }  // holding a key never decides two flags
+    if (key === "z") { if (decide(panel.querySelector("#undo-btn"), panel)) e.preventDefault(); return; }
     if (key === "q") { const b = $("#back-btn") || $("#queue-link"); if (b) { window.location = b.href; e.preventDefault(); } return; }
     if (key === "j") { const l = $("#next-link"); if (l) { window.location = l.href; e.preventDefault(); } return; }
     if (key === "k") { const l = $("#prev-link"); if (l) { window.location = l.href; e.preventDefault(); } return; }
     if (key === "+" || key === "=") { toggleZoom(); e.preventDefault(); return; }
-    if (!document.getElementById("decide-form")) return;
-    if (key === "a") { if (click("#accept-btn")) e.preventDefault(); return; }
-    if (key === "e") { if (click("#escalate-btn")) e.preventDefault(); return; }
+    if (!panel.querySelector("#decide-form")) return;
+    if (key === "a") { if (decide(panel.querySelector("#accept-btn"), panel)) e.preventDefault(); return; }
+    if (key === "e") { if (decide(panel.querySelector("#escalate-btn"), panel)) e.preventDefault(); return; }
     if (key === "m") { if (askReason("ambiguous")) e.preventDefault(); return; }
     if (key === "x") { if (askReason("exclude")) e.preventDefault(); return; }
     if (key === "c") { if (openInline("comment-form", "comment-input")) e.preventDefault(); return; }
     if (key === "l") { const s = $("#other-label"); if (s) { s.disabled = false; s.focus(); e.preventDefault(); } return; }
-    const btn = $('#decide-form button[data-key="' + CSS.escape(key) + '"]');
-    if (btn) { e.preventDefault(); press(btn); }
+    const btn = panel.querySelector('#decide-form button[data-key="' + CSS.escape(key) + '"]');
+    if (btn) { e.preventDefault(); decide(btn, panel); }
   });
 })();

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from core.models import Item
+from core.models import Item, LabelEvent
 from review.models import Flag
 from tests.e2e.review_support import SCREENSHOTS, digits_project_with_flags, history
 
@@ -75,3 +75,46 @@ def test_reviewer_clears_five_flags_with_the_keyboard_and_undoes_the_last(image_
     expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[3].pk))
     assert not Item.objects.get(pk=flags[3].item_id).excluded
     assert history(Item.objects.get(pk=flags[3].item_id))[-1][-1] is True
+
+
+def test_keys_typed_in_a_field_or_during_a_decision_never_decide_a_flag(image_project, people, page_for,
+                                                                         live_server):
+    items, flags = digits_project_with_flags(image_project)
+    page = page_for("reviewer")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"{live_server.url}/projects/{image_project.pk}/review/flags/{flags[0].pk}/")
+    expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[0].pk))
+
+    # A comment full of shortcut keys is text: nothing is decided, nothing is sent.
+    page.keyboard.press("c")
+    expect(page.locator("#comment-input")).to_be_focused()
+    page.keyboard.type("a 1 or 7? e x m z j")
+    page.keyboard.press("Escape")
+    expect(page.locator("#comment-form")).not_to_have_class("inline-form open")
+    assert posts == [] and Flag.objects.filter(status="open").count() == 5
+
+    # The decision on flag 0 is held in flight; every key pressed meanwhile is dropped, and none reaches flag 1.
+    held = []
+    page.route("**/resolve/", lambda route: held.append(route))
+    suggested = flags[0].suggested_label.name
+    with page.expect_request("**/resolve/"):
+        page.keyboard.press(suggested)
+    for key in ("a", "2", "e", "m", "7", "Enter", "x"):
+        page.keyboard.press(key)
+    held[0].continue_()
+    page.unroute("**/resolve/")
+    expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[1].pk))
+    expect(page.locator("#reason-form")).not_to_have_class("inline-form open")
+    assert len(posts) == 1 and f"/flags/{flags[0].pk}/resolve/" in posts[0]
+    assert Flag.objects.get(pk=flags[0].pk).action == "relabel"
+    assert Flag.objects.get(pk=flags[1].pk).status == "open"
+    assert not LabelEvent.objects.filter(cause=f"flag:{flags[1].pk}").exists()
+
+    # The next flag takes keys at once, and its request names it and its lock counter.
+    with page.expect_request("**/resolve/") as request:
+        page.keyboard.press("a")
+    form = dict(p.split("=", 1) for p in request.value.post_data.split("&"))
+    assert (form["flag"], form["version"]) == (str(flags[1].pk), "1")
+    expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[2].pk))
+    assert Flag.objects.get(pk=flags[1].pk).action == "accept"

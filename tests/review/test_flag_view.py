@@ -116,3 +116,20 @@ def test_last_flag_done_sends_the_reviewer_back_to_the_queue(text_project, peopl
     f = flag(item)
     r = client_for(people["reviewer"]).post(_url(text_project, f, "resolve/"), {"version": 1}, HTTP_HX_REQUEST="true")
     assert r.headers["HX-Redirect"] == f"/projects/{text_project.pk}/review/"
+
+
+def test_a_decision_naming_another_flag_changes_nothing(text_project, people, flagged):
+    """The form names the flag it was shown for: a post that reaches another flag's URL is refused."""
+    c = client_for(people["reviewer"])
+    r = c.post(_url(text_project, flagged[1], "resolve/"), {"flag": flagged[0].pk, "version": 1},
+               HTTP_HX_REQUEST="true")
+    assert r.status_code == 409
+    assert f"made on flag {flagged[0].pk}, not on flag {flagged[1].pk}; nothing was changed" in r.content.decode()
+    r = c.post(_url(text_project, flagged[1], "decide/"), {"flag": flagged[0].pk, "version": 1, "action": "exclude",
+                                                         "reason": "dup"}, HTTP_HX_REQUEST="true")
+    assert r.status_code == 409
+    assert Flag.objects.filter(status="open").count() == 3
+    assert not LabelEvent.objects.filter(cause__startswith="flag:").exists()
+    assert not Item.objects.filter(excluded=True).exists()
+    r = c.post(_url(text_project, flagged[1], "resolve/"), {"flag": flagged[1].pk, "version": 1})
+    assert Flag.objects.get(pk=flagged[1].pk).status == "resolved"
