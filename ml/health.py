@@ -46,6 +46,7 @@ def class_balance(counts: np.ndarray, *, rare_share: float | None = None) -> dic
 # ---------------------------------------------------------------- images
 
 ANALYSIS_SIDE = 256  # images are measured at most this wide/high, so a 40 MP photo costs like a small one
+THUMB_SIDE = 16  # grey thumbnail kept to confirm that two near-duplicate hashes are really the same picture
 
 
 @dataclass
@@ -58,21 +59,29 @@ class ImageStats:
     mean: float = 0.0  # grey level 0-255
     p01: float = 0.0  # 1st percentile of grey levels
     p99: float = 0.0  # 99th percentile
-    sharpness: float = 0.0  # variance of the Laplacian on the grey image
+    sharpness: float = 0.0  # strongest edges (Laplacian) over the grey range: see _sharpness
     pixel_hash: str = ""  # hash of the decoded pixels: same picture in another file format still matches
     phash: int = 0  # 64-bit perceptual hash
+    thumb: bytes = b""  # THUMB_SIDE x THUMB_SIDE grey thumbnail
 
 
-def _laplacian_variance(grey: np.ndarray) -> float:
-    """Variance of the 4-neighbour Laplacian of a 2-D float array (0 for images under 3x3)."""
+def _sharpness(grey: np.ndarray) -> float:
+    """Edge strength that does not depend on exposure: the 99.5th percentile of the absolute Laplacian of the
+    grey image (smoothed by sigma 1 so sensor noise does not count as detail) over its 1-99% grey range. The
+    strongest edges decide: a sharp photo of a smooth scene still has some. 0 for images under 3x3 or flat."""
+    from skimage.filters import gaussian, laplace
+
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return 0.0
-    lap = (grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * grey[1:-1, 1:-1])
-    return float(lap.var())
+    low, high = np.percentile(grey, [1, 99])
+    if high - low < 2.0:
+        return 0.0
+    edges = np.abs(laplace(gaussian(grey, sigma=1.0, preserve_range=True)))
+    return float(np.percentile(edges, 99.5) / (high - low))
 
 
 def image_stats(image: Image.Image) -> ImageStats:
-    """Measure one decoded image: size, brightness histogram percentiles, sharpness and hashes."""
+    """Measure one decoded image: size, brightness histogram percentiles, sharpness, thumbnail and hashes."""
     import imagehash
 
     image.load()
@@ -85,11 +94,11 @@ def image_stats(image: Image.Image) -> ImageStats:
     grey = np.asarray(grey_img, dtype=np.float64)
     hist = np.bincount(grey.astype(np.uint8).ravel(), minlength=256)
     cdf = np.cumsum(hist) / hist.sum()
+    thumb = grey_img.resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR).tobytes()
     return ImageStats(
         readable=True, width=image.width, height=image.height, mean=float(grey.mean()),
         p01=float(np.searchsorted(cdf, 0.01)), p99=float(np.searchsorted(cdf, 0.99)),
-        sharpness=_laplacian_variance(grey), pixel_hash=pixel_hash,
-        phash=int(str(imagehash.phash(rgb)), 16),
+        sharpness=_sharpness(grey), pixel_hash=pixel_hash, phash=int(str(imagehash.phash(rgb)), 16), thumb=thumb,
     )
 
 
@@ -102,36 +111,136 @@ def read_image_stats(fileobj) -> ImageStats:
         return ImageStats(readable=False)
 
 
-def exposure(stats: list[ImageStats], *, dark_mean: float = 40.0, dark_p99: float = 80.0,
-             bright_mean: float = 215.0, bright_p01: float = 175.0) -> tuple[np.ndarray, np.ndarray]:
-    """(under, over) boolean masks, shape (n,). Under: dark on average and hardly anything bright;
-    over: bright on average and hardly anything dark. Black-on-white drawings keep their dark ink, so
-    they are not over-exposed."""
-    mean = np.array([s.mean for s in stats])
+# Robust statistics: a value is unusual when it is more than Z_LIMIT robust standard deviations (1.4826 x the
+# median absolute deviation) from the median of its slice.
+Z_LIMIT = 3.5
+MIN_SLICE = 20  # a metadata slice needs this many images to have its own median; smaller ones use everyone's
+
+
+def robust_z(values: np.ndarray, *, groups: np.ndarray | None = None, valid: np.ndarray | None = None,
+             min_group: int = MIN_SLICE, min_scale: float = 1e-6) -> np.ndarray:
+    """(value - median) / (1.4826 MAD) within each group (e.g. a metadata slice), shape (n,); NaN where not valid.
+
+    Groups with fewer than ``min_group`` valid rows are measured against all valid rows. ``min_scale`` keeps a
+    group of near-identical values from making every small difference "unusual".
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    valid = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+    groups = np.zeros(n, dtype=int) if groups is None else np.asarray(groups)
+    z = np.full(n, np.nan)
+    if not valid.any():
+        return z
+    everyone = _median_scale(values[valid], min_scale)
+    for g in np.unique(groups[valid]):
+        rows = valid & (groups == g)
+        centre, scale = _median_scale(values[rows], min_scale) if rows.sum() >= min_group else everyone
+        z[rows] = (values[rows] - centre) / scale
+    return z
+
+
+def _median_scale(values: np.ndarray, min_scale: float) -> tuple[float, float]:
+    centre = float(np.median(values))
+    return centre, max(1.4826 * float(np.median(np.abs(values - centre))), min_scale)
+
+
+def slice_field(values: np.ndarray, metadata: list[dict], *, valid: np.ndarray | None = None,
+                max_values: int = 12, min_group: int = MIN_SLICE, min_share: float = 0.2) -> str | None:
+    """The metadata field whose values explain most of the spread of ``values`` (e.g. ``time_of_day`` for
+    brightness), or None when no field explains at least ``min_share`` of the variance (eta squared).
+
+    Only fields with 2 to ``max_values`` values, each on at least ``min_group`` valid rows, are candidates."""
+    values = np.asarray(values, dtype=np.float64)
+    valid = np.ones(len(values), dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+    total = float(values[valid].var()) if valid.sum() > 1 else 0.0
+    best, best_share = None, min_share
+    for name, column in _categorical_fields(metadata, max_values).items():
+        rows = valid & (column != "")
+        kinds, counts = np.unique(column[rows], return_counts=True)
+        if len(kinds) < 2 or counts.min() < min_group or not total:
+            continue
+        within = sum(float(values[rows & (column == k)].var()) * c for k, c in zip(kinds, counts, strict=True))
+        share = 1 - within / (total * rows.sum())
+        if share > best_share:
+            best, best_share = name, share
+    return best
+
+
+def _categorical_fields(metadata: list[dict], max_values: int) -> dict[str, np.ndarray]:
+    """Each metadata field with few distinct scalar values, as a string column ("" where missing)."""
+    names: dict[str, set] = {}
+    for meta in metadata:
+        for key, value in (meta or {}).items():
+            if not isinstance(value, dict | list) and value is not None:
+                names.setdefault(str(key), set()).add(str(value))
+    out = {}
+    for key, seen in names.items():
+        if 2 <= len(seen) <= max_values:
+            out[key] = np.array([str((m or {}).get(key, "")) if (m or {}).get(key) is not None else ""
+                                 for m in metadata])
+    return out
+
+
+def slice_column(metadata: list[dict], name: str | None) -> np.ndarray:
+    """The values of metadata field ``name`` as strings, shape (n,) ("" where missing or when name is None)."""
+    if name is None:
+        return np.full(len(metadata), "", dtype=object)
+    return np.array([str((m or {}).get(name)) if (m or {}).get(name) is not None else "" for m in metadata],
+                    dtype=object)
+
+
+def blank(stats: list[ImageStats], *, black_p99: float = 12.0, white_p01: float = 243.0) -> tuple[np.ndarray, np.ndarray]:
+    """(black, white) masks, shape (n,): the absolute floor for broken images, whatever the project's photos
+    look like. Black: 99% of pixels at grey level 12 or less; white: 99% at 243 or more."""
+    ok = np.array([s.readable for s in stats], dtype=bool)
     p01 = np.array([s.p01 for s in stats])
     p99 = np.array([s.p99 for s in stats])
+    return ok & (p99 <= black_p99), ok & (p01 >= white_p01)
+
+
+def exposure(stats: list[ImageStats], *, slices: np.ndarray | None = None, z_limit: float = Z_LIMIT,
+             dark_cap: float = 90.0, bright_floor: float = 170.0,
+             exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(under, over) boolean masks, shape (n,), relative to the project's own photos.
+
+    Under: the log of the mean grey level is more than ``z_limit`` robust SDs below the median of the image's
+    slice (e.g. night photos against night photos) and the mean is under ``dark_cap``. Over: the log of the
+    distance to white (256 - mean) is that far below its slice's median, the mean is over ``bright_floor`` and the
+    highlights are clipped (99th percentile at 250 or more).
+    ``exclude`` (e.g. blank images, reported by themselves) are never reported here.
+    """
+    mean = np.array([s.mean for s in stats])
     ok = np.array([s.readable for s in stats], dtype=bool)
-    under = ok & (mean <= dark_mean) & (p99 <= dark_p99)
-    over = ok & (mean >= bright_mean) & (p01 >= bright_p01)
+    if exclude is not None:
+        ok &= ~np.asarray(exclude, dtype=bool)
+    dark_z = robust_z(np.log1p(mean), groups=slices, valid=ok, min_scale=0.05)
+    bright_z = robust_z(np.log(256.0 - mean), groups=slices, valid=ok, min_scale=0.05)
+    under = ok & (dark_z < -z_limit) & (mean < dark_cap)
+    p99 = np.array([s.p99 for s in stats])
+    over = ok & (bright_z < -z_limit) & (mean > bright_floor) & (p99 >= 250)
     return under, over
 
 
-def blurry(stats: list[ImageStats], *, threshold: float = 100.0, exclude: np.ndarray | None = None) -> np.ndarray:
-    """Mask of blurry images (Laplacian variance below ``threshold``), shape (n,).
-
-    Images in ``exclude`` (e.g. all-black ones, which have no edges at all) are not reported again.
-    """
+def blurry(stats: list[ImageStats], *, slices: np.ndarray | None = None, z_limit: float = Z_LIMIT,
+           exclude: np.ndarray | None = None) -> np.ndarray:
+    """Mask of blurry images, shape (n,): the log of the exposure-independent sharpness is more than
+    ``z_limit`` robust SDs below the median of the image's slice. Images in ``exclude`` (blank, badly exposed:
+    they have no edges to measure) are not reported."""
     sharp = np.array([s.sharpness for s in stats])
-    ok = np.array([s.readable for s in stats], dtype=bool)
-    mask = ok & (sharp < threshold)
+    ok = np.array([s.readable and s.sharpness > 0 for s in stats], dtype=bool)
     if exclude is not None:
-        mask &= ~np.asarray(exclude, dtype=bool)
-    return mask
+        ok &= ~np.asarray(exclude, dtype=bool)
+    z = robust_z(np.log(np.maximum(sharp, 1e-9)), groups=slices, valid=ok, min_scale=0.1)
+    return ok & (z < -z_limit)
 
 
-def too_small(stats: list[ImageStats], *, min_side: int = 32) -> np.ndarray:
-    """Mask of readable images whose shorter side is below ``min_side`` pixels, shape (n,)."""
-    return np.array([s.readable and min(s.width, s.height) < min_side for s in stats], dtype=bool)
+def too_small(stats: list[ImageStats], *, min_side: int = 32, share_of_median: float = 0.25) -> np.ndarray:
+    """Mask of readable images whose shorter side is under ``min_side`` pixels or under ``share_of_median`` of
+    the median shorter side of the project's images, shape (n,)."""
+    sides = np.array([min(s.width, s.height) if s.readable else 0 for s in stats], dtype=float)
+    ok = sides > 0
+    limit = max(min_side, share_of_median * float(np.median(sides[ok]))) if ok.any() else min_side
+    return ok & (sides < limit)
 
 
 def _popcount64(x: np.ndarray) -> np.ndarray:
@@ -145,7 +254,8 @@ def _popcount64(x: np.ndarray) -> np.ndarray:
 _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
-def _union_find_groups(n: int, pairs: list[tuple[int, int]]) -> list[list[int]]:
+def _components(n: int, pairs) -> list[list[int]]:
+    """Connected components (size >= 2) of the graph with these edges, by union-find."""
     parent = list(range(n))
 
     def find(a: int) -> int:
@@ -164,6 +274,33 @@ def _union_find_groups(n: int, pairs: list[tuple[int, int]]) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
+def clique_groups(n: int, pairs, distance, max_distance: float, *, max_component: int = 500) -> list[list[int]]:
+    """Groups (size >= 2) in which EVERY pair is within ``max_distance``: complete-linkage clustering of each
+    connected component of the candidate ``pairs``, so look-alike pairs never chain into one giant group.
+
+    ``distance(members)`` returns the square distance matrix of an array of row indices. Components above
+    ``max_component`` rows are clustered in consecutive pieces of that size.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    out: list[list[int]] = []
+    for component in _components(n, pairs):
+        for start in range(0, len(component), max_component):
+            members = np.array(component[start:start + max_component])
+            if len(members) < 2:
+                continue
+            d = np.asarray(distance(members), dtype=np.float64)
+            np.fill_diagonal(d, 0.0)
+            tree = linkage(squareform(d, checks=False), method="complete")
+            cluster = fcluster(tree, t=max_distance, criterion="distance")
+            for c in np.unique(cluster):
+                group = sorted(int(i) for i in members[cluster == c])
+                if len(group) > 1:
+                    out.append(group)
+    return sorted(out)
+
+
 def exact_groups(keys: list) -> list[list[int]]:
     """Groups (lists of row indices, size >= 2) of rows with equal, non-empty keys."""
     by_key: dict = {}
@@ -173,44 +310,95 @@ def exact_groups(keys: list) -> list[list[int]]:
     return [g for g in by_key.values() if len(g) > 1]
 
 
+def _hash_pairs(h: np.ndarray, rows: np.ndarray, max_distance: int, max_bucket: int) -> set[tuple[int, int]]:
+    """Pairs of rows whose 64-bit hashes differ in at most ``max_distance`` bits (multi-index hashing)."""
+    bands = max_distance + 1
+    edges = np.linspace(0, 64, bands + 1).astype(int)
+    pairs: set[tuple[int, int]] = set()
+    for b in range(bands):
+        lo, hi = edges[b], edges[b + 1]
+        keys = h[rows] & np.uint64(((1 << (hi - lo)) - 1) << lo)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        for s, e in zip(starts, np.r_[starts[1:], len(sorted_keys)], strict=True):
+            if e - s >= 2:
+                pairs.update(_bucket_pairs(h, rows[order[s:e]], max_distance, max_bucket))
+    return pairs
+
+
+def _bucket_pairs(h: np.ndarray, members: np.ndarray, max_distance: int, max_bucket: int):
+    if len(members) > max_bucket:  # e.g. thousands of blank images: compare with the first only
+        dist = _popcount64(h[members] ^ h[members[0]])
+        return [(int(members[0]), int(m)) for m in members[1:][dist[1:] <= max_distance]]
+    block = h[members]
+    ii, jj = np.nonzero(np.triu(_popcount64(block[:, None] ^ block[None, :]) <= max_distance, k=1))
+    return [(int(members[i]), int(members[j])) for i, j in zip(ii, jj, strict=True)]
+
+
 def near_duplicate_groups(hashes: np.ndarray, *, max_distance: int = 4, valid: np.ndarray | None = None,
                           max_bucket: int = 2000) -> list[list[int]]:
-    """Groups of rows whose 64-bit perceptual hashes differ in at most ``max_distance`` bits.
+    """Groups of rows in which every pair of 64-bit perceptual hashes differs in at most ``max_distance`` bits.
 
-    Multi-index hashing: split the 64 bits into ``max_distance + 1`` bands; by the pigeonhole principle two
-    hashes within the distance agree exactly on at least one band, so only rows sharing a band are compared.
-    That keeps a million images tractable. Buckets above ``max_bucket`` rows (e.g. thousands of blank
-    images) are compared to their first row only.
+    Multi-index hashing finds the candidate pairs: split the 64 bits into ``max_distance + 1`` bands; by the
+    pigeonhole principle two hashes within the distance agree exactly on at least one band, so only rows sharing
+    a band are compared. That keeps a million images tractable. The groups are then cliques (complete linkage),
+    not chains: A~B and B~C do not put A and C together unless A~C.
     """
     h = np.asarray(hashes, dtype=np.uint64)
     n = len(h)
     valid = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
-    bands = max_distance + 1
-    edges = np.linspace(0, 64, bands + 1).astype(int)
-    pairs: set[tuple[int, int]] = set()
-    rows = np.flatnonzero(valid)
-    for b in range(bands):
-        lo, hi = edges[b], edges[b + 1]
-        mask = np.uint64(((1 << (hi - lo)) - 1) << lo)
-        keys = (h[rows] & mask)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        ends = np.r_[starts[1:], len(sorted_keys)]
-        for s, e in zip(starts, ends, strict=True):
-            if e - s < 2:
-                continue
-            members = rows[order[s:e]]
-            if len(members) > max_bucket:
-                first = members[0]
-                dist = _popcount64(h[members] ^ h[first])
-                pairs.update((int(first), int(m)) for m in members[1:][dist[1:] <= max_distance])
-                continue
-            block = h[members]
-            dist = _popcount64(block[:, None] ^ block[None, :])
-            ii, jj = np.nonzero(np.triu(dist <= max_distance, k=1))
-            pairs.update((int(members[i]), int(members[j])) for i, j in zip(ii, jj, strict=True))
-    return _union_find_groups(n, sorted(pairs))
+    pairs = _hash_pairs(h, np.flatnonzero(valid), max_distance, max_bucket)
+    hamming = lambda m: _popcount64(h[m][:, None] ^ h[m][None, :])  # noqa: E731
+    return clique_groups(n, sorted(pairs), hamming, max_distance)
+
+
+def very_near_image_groups(stats: list[ImageStats], *, max_bits: int = 4, max_grey: float = 2.0,
+                           valid: np.ndarray | None = None) -> list[list[int]]:
+    """Groups of images that are the same picture (re-compressed, resized by a few percent, re-encoded), every
+    pair within ``max_bits`` bits of perceptual hash AND within ``max_grey`` mean grey-level difference of
+    their 16x16 thumbnails. Look-alike pictures of different scenes fail the second test."""
+    h = np.array([s.phash for s in stats], dtype=np.uint64)
+    ok = np.array([s.readable and len(s.thumb) == THUMB_SIDE ** 2 for s in stats], dtype=bool)
+    if valid is not None:
+        ok &= np.asarray(valid, dtype=bool)
+    thumbs = np.zeros((len(stats), THUMB_SIDE ** 2), dtype=np.float32)
+    for i in np.flatnonzero(ok):
+        thumbs[i] = np.frombuffer(stats[i].thumb, dtype=np.uint8)
+    pairs = _hash_pairs(h, np.flatnonzero(ok), max_bits, 2000)
+
+    def distance(m):  # 1 or less only when both tests pass
+        bits = _popcount64(h[m][:, None] ^ h[m][None, :]) / max(max_bits, 1)
+        grey = np.abs(thumbs[m][:, None, :] - thumbs[m][None, :, :]).mean(axis=2) / max_grey
+        return np.maximum(bits, grey)
+
+    return clique_groups(len(stats), sorted(pairs), distance, 1.0)
+
+
+def image_problems(stats: list[ImageStats], metadata: list[dict] | None = None) -> dict:
+    """Every per-image check in one pass, shape (n,) masks and duplicate groups.
+
+    Broken images (unreadable, black, white) are caught by absolute floors; too small, under- and over-exposed
+    and blurry are relative to the project's own images, within the metadata slice (``slice_field``, e.g.
+    time_of_day) that best explains their brightness. An image is reported by the first of these that applies,
+    so a black image is not also "under-exposed" and "blurry". ``exact``: identical pixels; ``near``: the same
+    picture re-encoded or resized (cliques, never chains), groups already inside an exact group left out.
+    """
+    metadata = metadata if metadata is not None else [{}] * len(stats)
+    unreadable = np.array([not s.readable for s in stats], dtype=bool)
+    black, white = blank(stats)
+    small = too_small(stats) & ~black & ~white
+    broken = unreadable | black | white | small
+    field = slice_field(np.log1p([s.mean for s in stats]), metadata, valid=~broken)
+    slices = slice_column(metadata, field)
+    under, over = exposure(stats, slices=slices, exclude=broken)
+    blur = blurry(stats, slices=slices, exclude=broken | under | over)
+    exact = exact_groups([s.pixel_hash for s in stats])
+    exact_sets = [set(g) for g in exact]
+    near = [g for g in very_near_image_groups(stats, valid=~(unreadable | black | white))
+            if not any(set(g) <= e for e in exact_sets)]
+    return {"unreadable": unreadable, "black": black, "white": white, "too_small": small, "underexposed": under,
+            "overexposed": over, "blurry": blur, "slice_field": field, "exact": exact, "near": near}
 
 
 def conflicting_groups(groups: list[list[int]], labels: np.ndarray) -> list[list[int]]:
@@ -257,19 +445,39 @@ def normalise_text(text: str) -> str:
     return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
 
 
-def text_problems(texts: list[str], *, min_chars: int = 3, long_factor: float = 10.0,
-                  long_min: int = 2000) -> dict[str, np.ndarray]:
-    """Masks, each shape (n,): ``empty`` (blank or whitespace), ``short`` (under ``min_chars`` visible
-    characters), ``long`` (over ``long_factor`` x the median length and over ``long_min`` characters) and
-    ``bad_chars`` (U+FFFD replacement characters or control characters: a decoding accident)."""
+def text_problems(texts: list[str], *, min_words: int = 3, share_of_median: float = 0.15, min_chars: int = 3,
+                  long_factor: float = 10.0, long_min: int = 2000) -> dict[str, np.ndarray]:
+    """Masks, each shape (n,).
+
+    ``empty``: blank or whitespace. ``short``: fewer than ``min_chars`` visible characters, or fewer words than
+    ``min_words`` or ``share_of_median`` of the median word count (whichever is larger), so one- and two-word
+    messages count. ``long``: over ``long_factor`` x the median length and over ``long_min`` characters.
+    ``bad_chars``: U+FFFD replacement characters or control characters. ``mojibake``: UTF-8 read as another
+    encoding ("â€™" for "’", "Ã©" for "é"), as detected by ftfy.
+    """
     lengths = np.array([len(t) for t in texts])
-    visible = np.array([len(t.strip()) for t in texts])
-    median = float(np.median(lengths[visible > 0])) if (visible > 0).any() else 0.0
+    words = np.array([len(t.split()) for t in texts])
+    visible = np.array([len("".join(t.split())) for t in texts])
     empty = visible == 0
-    short = ~empty & (np.array([len("".join(t.split())) for t in texts]) < min_chars)
+    median = float(np.median(lengths[~empty])) if (~empty).any() else 0.0
+    word_limit = max(min_words, share_of_median * float(np.median(words[~empty]))) if (~empty).any() else min_words
+    short = ~empty & ((visible < min_chars) | (words < word_limit))
     long = lengths > max(long_factor * median, long_min)
     bad = np.array([_has_bad_chars(t) for t in texts], dtype=bool)
-    return {"empty": empty, "short": short, "long": long, "bad_chars": bad}
+    mojibake = np.array([_is_mojibake(t) for t in texts], dtype=bool)
+    return {"empty": empty, "short": short, "long": long, "bad_chars": bad, "mojibake": mojibake}
+
+
+def short_text_limit(texts: list[str], *, min_words: int = 3, share_of_median: float = 0.15) -> float:
+    """The word count under which ``text_problems`` calls a text short, for the finding's rule."""
+    words = np.array([len(t.split()) for t in texts if t.strip()])
+    return max(min_words, share_of_median * float(np.median(words))) if len(words) else float(min_words)
+
+
+def _is_mojibake(text: str) -> bool:
+    from ftfy import badness
+
+    return bool(text) and badness.is_bad(text)
 
 
 def _has_bad_chars(text: str) -> bool:
@@ -307,7 +515,8 @@ def minhash_signatures(texts: list[str], *, num_perm: int = 128, shingle: int = 
 
 def text_near_duplicate_groups(signatures: np.ndarray, *, threshold: float = 0.7, bands: int = 32,
                                valid: np.ndarray | None = None, max_bucket: int = 500) -> list[list[int]]:
-    """Groups of texts whose estimated Jaccard similarity is at least ``threshold`` (LSH banding)."""
+    """Groups of texts in which every pair's estimated Jaccard similarity is at least ``threshold``: LSH banding
+    finds the candidate pairs, complete linkage keeps the groups from chaining."""
     sig = np.asarray(signatures)
     n, k = sig.shape
     rows_per_band = k // bands
@@ -320,14 +529,33 @@ def text_near_duplicate_groups(signatures: np.ndarray, *, threshold: float = 0.7
         for r, key in zip(rows, part, strict=True):
             buckets.setdefault(key.tobytes(), []).append(int(r))
         for members in buckets.values():
-            if len(members) < 2:
-                continue
-            members = members[:max_bucket]
-            block = sig[members]
-            sim = (block[:, None, :] == block[None, :, :]).mean(axis=2)
-            ii, jj = np.nonzero(np.triu(sim >= threshold, k=1))
-            pairs.update((members[i], members[j]) for i, j in zip(ii, jj, strict=True))
-    return _union_find_groups(n, sorted(pairs))
+            if len(members) >= 2:
+                pairs.update(_similar_pairs(sig, members[:max_bucket], threshold))
+    distance = lambda m: 1.0 - (sig[m][:, None, :] == sig[m][None, :, :]).mean(axis=2)  # noqa: E731
+    return clique_groups(n, sorted(pairs), distance, 1.0 - threshold)
+
+
+def text_duplicates(texts: list[str], *, near: float = 0.7, very_near: float = 0.9, min_chars: int = 20) -> dict:
+    """Duplicate groups of texts: ``exact`` (the same once case, punctuation and spacing are ignored), ``near``
+    (every pair shares about ``near`` or more of its 5-character shingles) and ``very_near`` (``very_near`` or
+    more: the same message with a word or two changed). Near groups inside an exact group are left out; texts
+    under ``min_chars`` normalised characters share shingles by chance, so only the exact check covers them."""
+    keys = [normalise_text(t) for t in texts]
+    exact = exact_groups(keys)
+    exact_sets = [set(g) for g in exact]
+    signatures = minhash_signatures(texts)
+    valid = np.array([len(k) >= min_chars for k in keys], dtype=bool)
+    outside = lambda groups: [g for g in groups if not any(set(g) <= e for e in exact_sets)]  # noqa: E731
+    return {"exact": exact,
+            "near": outside(text_near_duplicate_groups(signatures, threshold=near, valid=valid)),
+            "very_near": outside(text_near_duplicate_groups(signatures, threshold=very_near, valid=valid))}
+
+
+def _similar_pairs(sig: np.ndarray, members: list[int], threshold: float):
+    block = sig[members]
+    sim = (block[:, None, :] == block[None, :, :]).mean(axis=2)
+    ii, jj = np.nonzero(np.triu(sim >= threshold, k=1))
+    return [(members[i], members[j]) for i, j in zip(ii, jj, strict=True)]
 
 
 # ---------------------------------------------------------------- model performance
@@ -353,47 +581,63 @@ def worst_classes(report: dict, *, k: int = 3) -> list[int]:
     return ranked[:k]
 
 
-def slice_accuracy(correct: np.ndarray, metadata: list[dict], *, max_values: int = 50,
-                   min_count: int = 10, min_gap: float = 0.1, min_z: float = 2.0) -> list[dict]:
-    """Accuracy per value of every metadata field, worst first.
+def slice_accuracy(correct: np.ndarray, metadata: list[dict], *, max_values: int = 50, min_count: int = 30,
+                   alpha: float = 0.05) -> list[dict]:
+    """Accuracy per value of every metadata field, worst first, each tested against the rest.
 
     ``correct``: (n,) booleans (model prediction equals the label); ``metadata``: n dicts. Fields with more
-    than ``max_values`` distinct values (ids, free text) are skipped. Each row: field, value, count,
-    accuracy, rest_accuracy and ``weak``: at least ``min_count`` items, accuracy ``min_gap`` below the rest
-    and a two-proportion z statistic of at least ``min_z`` (so a bad streak in 3 items is not a finding).
+    than ``max_values`` distinct values (ids, free text) are skipped. Each row: field, value, count, accuracy,
+    rest_accuracy, ``p`` (one-sided Fisher exact test: is the slice less accurate than the rest?), ``p_adjusted``
+    (Holm's correction over every slice tested) and ``weak``: at least ``min_count`` items on each side and
+    ``p_adjusted < alpha``. A small slice or one as accurate as the rest is not weak, whatever its gap.
     """
     correct = np.asarray(correct, dtype=bool)
-    fields: dict[str, dict[str, list[int]]] = {}
-    for i, meta in enumerate(metadata):
-        for key, value in (meta or {}).items():
-            if isinstance(value, dict | list) or value is None:
-                continue
-            fields.setdefault(str(key), {}).setdefault(str(value), []).append(i)
     rows = []
-    for field, values in fields.items():
-        if len(values) > max_values or len(values) < 2:
-            continue
+    for field, values in _slices(metadata, max_values).items():
         for value, idx in values.items():
-            idx = np.array(idx)
-            inside = correct[idx]
-            rest = np.delete(correct, idx)
-            acc = float(inside.mean())
-            rest_acc = float(rest.mean()) if len(rest) else float("nan")
-            z = _two_proportion_z(rest_acc, len(rest), acc, len(idx))
-            weak = bool(len(idx) >= min_count and rest_acc - acc >= min_gap and z >= min_z)
-            rows.append({"field": field, "value": value, "count": int(len(idx)), "accuracy": round(acc, 4),
-                         "rest_accuracy": round(rest_acc, 4), "z": round(z, 2), "weak": weak,
-                         "rows": idx.tolist()})
+            rows.append(_slice_row(correct, field, value, np.array(idx), min_count))
+    _holm(rows, alpha)
     rows.sort(key=lambda r: (r["accuracy"], -r["count"]))
     return rows
 
 
-def _two_proportion_z(p1: float, n1: int, p2: float, n2: int) -> float:
-    if not n1 or not n2:
-        return 0.0
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    se = math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n1 + 1 / n2))
-    return (p1 - p2) / se
+def _slices(metadata: list[dict], max_values: int) -> dict[str, dict[str, list[int]]]:
+    fields: dict[str, dict[str, list[int]]] = {}
+    for i, meta in enumerate(metadata):
+        for key, value in (meta or {}).items():
+            if not isinstance(value, dict | list) and value is not None:
+                fields.setdefault(str(key), {}).setdefault(str(value), []).append(i)
+    return {f: v for f, v in fields.items() if 2 <= len(v) <= max_values}
+
+
+def _slice_row(correct: np.ndarray, field: str, value: str, idx: np.ndarray, min_count: int) -> dict:
+    from scipy.stats import fisher_exact
+
+    inside = correct[idx]
+    rest = np.delete(correct, idx)
+    acc = float(inside.mean())
+    rest_acc = float(rest.mean()) if len(rest) else float("nan")
+    p = None
+    if len(idx) >= min_count and len(rest) >= min_count:
+        table = [[int(inside.sum()), int((~inside).sum())], [int(rest.sum()), int((~rest).sum())]]
+        p = float(fisher_exact(table, alternative="less").pvalue)
+    return {"field": field, "value": value, "count": int(len(idx)), "accuracy": round(acc, 4),
+            "rest_accuracy": round(rest_acc, 4), "p": p, "rows": idx.tolist()}
+
+
+def _holm(rows: list[dict], alpha: float) -> None:
+    """Holm-Bonferroni over the rows that were tested: sets ``p_adjusted`` and ``weak`` on every row."""
+    tested = sorted((r for r in rows if r["p"] is not None), key=lambda r: r["p"])
+    m, running = len(tested), 0.0
+    for k, r in enumerate(tested):
+        running = max(running, min(1.0, (m - k) * r["p"]))
+        r["p_adjusted"] = running
+    for r in rows:
+        r.setdefault("p_adjusted", None)
+        r["weak"] = r["p_adjusted"] is not None and r["p_adjusted"] < alpha
+        for key in ("p", "p_adjusted"):
+            if r[key] is not None:
+                r[key] = float(f"{r[key]:.3g}")
 
 
 def expected_calibration_error(proba: np.ndarray, y: np.ndarray, *, n_bins: int = 10) -> float:

@@ -1,10 +1,13 @@
 """ml.health on small data sets with planted defects: each defect found with precision and recall >= 0.9."""
+import io
+
 import numpy as np
 import pytest
 
 from ml import health as H
+from ml import synthetic as S
 from ml.agreement import pairwise_percent_agreement
-from tests.health_data import defect_images, defect_texts, encode
+from tests.health_data import defect_texts, encode
 
 
 def precision_recall(found: set[int], truth: set[int]) -> tuple[float, float]:
@@ -19,47 +22,68 @@ def assert_found(found, truth, what):
 
 
 @pytest.fixture(scope="module")
-def images():
-    imgs, truth = defect_images()
-    return [H.image_stats(img) for img in imgs], truth
+def photos():
+    data = S.photo_set(240, seed=3)
+    stats = [H.read_image_stats(io.BytesIO(c)) for c in data.content]
+    return data, stats, H.image_problems(stats, data.metadata)
 
 
-def test_dark_and_bright_images_are_found_and_drawings_with_ink_are_not_overexposed(images):
-    stats, truth = images
-    under, over = H.exposure(stats)
-    assert_found(np.flatnonzero(under), truth["dark"], "under-exposed")
-    assert_found(np.flatnonzero(over), truth["bright"], "over-exposed")
-    drawing = np.full((64, 64), 255, dtype=np.uint8)
-    drawing[20:44, 28:36] = 0  # black ink on white paper, 6% of the pixels
-    from PIL import Image
-    assert not H.exposure([H.image_stats(Image.fromarray(drawing))])[1][0]
+def test_broken_images_are_found_by_the_absolute_floor(photos):
+    data, stats, found = photos
+    assert_found(np.flatnonzero(found["unreadable"]), data.truth["unreadable"], "unreadable")
+    assert_found(np.flatnonzero(found["black"]), data.truth["black"], "all black")
+    assert_found(np.flatnonzero(found["white"]), data.truth["white"], "all white")
+    assert_found(np.flatnonzero(found["too_small"]), data.truth["tiny"], "too small")
 
 
-def test_blurry_images_are_found_and_blank_ones_are_left_to_the_exposure_check(images):
-    stats, truth = images
-    under, over = H.exposure(stats)
-    assert_found(np.flatnonzero(H.blurry(stats, exclude=under | over)), truth["blurry"], "blurry")
+def test_exposure_is_relative_to_the_time_of_day_slice_so_night_photos_are_not_under_exposed(photos):
+    data, stats, found = photos
+    assert found["slice_field"] == "time_of_day"
+    assert_found(np.flatnonzero(found["underexposed"]), data.truth["underexposed"], "under-exposed")
+    assert_found(np.flatnonzero(found["overexposed"]), data.truth["overexposed"], "over-exposed")
+    night = data.slices["night"] & data.clean_rows()
+    # The confounder is real: a fixed "mean under 40" rule calls many clean night photos dark ...
+    assert sum(stats[i].mean < 40 for i in night) > len(night) // 4
+    # ... the slice-relative rule calls none of them under-exposed.
+    assert not set(np.flatnonzero(found["underexposed"])) & night
 
 
-def test_images_below_the_minimum_side_are_too_small(images):
-    stats, truth = images
-    assert_found(np.flatnonzero(H.too_small(stats)), truth["tiny"], "too small")
+def test_blur_is_found_in_day_and_night_photos_and_not_in_sharp_dark_ones(photos):
+    data, stats, found = photos
+    blurry = set(np.flatnonzero(found["blurry"]))
+    assert_found(blurry, data.truth["blurry"], "blurry")
+    assert {i for i in data.truth["blurry"] if data.metadata[i]["time_of_day"] == "night"} <= blurry
+    assert not blurry & data.slices["night"] & data.clean_rows()
 
 
-def test_exact_and_near_duplicates_and_their_label_conflicts_are_found(images):
-    stats, truth = images
-    exact = H.exact_groups([s.pixel_hash for s in stats])
-    flat = np.array([(s.p99 - s.p01) < 8 for s in stats])
-    near = H.near_duplicate_groups(np.array([s.phash for s in stats], dtype=np.uint64), valid=~flat)
-    exact_items = {i for g in exact for i in g}
-    near_items = {i for g in near for i in g}
-    assert_found(exact_items, truth["exact"] | {i for i in truth["conflict"] if i < 5}, "exact duplicates")
-    assert truth["near"] <= near_items
-    labels = np.zeros(len(stats), dtype=int)
-    for i in truth["exact"] | truth["near"]:
-        labels[i] = 1  # the copies carry another label than their originals (class 0)
-    conflicts = {i for g in H.conflicting_groups(exact + near, labels) for i in g}
-    assert_found(conflicts, truth["conflict"], "conflicting duplicates")
+def test_near_duplicates_are_the_re_compressed_copies_and_never_chain_look_alikes(photos):
+    data, stats, found = photos
+    exact = {i for g in found["exact"] for i in g}
+    assert_found(exact, data.truth["exact_copy"], "exact duplicates")
+    near = {i for g in found["near"] for i in g}
+    assert_found(near, data.truth["near_copy"], "near duplicates")
+    assert max(len(g) for g in found["exact"] + found["near"]) == 2  # the copies are pairs: no chained group
+    labels = np.array([S.STATES.index(x) for x in data.labels])
+    conflicts = {i for g in H.conflicting_groups(found["exact"] + found["near"], labels) for i in g}
+    assert_found(conflicts, data.truth["conflicting"], "duplicates with different labels")
+
+
+def test_groups_are_cliques_chained_pairs_do_not_merge():
+    # 0~1 (2 bits), 1~2 (2 bits) but 0 and 2 are 4 bits apart: with max_distance 3 they must not be one group.
+    hashes = np.array([0b0000, 0b0011, 0b1111, 0xFFFF_FFFF_0000_0000], dtype=np.uint64)
+    groups = H.near_duplicate_groups(hashes, max_distance=3)
+    assert groups in ([[0, 1]], [[1, 2]])
+    for g in groups:
+        assert all(bin(int(hashes[a]) ^ int(hashes[b])).count("1") <= 3 for a in g for b in g)
+
+
+def test_robust_z_uses_each_slice_and_falls_back_to_everyone_for_small_slices():
+    values = np.r_[np.full(30, 10.0) + np.arange(30) % 3, np.full(30, 100.0) + np.arange(30) % 3, 55.0]
+    groups = np.array(["a"] * 30 + ["b"] * 30 + ["c"])
+    z = H.robust_z(values, groups=groups)
+    assert abs(z[:60]).max() < 2  # each value is ordinary within its own slice
+    overall = H.robust_z(values)
+    assert z[60] == pytest.approx(overall[60])  # slice "c" has 1 row: measured against everyone
 
 
 def test_duplicates_with_the_same_label_are_no_conflict():
