@@ -39,7 +39,7 @@ test-fast: install
 	$(BIN)/python -m pytest -x -m "not e2e"
 
 bench: install ## every benchmark under bench/; results land in bench/results/*.json
-	@for m in $$(ls bench/*.py | grep -v __init__ | sed 's#/#.#; s#\.py$$##'); do \
+	@for m in $$(ls bench/*.py | grep -v -e __init__ -e peer_ | sed 's#/#.#; s#\.py$$##'); do \
 		echo "== $$m"; $(BIN)/python -m $$m || exit 1; done
 
 lint: install
