@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import generics, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.members import member_add, member_remove
@@ -18,7 +18,7 @@ from review.models import Flag
 
 from . import schema
 from .filters import AnnotationFilter, FinalLabelFilter, FlagFilter, ItemFilter, JobFilter, MemberFilter
-from .parsers import CsvParser, JsonLinesParser, RawUpload
+from .parsers import CsvParser, JsonLinesParser, JsonParser, RawUpload
 from .permissions import checked_id, project_for
 from .serializers import (
     AnnotationSerializer,
@@ -99,7 +99,7 @@ class ItemList(generics.ListAPIView):
     queryset = Item.objects.none()  # for the schema; get_queryset scopes to the project
     serializer_class = ItemSerializer
     filterset_class = ItemFilter
-    parser_classes = [JSONParser, MultiPartParser, JsonLinesParser, CsvParser]
+    parser_classes = [JsonParser, MultiPartParser, JsonLinesParser, CsvParser]
 
     def get_queryset(self):
         project = project_for(self.request, self.kwargs["project_id"])
@@ -164,7 +164,7 @@ class ImportList(generics.ListAPIView):
     queryset = Job.objects.none()  # for the schema; get_queryset scopes to the project
     serializer_class = JobSerializer
     filterset_class = JobFilter
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, JsonParser]
 
     def get_queryset(self):
         project = project_for(self.request, self.kwargs["project_id"])
