@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.models import Invitation, Project, Role
 from core.services import membership_set
+from core.usernames import check_new_username
 from quorum.lib.errors import QuorumError
 
 
@@ -44,9 +45,8 @@ def invitation_accept(*, token: str, username: str, password: str):
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= timezone.now():
         raise QuorumError("This invitation link is not valid any more; ask your project manager for a new one.")
     User = get_user_model()
-    username = username.strip()
-    if not username or User.objects.filter(username__iexact=username).exists():
-        raise QuorumError("That user name is taken or empty; choose another one.")
+    # Normalised, safe characters, one script, and not a look-alike of anyone's name (core.usernames).
+    username = check_new_username(username, User.objects.values_list("username", flat=True).iterator())
     user = User(username=username)
     try:
         password_validation.validate_password(password, user)
