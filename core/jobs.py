@@ -9,8 +9,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery.signals import task_failure
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core.models import Job, Project
@@ -178,10 +179,69 @@ def finish(job: Job, *, result: dict | None = None, message: str = "") -> None:
 
 
 def fail(job: Job, error: str) -> None:
-    Job.objects.filter(pk=job.pk).update(
-        state=Job.State.FAILED, finished_at=timezone.now(), error=error, message="Failed: see the error below."
-    )
+    """End the job as failed with ``error`` (shown to the user: what went wrong and what to do)."""
+    fields = {"state": Job.State.FAILED, "finished_at": timezone.now(), "error": error,
+              "message": "Failed: see the error below."}
+    try:
+        Job.objects.filter(pk=job.pk).update(**fields)
+    except DatabaseError:
+        # The work's own connection may be what broke (server restarted, connection dropped): a new one.
+        connection.close()
+        Job.objects.filter(pk=job.pk).update(**fields)
     job.state, job.error = Job.State.FAILED, error
+
+
+def unexpected_error_message(job: Job, exc: BaseException) -> str:
+    """What a user can act on when a job stops on an error nobody foresaw."""
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else "no details"
+    return (f"The {kind_label(job.kind).lower()} job stopped on an unexpected error ({type(exc).__name__}: "
+            f"{detail}). Start it again; if it fails the same way, give your administrator job id {job.pk}: "
+            "the worker's log has the details.")
+
+
+def fail_unexpected(job: Job, exc: BaseException) -> None:
+    """Log ``exc`` with its traceback and end the job as failed with a message the user can act on."""
+    log.error("job %s (%s) failed", job.pk, job.kind, exc_info=exc)
+    fail(job, unexpected_error_message(job, exc))
+
+
+@task_failure.connect(weak=False, dispatch_uid="core.jobs.fail_job_of_failed_task")
+def _fail_job_of_failed_task(sender=None, exception=None, args=None, **kwargs) -> None:
+    """Any registered job task that raises ends its job as failed, whichever app's task it is."""
+    kind = next((k for k in KINDS.values() if k.task == getattr(sender, "name", None)), None)
+    if kind is None or not args or exception is None:
+        return
+    job = Job.objects.filter(pk=args[0], kind=kind.name, state__in=[Job.State.QUEUED, Job.State.RUNNING]).first()
+    if job is not None:
+        fail_unexpected(job, exception)
+
+
+def recover_stale_running(*, max_attempts: int | None = None) -> tuple[int, int]:
+    """Jobs left RUNNING by a worker that died: send each again (the task resumes it), or, after
+    ``max_attempts`` starts, end it as failed. Returns (resent, failed). Run by the beat task.
+
+    A conditional update (the heartbeat seen) fails a job only if no worker has touched it since.
+    """
+    max_attempts = max_attempts or settings.QUORUM_JOB_MAX_ATTEMPTS
+    cutoff = timezone.now() - timedelta(seconds=settings.QUORUM_JOB_STALE_SECONDS)
+    resent = failed = 0
+    for job in Job.objects.filter(state=Job.State.RUNNING).order_by("id"):
+        if not is_stale(job):
+            continue
+        beat = job.heartbeat_at or job.started_at or job.created_at
+        if job.kind in KINDS and job.attempts < max_attempts:
+            if send_task(KINDS[job.kind].task, args=[job.pk]):
+                resent += 1
+            continue
+        why = (f"its worker stopped {job.attempts} time(s) while running it (last heard of at "
+               f"{beat:%Y-%m-%d %H:%M:%S} UTC)" if job.kind in KINDS else f"no task runs jobs of kind '{job.kind}'")
+        ended = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, heartbeat_at=job.heartbeat_at,
+                                   started_at__lt=cutoff).update(
+            state=Job.State.FAILED, finished_at=timezone.now(), message="Failed: see the error below.",
+            error=(f"Not finished: {why}. Start it again; if it stops again, the worker may be running out of "
+                   "memory or time on this data (see the worker's log)."))
+        failed += ended
+    return resent, failed
 
 
 def recent_jobs(project: Project, limit: int = 5) -> list[Job]:

@@ -68,9 +68,9 @@ class ItemWriter:
                    "final_source", "needed", "priority"]
         self.item_sql, self.item_tail = _copy_sql(
             Item, per_row, {"project_id": project.pk, "created_at": now, "updated_at": now})
-        self.event_sql, self.event_tail = _copy_sql(LabelEvent, ["item_id", "to_label_id"], {
-            "project_id": project.pk, "source": "given", "reason": f"given label in {name}", "cause": "import",
-            "created_at": now})
+        self.event_sql, self.event_tail = _copy_sql(LabelEvent, ["item_id", "to_label_id", "reason"], {
+            "project_id": project.pk, "source": "given", "cause": "import", "created_at": now})
+        self.name = name
         self.label_ids = {label_name: str(label.pk) for label_name, label in labels.items()}
         self.open_needed, self.given_needed = str(project.overlap), str(project.overlap if queue_given else 0)
         self.written = 0
@@ -105,7 +105,7 @@ class ItemWriter:
             lines.append(f"{head}\t\\N\t\\N\t\t{self.open_needed}\t{self.rng.random()!r}{self.item_tail}")
             return None
         lines.append(f"{head}\t{given_id}\t{given_id}\tgiven\t{self.given_needed}\t{self.rng.random()!r}{self.item_tail}")
-        return f"{item_id}\t{given_id}{self.event_tail}"
+        return f"{item_id}\t{given_id}\t{_escape('imported from ' + r.origin(self.name))}{self.event_tail}"
 
     def _next_ids(self, cursor, n: int) -> list[int]:
         """``n`` ids from the item table's sequence, in one round trip."""

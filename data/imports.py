@@ -1,18 +1,24 @@
-"""Import jobs: keep the upload on disk, validate and write it in a Celery task with progress."""
+"""Import jobs: keep the upload on disk, validate and write it in a Celery task with progress; the job always
+ends (succeeded with its result, or failed with a message the user can act on)."""
+import logging
 import os
 import uuid
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.db import transaction
 
 from core import jobs
 from core.models import Job, Project
 from data import one_pass, urlfetch
 from data.job_kinds import IMPORT
-from data.parse import STREAMING_SUFFIXES, parse_upload
+from data.parse import STREAMING_SUFFIXES, parse_archive, parse_upload
 from data.write import ImportResult, import_rows, import_text_file
+from learning.schedule import request_retrain
 from quorum.lib.errors import QuorumError
+
+log = logging.getLogger(__name__)
 
 ACCEPTED = (".csv", ".jsonl", ".ndjson", ".zip")
 # For a URL whose path does not end in a known suffix, the server's Content-Type decides.
@@ -26,8 +32,12 @@ def _upload_dir() -> Path:
     return path
 
 
-def start_import(*, project: Project, uploaded, user, queue_given: bool = False) -> Job:
-    """Save the upload and queue its import; the file type is checked now so a wrong file fails at once."""
+def start_import(*, project: Project, uploaded, user, queue_given: bool = False, strict: bool = False) -> Job:
+    """Save the upload and queue its import; the file type is checked now so a wrong file fails at once.
+
+    An image archive imports every readable image and lists the others in the job's result, unless
+    ``strict`` (then one unreadable file refuses the whole archive).
+    """
     name = os.path.basename(uploaded.name or "upload")
     if not name.lower().endswith(ACCEPTED):
         raise QuorumError(f"{name}: unsupported file type; upload .csv or .jsonl for text, .zip for images.")
@@ -38,12 +48,12 @@ def start_import(*, project: Project, uploaded, user, queue_given: bool = False)
         for chunk in uploaded.chunks():
             out.write(chunk)
     job = jobs.create_job(project=project, kind=IMPORT, user=user,
-                          params={"path": str(path), "name": name, "queue_given": queue_given})
+                          params={"path": str(path), "name": name, "queue_given": queue_given, "strict": strict})
     jobs.enqueue_job(job)
     return job
 
 
-def start_url_import(*, project: Project, url: str, user, queue_given: bool = False) -> Job:
+def start_url_import(*, project: Project, url: str, user, queue_given: bool = False, strict: bool = False) -> Job:
     """Queue an import of the file at ``url``; refused at once if URL imports are off or the host is not public.
 
     The worker downloads it (checking every redirect hop again) to a file with the size limit, then imports it
@@ -54,7 +64,7 @@ def start_url_import(*, project: Project, url: str, user, queue_given: bool = Fa
     if Path(name).suffix and not name.lower().endswith(ACCEPTED):
         raise QuorumError(f"{url}: unsupported file type; import .csv or .jsonl for text, .zip for images.")
     job = jobs.create_job(project=project, kind=IMPORT, user=user,
-                          params={"url": url, "name": name, "queue_given": queue_given})
+                          params={"url": url, "name": name, "queue_given": queue_given, "strict": strict})
     jobs.enqueue_job(job)
     return job
 
@@ -86,27 +96,40 @@ def _download(job: Job) -> tuple[Path, str]:
 
 
 def run_import_job(job: Job) -> None:
-    if "url" in job.params:
-        try:
-            path, name = _download(job)
-        except QuorumError as exc:
-            jobs.fail(job, exc.message)
-            return
-    else:
-        path, name = Path(job.params["path"]), job.params["name"]
+    """Run a claimed import job to its end: succeeded with its result, or failed with a message to act on."""
+    path = None
     try:
+        if "url" in job.params:
+            path, name = _download(job)
+        else:
+            path, name = Path(job.params["path"]), job.params["name"]
+        if not path.exists():
+            raise QuorumError(f"The uploaded file {name} is no longer on the server (it was removed after an earlier "
+                              "attempt, or the server's upload folder was cleared); upload it again.")
         jobs.progress(job, 0, total=1, message=f"Validating {name}")
-        result = _import_file(job, path, name, queue_given=job.params.get("queue_given", False))
+        result = _import_file(job, path, name, queue_given=job.params.get("queue_given", False),
+                              strict=job.params.get("strict", False))
     except QuorumError as exc:
         jobs.fail(job, exc.message)
         return
+    except Exception as exc:  # noqa: BLE001 - the job must end, and the user must learn what to do
+        jobs.fail_unexpected(job, exc)
+        return
     finally:
-        path.unlink(missing_ok=True)
-    jobs.finish(job, result=result.as_dict(),
-                message=f"Imported {result.created:,} items; skipped {result.duplicates:,} duplicates.")
+        if path is not None:
+            path.unlink(missing_ok=True)
+    jobs.finish(job, result=result.as_dict(), message=result.summary())
+    retrain_after_import(project=job.project, result=result)
 
 
-def _import_file(job: Job, path: Path, name: str, *, queue_given: bool) -> ImportResult:
+def retrain_after_import(*, project: Project, result: ImportResult) -> None:
+    """Queue one retrain once the import has committed, if it gave items labels (the model learns them, and the
+    queue and flags follow). Every import path that writes given labels calls this after writing."""
+    if result.labeled:
+        transaction.on_commit(lambda: request_retrain(project=project, user=None))
+
+
+def _import_file(job: Job, path: Path, name: str, *, queue_given: bool, strict: bool = False) -> ImportResult:
     """Import the file the fastest way its type and the database allow, reporting progress on ``job``."""
     if one_pass.available(job.project, name):  # PostgreSQL: parse while COPY writes, one transaction
         size = max(path.stat().st_size, 1)
@@ -120,7 +143,11 @@ def _import_file(job: Job, path: Path, name: str, *, queue_given: bool) -> Impor
                                 on_progress=lambda done, total: jobs.progress(
                                     job, done, total=total, message=f"Writing {total:,} items"))
     with path.open("rb") as fh:
-        rows, errors = parse_upload(name, fh)
+        if name.lower().endswith(".zip"):
+            parsed = parse_archive(name, fh)
+            rows, errors, notes = parsed.rows, parsed.errors, parsed.notes
+        else:
+            (rows, errors), notes = parse_upload(name, fh), []
     jobs.progress(job, 0, total=max(len(rows), 1), message=f"Writing {len(rows):,} items")
     return import_rows(project=job.project, rows=rows, errors=errors, name=name, queue_given=queue_given,
-                       on_progress=lambda done, total: jobs.progress(job, done, total=total))
+                       strict=strict, notes=notes, on_progress=lambda done, total: jobs.progress(job, done, total=total))

@@ -15,8 +15,8 @@ from django.db import connection, transaction
 from core.models import Item, Project
 from data import copy_insert
 from data.parse import STREAMING_SUFFIXES, Row, iter_text_file, parse_upload
-from data.validate import Tally, project_labels
-from data.write import ImportResult, import_rows
+from data.validate import Tally, lean_copy, project_labels
+from data.write import ImportResult, import_rows, record_copies
 
 BATCH = 20_000
 _DONE = object()
@@ -59,7 +59,11 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
                 on_progress(outcome.tally.rows + outcome.tally.problems.count)
         outcome.tally.raise_any()  # inside the atomic block: raising rolls back what was written
         writer.finish()
-    return ImportResult(created=outcome.created, duplicates=outcome.duplicates, labels_created=[])
+        result = ImportResult(created=outcome.created, duplicates=outcome.duplicates, labels_created=[],
+                              labeled=outcome.labeled)
+        record_copies(project=project, labels=labels, copies=outcome.copies, name=name, queue_given=queue_given,
+                      result=result)
+    return result
 
 
 class _Outcome:
@@ -68,7 +72,8 @@ class _Outcome:
     def __init__(self, name: str, labels: dict):
         self.tally = Tally(name, labels)
         self.seen: set[str] = set()
-        self.created = self.duplicates = 0
+        self.created = self.duplicates = self.labeled = 0
+        self.copies: list[Row] = []  # labeled rows whose content was already there: their labels are kept
 
     def take(self, batch: list) -> list[Row]:
         """The batch's new rows (not seen earlier in the upload); records its problems."""
@@ -78,11 +83,14 @@ class _Outcome:
                 continue
             if r.content_hash in self.seen:
                 self.duplicates += 1
+                if r.label is not None:
+                    self.copies.append(lean_copy(r))
             else:
                 self.seen.add(r.content_hash)
                 unique.append(r)
         if not self.tally:
             self.created += len(unique)
+            self.labeled += sum(r.label is not None for r in unique)
         return unique
 
     def drop_existing(self, project: Project, rows: list[Row]) -> list[Row]:
@@ -93,8 +101,11 @@ class _Outcome:
             existing = {row[0] for row in cursor.fetchall()}
         if not existing:
             return rows
-        self.duplicates += sum(r.content_hash in existing for r in rows)
-        self.created -= sum(r.content_hash in existing for r in rows)
+        old = [r for r in rows if r.content_hash in existing]
+        self.duplicates += len(old)
+        self.created -= len(old)
+        self.labeled -= sum(r.label is not None for r in old)
+        self.copies.extend(lean_copy(r) for r in old if r.label is not None)
         return [r for r in rows if r.content_hash not in existing]
 
 def _parsed_in_thread(results: Iterator, size: int | None = None) -> Iterator[list]:

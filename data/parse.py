@@ -1,7 +1,11 @@
 """Parse: read an upload (CSV, JSONL, a zip or a folder of images) into rows, or the problems of each record.
 
 Text: CSV or JSONL with a ``text`` column, an optional ``label`` column; every other column is metadata.
-Images: a zip or a folder; a first-level sub-folder name is the given label of the images in it.
+Images: a zip or a folder; a first-level sub-folder name is the given label of the images in it (a single
+folder wrapping everything is seen through), and a manifest (CSV or JSONL with a ``file`` column, an
+optional ``label``, any other column metadata) gives labels and metadata per image.
+Parsing never guesses: CSV is read with the ``csv`` module in strict mode, one physical line at a time, so
+every problem names its file, line and column.
 The first stage of an import: validate.py checks the rows against the project, write.py writes them.
 """
 import csv
@@ -9,6 +13,8 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -20,7 +26,10 @@ from quorum.lib.errors import ImportRowError, QuorumError
 
 IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 MAX_TEXT_CHARS = 100_000
+MAX_METADATA_KEYS = 200  # per row: a million-column row must not become a million-key item
+MAX_VALUE_CHARS = 10_000  # one metadata value (or label, or manifest file name)
 MAX_ZIP_RATIO = 200  # larger compression ratios are treated as zip bombs
 STREAMING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 
@@ -36,6 +45,26 @@ class Row:
     label: str | None = None
     metadata: dict = field(default_factory=dict)
     metadata_json: str = "{}"  # ``metadata`` serialized once, for COPY
+    label_column: int | None = None  # where the label is, for the unknown-label message
+    label_file: str | None = None  # where the label was read from when not the row itself (a manifest) ...
+    label_line: int | None = None  # ... and its line there
+
+    def origin(self, name: str) -> str:
+        """Where the row came from, in words: "tickets.csv, line 12" or "photos.zip/red/img_3.jpg"."""
+        return f"{name}, line {self.line}" if self.line is not None else self.source_name
+
+
+class UnreadableFile(ImportRowError):
+    """One file of an image archive or folder that cannot be imported: a lenient import skips it and lists it."""
+
+
+@dataclass
+class Parsed:
+    """What parsing an archive or folder found: rows, problems (some skippable), and notes for the result."""
+
+    rows: list[Row]
+    errors: list[ImportRowError]
+    notes: list[str] = field(default_factory=list)
 
 
 def sha256(data: bytes) -> str:
@@ -61,44 +90,102 @@ def dumps(value) -> str:
         return json.dumps(value)
 
 
-def _metadata(name: str, line: int, raw: dict, errors: list) -> tuple[str | None, str | None, dict, str]:
-    text = raw.get("text")
-    if text is None:
-        errors.append(ImportRowError(file=name, line=line, reason="missing the 'text' field"))
-        return None, None, {}, "{}"
-    if not isinstance(text, str):
-        errors.append(ImportRowError(file=name, line=line, reason="'text' must be a string"))
-        return None, None, {}, "{}"
-    # PostgreSQL text cannot hold NUL: keep the item, marked with U+FFFD so the data-health check shows it.
-    text = text.replace("\x00", "\ufffd")
-    if len(text) > MAX_TEXT_CHARS:
-        errors.append(ImportRowError(file=name, line=line, reason=f"text longer than {MAX_TEXT_CHARS} characters"))
-    label = raw.get("label")
-    if label is not None and not isinstance(label, str | int):
-        errors.append(ImportRowError(file=name, line=line, reason="'label' must be a string"))
-        label = None
-    label = str(label).strip() if label not in (None, "") else None
-    meta = {k: v for k, v in raw.items() if k not in ("text", "label")}
-    meta_json = dumps(meta) if meta else "{}"
-    if "\\u0000" in meta_json:
-        errors.append(ImportRowError(file=name, line=line, reason="a metadata field contains a NUL character (\\u0000)"))
-    if label is not None and "\x00" in label:
-        errors.append(ImportRowError(file=name, line=line, reason="'label' contains a NUL character"))
-    return text, label, meta, meta_json
+# ---- the fields of one record ------------------------------------------------------------------------------
 
 
-def iter_jsonl(name: str, stream: io.BufferedIOBase):
-    """Yield a Row or an ImportRowError per non-empty line, reading the stream line by line (bounded memory)."""
+class _Fields:
+    """Reads the fields of one record, collecting its problems with file, line and column."""
+
+    def __init__(self, name: str, line: int, raw: dict, columns: dict[str, int] | None):
+        self.name, self.line, self.raw, self.columns = name, line, raw, columns or {}
+        self.errors: list[ImportRowError] = []
+
+    def problem(self, reason: str, key: str | None = None) -> None:
+        self.errors.append(ImportRowError(file=self.name, line=self.line, column=self.columns.get(key), reason=reason))
+
+    def string(self, key: str, *, required: bool, limit: int) -> str | None:
+        value = self.raw.get(key)
+        if value is None:
+            if required:
+                self.problem(f"missing the '{key}' field")
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and key == "label":
+            value = str(value)
+        if not isinstance(value, str):
+            self.problem(f"'{key}' must be a string", key)
+            return None
+        if len(value) > limit:
+            self.problem(f"'{key}' is {len(value):,} characters, over the limit of {limit:,}", key)
+            return None
+        return value
+
+    def label(self) -> str | None:
+        label = self.string("label", required=False, limit=MAX_VALUE_CHARS)
+        label = label.strip() if label else None
+        if label and "\x00" in label:
+            self.problem("'label' contains a NUL character", "label")
+            return None
+        return label or None
+
+    def metadata(self, skip: tuple[str, ...]) -> tuple[dict, str]:
+        meta = {k: v for k, v in self.raw.items() if k not in skip}
+        if len(meta) > MAX_METADATA_KEYS:
+            self.problem(f"{len(meta):,} metadata fields, over the limit of {MAX_METADATA_KEYS}; "
+                         "keep the columns you need")
+            return {}, "{}"
+        for key, value in meta.items():
+            size = len(value) if isinstance(value, str) else len(dumps(value))
+            if size > MAX_VALUE_CHARS:
+                self.problem(f"the value of '{key}' is {size:,} characters, over the limit of "
+                             f"{MAX_VALUE_CHARS:,} for a metadata value", key)
+        meta_json = dumps(meta) if meta else "{}"
+        if "\\u0000" in meta_json:
+            self.problem("a metadata field contains a NUL character (\\u0000)")
+        return meta, meta_json
+
+
+def _text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] | None = None) -> "Row | list[ImportRowError]":
+    """The row, or the list of what is wrong with it."""
+    f = _Fields(name, line_no, obj, columns)
+    text = f.string("text", required=True, limit=MAX_TEXT_CHARS)
+    if text is not None:
+        # PostgreSQL text cannot hold NUL: keep the item, marked with U+FFFD so the data-health check shows it.
+        text = text.replace("\x00", "\ufffd")
+        if not text.strip():
+            f.problem("the text is empty; fill it in or remove the row", "text")
+    label = f.label()
+    meta, meta_json = f.metadata(("text", "label"))
+    if f.errors:
+        return f.errors
+    return Row(line=line_no, source_name=f"{name}:{line_no}", content_hash=sha256(text.encode()),
+               text=text, label=label, metadata=meta, metadata_json=meta_json, label_column=f.columns.get("label"))
+
+
+# ---- JSONL -------------------------------------------------------------------------------------------------
+
+
+def _decode_line(name: str, line_no: int, raw: bytes) -> "str | ImportRowError":
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        column = len(raw[:exc.start].decode("utf-8", "replace")) + 1
+        return ImportRowError(file=name, line=line_no, column=column, reason=(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"))
+
+
+def iter_jsonl_records(name: str, stream):
+    """Yield (line, object) or an ImportRowError per non-empty line, reading line by line (bounded memory)."""
     for line_no, raw_line in enumerate(stream, start=1):
         if not raw_line.strip():
             continue
-        try:
-            obj = loads(raw_line.decode("utf-8"))
-        except UnicodeDecodeError:
-            yield ImportRowError(file=name, line=line_no, reason="not valid UTF-8; save the file as UTF-8")
+        decoded = _decode_line(name, line_no, raw_line.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else raw_line)
+        if isinstance(decoded, ImportRowError):
+            yield decoded
             continue
+        try:
+            obj = loads(decoded)
         except json.JSONDecodeError as exc:
-            yield ImportRowError(file=name, line=line_no, reason=f"not valid JSON ({exc.msg})")
+            yield ImportRowError(file=name, line=line_no, column=exc.colno, reason=f"not valid JSON ({exc.msg})")
             continue
         except RecursionError:
             yield ImportRowError(file=name, line=line_no, reason="JSON nested too deeply")
@@ -106,11 +193,26 @@ def iter_jsonl(name: str, stream: io.BufferedIOBase):
         if not isinstance(obj, dict):
             yield ImportRowError(file=name, line=line_no, reason="each line must be a JSON object")
             continue
-        r = _text_row(name, line_no, obj)
-        if isinstance(r, Row):
-            yield r
-        else:
-            yield from r
+        yield line_no, obj
+
+
+def iter_jsonl(name: str, stream: io.BufferedIOBase):
+    """Yield a Row or an ImportRowError per non-empty line, reading the stream line by line (bounded memory)."""
+    for r in iter_jsonl_records(name, stream):
+        yield from _rows_of(name, r)
+
+
+def _rows_of(name: str, record):
+    """A parsed record as its Row or its problems."""
+    if isinstance(record, ImportRowError):
+        yield record
+        return
+    line_no, obj, *columns = record
+    r = _text_row(name, line_no, obj, columns[0] if columns else None)
+    if isinstance(r, Row):
+        yield r
+    else:
+        yield from r
 
 
 def _collect(results) -> tuple[list[Row], list[ImportRowError]]:
@@ -124,24 +226,6 @@ def parse_jsonl(name: str, stream: io.BufferedIOBase) -> tuple[list[Row], list[I
     return _collect(iter_jsonl(name, stream))
 
 
-def _text_row(name, line_no, obj) -> "Row | list[ImportRowError]":
-    """The row, or the list of what is wrong with it."""
-    errors: list[ImportRowError] = []
-    text, label, meta, meta_json = _metadata(name, line_no, obj, errors)
-    if errors:
-        return errors
-    return Row(line=line_no, source_name=f"{name}:{line_no}", content_hash=sha256(text.encode()),
-               text=text, label=label, metadata=meta, metadata_json=meta_json)
-
-
-def _append_text_row(rows, errors, name, line_no, obj):
-    r = _text_row(name, line_no, obj)
-    if isinstance(r, Row):
-        rows.append(r)
-    else:
-        errors.extend(r)
-
-
 def parse_records(name: str, records: list) -> tuple[list[Row], list[ImportRowError]]:
     """Rows from an already-parsed JSON array (the API's JSON body); "line" is the 1-based position."""
     rows, errors = [], []
@@ -149,124 +233,442 @@ def parse_records(name: str, records: list) -> tuple[list[Row], list[ImportRowEr
         if not isinstance(obj, dict):
             errors.append(ImportRowError(file=name, line=i, reason="each entry must be a JSON object"))
             continue
-        _append_text_row(rows, errors, name, i, obj)
+        r = _text_row(name, i, obj)
+        (rows.append(r) if isinstance(r, Row) else errors.extend(r))
     return rows, errors
+
+
+# ---- CSV: the csv module in strict mode, fed one physical line at a time ------------------------------------
+
+
+class _Lines:
+    """The decoded physical lines of a byte stream, for csv.reader, remembering the lines of the current record.
+
+    A line that is not UTF-8 is recorded as a problem (with its column) and handed on with the bad bytes
+    replaced, so the record structure survives and the record is refused as a whole. Lines can be pushed back:
+    after an unterminated quote the reader starts again on the line after the quote's.
+    """
+
+    def __init__(self, name: str, stream):
+        self.name = name
+        self.raw = iter(stream)
+        self.number = 0  # physical lines read from the stream
+        self.pushed: deque[tuple[int, str]] = deque()
+        self.record: list[tuple[int, str]] = []  # (line number, text) of the record being read
+        self.bad: dict[int, ImportRowError] = {}  # undecodable lines not yet behind the reader
+        self.reported: set[int] = set()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.pushed:
+            number, text = self.pushed.popleft()
+        else:
+            raw = next(self.raw)
+            self.number += 1
+            number = self.number
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            decoded = _decode_line(self.name, number, raw)
+            if isinstance(decoded, ImportRowError):
+                self.bad[number] = decoded
+                decoded = raw.decode("utf-8", "replace")
+            text = decoded
+        self.record.append((number, text))
+        return text
+
+    def start_record(self) -> None:
+        self.record = []
+
+    def first_line(self) -> int:
+        return self.record[0][0] if self.record else self.number + 1
+
+    def undecodable(self) -> tuple[list[ImportRowError], bool]:
+        """The decoding problems of the current record's lines not reported yet, and whether it has any."""
+        numbers = [n for n, _ in self.record if n in self.bad]
+        new = [self.bad[n] for n in numbers if n not in self.reported]
+        self.reported.update(numbers)
+        if self.record:  # lines up to the record's first are never read again: forget them
+            first = self.record[0][0]
+            for n in [n for n in self.bad if n <= first]:
+                del self.bad[n]
+                self.reported.discard(n)
+        return new, bool(numbers)
+
+    def restart_after_first_line(self) -> None:
+        """Read the current record's lines again, but its first one."""
+        self.pushed.extendleft(reversed(self.record[1:]))
+        self.record = []
+
+
+_QUOTE_HELP = 'inside a quoted value write a quote as two quotes ("")'
+
+
+def _quote_problem(name: str, record: list[tuple[int, str]], csv_message: str) -> tuple[ImportRowError, bool]:
+    """Where a record's quoting goes wrong, with line and column (csv.Error says only what); and whether the
+    lines after the record's first must be read again (a quote left open swallowed them)."""
+    state, opened, spanning, broken = "start", None, None, None
+    for index, (number, text) in enumerate(record):
+        for col, ch in enumerate(text, start=1):
+            if state == "start":
+                state, opened = ("quoted", (number, col)) if ch == '"' else ("start" if ch in ",\r\n" else "plain", opened)
+            elif state == "plain":
+                state = "start" if ch in ",\r\n" else "plain"
+            elif state == "quoted":
+                state = "quote?" if ch == '"' else "quoted"
+            elif ch == '"':  # "quote?": a doubled quote inside the value
+                state = "quoted"
+            elif ch in ",\r\n":
+                state = "start"
+            else:
+                broken = (number, col)
+                break
+        if broken:
+            break
+        if index == 0 and state == "quoted":
+            spanning = opened  # a quoted value goes on past the record's first line
+    if broken and spanning is None:
+        return ImportRowError(file=name, line=broken[0], column=broken[1], reason=(
+            f"text after the closing quote of a quoted value; {_QUOTE_HELP}")), False
+    if broken:
+        return ImportRowError(file=name, line=spanning[0], column=spanning[1], reason=(
+            f"the quote that opens this value is not closed on its line, and the quoting breaks on line {broken[0]}, "
+            f"column {broken[1]}; close the quote, or {_QUOTE_HELP}")), True
+    if state == "quoted" and opened is not None:
+        if "field larger than field limit" in csv_message:
+            reason = (f"the quoted value that starts here is over {csv.field_size_limit():,} characters or its "
+                      f"quote is never closed; close it, or {_QUOTE_HELP}")
+        else:
+            reason = f"the quote that opens this value is never closed; close it, or {_QUOTE_HELP}"
+        return ImportRowError(file=name, line=opened[0], column=opened[1], reason=reason), True
+    line = record[0][0] if record else None
+    return ImportRowError(file=name, line=line, reason=f"not valid CSV ({csv_message})"), False
+
+
+def _swallowed_rows(name: str, record: list[tuple[int, str]], width: int) -> ImportRowError | None:
+    """A value over several lines whose inner lines each look like a row of their own: a quote left open
+    that a later stray quote happened to close. Refused rather than imported as one long text."""
+    inner = [n for n, text in record[1:-1] if len(next(csv.reader([text]), [])) == width]
+    if not inner:
+        return None
+    first = record[0][0]
+    return ImportRowError(file=name, line=first, reason=(
+        f"a quoted value runs from line {first} to line {record[-1][0]} and takes in lines that look like rows of "
+        f"their own ({', '.join(map(str, inner[:5]))}{', ...' if len(inner) > 5 else ''}); close its quote on line "
+        f"{first}, or {_QUOTE_HELP}"))
+
+
+def _header_problems(name: str, header: list[str], required: str, optional: tuple[str, ...]) -> list[ImportRowError]:
+    problems = []
+    if len(header) > MAX_METADATA_KEYS + 1 + len(optional):
+        problems.append(ImportRowError(file=name, line=1, reason=(
+            f"the header has {len(header):,} columns, over the limit of {MAX_METADATA_KEYS} metadata columns "
+            f"besides '{required}' and {', '.join(repr(o) for o in optional)}; keep the columns you need")))
+        return problems
+    if required not in header:
+        problems.append(ImportRowError(file=name, line=1, reason=(
+            f"the header must have a '{required}' column (it has {', '.join(header) or 'none'})")))
+    seen: set[str] = set()
+    for col, title in enumerate(header, start=1):
+        if not title.strip():
+            problems.append(ImportRowError(file=name, line=1, column=col, reason="a column has no name; name it or remove it"))
+        elif title in seen:
+            problems.append(ImportRowError(file=name, line=1, column=col, reason=f"the column '{title}' appears twice"))
+        seen.add(title)
+    return problems
+
+
+def iter_csv_records(name: str, stream, *, required: str = "text", optional: tuple[str, ...] = ("label",)):
+    """Yield (line, {column: value}, {column: number}) or an ImportRowError per CSV record, reading as it goes.
+
+    Every problem is reported, each with its line (the record's first) and column where there is one: a
+    record with a problem is refused and the reader goes on with the next one, so one problem never hides
+    another. Blank lines are refused, except at the end of the file.
+    """
+    lines = _Lines(name, stream)
+    reader = csv.reader(lines, strict=True)
+    header = None
+    blank: list[int] = []
+    while True:
+        lines.start_record()
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problem, unterminated = _quote_problem(name, lines.record, str(exc))
+            yield problem
+            yield from lines.undecodable()[0]
+            if header is None:
+                return
+            if unterminated:
+                lines.restart_after_first_line()
+            reader = csv.reader(lines, strict=True)
+            continue
+        line_no = lines.first_line()
+        undecodable, refused = lines.undecodable()
+        if header is None:
+            if refused or not values:
+                yield from undecodable or [ImportRowError(file=name, line=line_no, reason=(
+                    f"the first line must be the header, with a '{required}' column"))]
+                return
+            header = values
+            problems = _header_problems(name, header, required, optional)
+            if problems:
+                yield from problems
+                return
+            columns = {title: col for col, title in enumerate(header, start=1)}
+            continue
+        if not values:
+            blank.append(line_no)
+            continue
+        for number in blank:  # blank lines before a record: in the middle of the data
+            yield ImportRowError(file=name, line=number, reason="empty line; remove it")
+        blank = []
+        if refused:
+            yield from undecodable
+        elif len(values) != len(header):
+            yield _column_count_problem(name, line_no, values, header)
+        elif len(lines.record) > 2 and (swallowed := _swallowed_rows(name, lines.record, len(header))):
+            yield swallowed
+            lines.restart_after_first_line()
+            reader = csv.reader(lines, strict=True)
+        else:
+            yield line_no, dict(zip(header, values, strict=True)), columns
+
+
+def _column_count_problem(name: str, line_no: int, values: list[str], header: list[str]) -> ImportRowError:
+    fewer = len(values) < len(header)
+    return ImportRowError(file=name, line=line_no, column=len(values) + 1 if fewer else len(header) + 1, reason=(
+        f"{len(values):,} values but the header has {len(header):,} columns"
+        + (f"; the '{header[len(values)]}' column is missing" if fewer else
+           "; put a value that contains a comma in double quotes")))
 
 
 def iter_csv(name: str, stream: io.BufferedIOBase):
     """Yield a Row or an ImportRowError per CSV record, reading the stream as it goes (bounded memory)."""
-    text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    try:
-        reader = csv.DictReader(text_stream)
-        if reader.fieldnames is None or "text" not in reader.fieldnames:
-            yield ImportRowError(file=name, line=1, reason="the header must have a 'text' column")
-            return
-        for record in reader:
-            line_no = reader.line_num
-            if None in record:
-                yield ImportRowError(file=name, line=line_no, reason="more values than header columns")
-                continue
-            obj = {k: v for k, v in record.items() if k is not None}
-            if obj.get("label") == "":
-                obj.pop("label")
-            r = _text_row(name, line_no, obj)
-            if isinstance(r, Row):
-                yield r
-            else:
-                yield from r
-    except UnicodeDecodeError:
-        yield ImportRowError(file=name, line=None, reason="not valid UTF-8; save the file as UTF-8")
-    except csv.Error as exc:
-        yield ImportRowError(file=name, line=None, reason=f"not valid CSV ({exc})")
-    finally:
-        text_stream.detach()
+    for record in iter_csv_records(name, stream):
+        if not isinstance(record, ImportRowError) and record[1].get("label") == "":
+            record[1].pop("label")
+        yield from _rows_of(name, record)
 
 
 def parse_csv(name: str, stream: io.BufferedIOBase) -> tuple[list[Row], list[ImportRowError]]:
     return _collect(iter_csv(name, stream))
 
 
+def iter_text_file(name: str, fh):
+    """Rows or problems of a CSV or JSONL file, one record at a time (bounded memory)."""
+    return iter_csv(name, fh) if name.lower().endswith(".csv") else iter_jsonl(name, fh)
+
+
+# ---- images ------------------------------------------------------------------------------------------------
+
+
 def check_image(name: str, data: bytes) -> str:
-    """Return the file suffix for a real raster image; raise ImportRowError for anything else."""
+    """Return the file suffix for a real raster image; raise UnreadableFile for anything else."""
     max_pixels = settings.QUORUM_MAX_IMAGE_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format
             if img.width * img.height > max_pixels:
-                raise ImportRowError(file=name, line=None, reason=(
+                raise UnreadableFile(file=name, line=None, reason=(
                     f"image is {img.width}x{img.height} pixels, over the {max_pixels:,} pixel limit"))
             img.verify()
-    except ImportRowError:
+    except UnreadableFile:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImportRowError(file=name, line=None, reason=f"image refused as a decompression bomb ({exc})") from exc
+        raise UnreadableFile(file=name, line=None, reason=f"image refused as a decompression bomb ({exc})") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImportRowError(file=name, line=None, reason="not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)") from exc
+        raise UnreadableFile(file=name, line=None, reason="not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)") from exc
     if fmt not in IMAGE_FORMATS:
-        raise ImportRowError(file=name, line=None, reason=f"image format {fmt} is not accepted")
+        raise UnreadableFile(file=name, line=None, reason=f"image format {fmt} is not accepted")
     return IMAGE_FORMATS[fmt]
 
 
-def _image_row(name: str, label: str | None, data: bytes, errors: list) -> Row | None:
-    try:
-        suffix = check_image(name, data)
-    except ImportRowError as exc:
-        errors.append(exc)
+@dataclass
+class _Entry:
+    """One file of an archive or folder: its path inside it, and how to read it."""
+
+    path: PurePosixPath
+    where: str  # how the import result and the item's source name call it
+    read: object  # () -> bytes
+
+
+@dataclass
+class _Listed:
+    """A manifest's line for one image."""
+
+    line: int
+    label: str | None
+    label_column: int | None
+    metadata: dict
+    metadata_json: str
+
+
+def _wrapper(paths: list[PurePosixPath]) -> str | None:
+    """The one folder that holds everything, when the label folders are inside it (``images/red/1.png``)."""
+    tops = {p.parts[0] for p in paths}
+    if len(tops) != 1 or any(len(p.parts) < 2 for p in paths) or not any(len(p.parts) > 2 for p in paths):
         return None
-    return Row(line=None, source_name=name, content_hash=sha256(data), image_bytes=data, image_suffix=suffix,
-               label=label)
+    return tops.pop()
 
 
-def _label_from_parts(parts: tuple[str, ...]) -> str | None:
-    return parts[0] if len(parts) > 1 else None
+def _manifest(name: str, manifest: _Entry, errors: list) -> dict[str, _Listed]:
+    """The manifest's lines by file path (relative to the manifest's folder); problems go to ``errors``."""
+    where = manifest.where
+    stream = io.BytesIO(manifest.read())
+    if manifest.path.suffix.lower() == ".csv":
+        records = iter_csv_records(where, stream, required="file", optional=("label",))
+    else:
+        records = iter_jsonl_records(where, stream)
+    listed: dict[str, _Listed] = {}
+    for record in records:
+        if isinstance(record, ImportRowError):
+            errors.append(record)
+            continue
+        line_no, obj, *columns = record
+        f = _Fields(where, line_no, obj, columns[0] if columns else None)
+        file = f.string("file", required=True, limit=MAX_VALUE_CHARS)
+        label = f.label()
+        meta, meta_json = f.metadata(("file", "label"))
+        key = str(PurePosixPath(file.strip().lstrip("./"))) if file and file.strip() else None
+        if file is not None and key is None:
+            f.problem("the file name is empty", "file")
+        elif key in listed:
+            f.problem(f"'{file}' is listed twice (first on line {listed[key].line})", "file")
+        if f.errors:
+            errors.extend(f.errors)
+            continue
+        listed[key] = _Listed(line_no, label, f.columns.get("label"), meta, meta_json)
+    return listed
 
 
-def parse_zip(name: str, path_or_file) -> tuple[list[Row], list[ImportRowError]]:
-    rows, errors = [], []
+def _image_entries(name: str, entries: list[_Entry], errors: list, notes: list) -> list[Row]:
+    """Rows for the readable images among ``entries``; problems go to ``errors``, remarks to ``notes``."""
+    images = [e for e in entries if e.path.suffix.lower() not in MANIFEST_SUFFIXES]
+    wrapper = _wrapper([e.path for e in images])
+    base = PurePosixPath(wrapper) if wrapper else PurePosixPath()
+    tops = (base, PurePosixPath())
+    manifests = [e for e in entries if e.path.suffix.lower() in MANIFEST_SUFFIXES and e.path.parent in tops]
+    for e in entries:
+        if e.path.suffix.lower() in MANIFEST_SUFFIXES and e.path.parent not in tops:
+            errors.append(UnreadableFile(file=e.where, line=None, reason=(
+                "a manifest must sit at the top of the archive (or of its one folder); this one was not read")))
+    if len(manifests) > 1:
+        errors.append(ImportRowError(file=name, line=None, reason=(
+            f"{len(manifests)} manifests ({', '.join(m.path.name for m in manifests)}); keep one")))
+        return []
+    listed = _manifest(name, manifests[0], errors) if manifests else {}
+    if wrapper:
+        notes.append(f"Everything is inside one folder, '{wrapper}/': its sub-folders were used as labels.")
+    rows: list[Row] = []
+    for e in images:
+        rel = e.path.relative_to(base)
+        entry = listed.pop(str(rel), None) or listed.pop(str(e.path), None)
+        label = entry.label if entry and entry.label else (rel.parts[0] if len(rel.parts) > 1 else None)
+        if e.path.suffix.lower() not in IMAGE_SUFFIXES:
+            errors.append(UnreadableFile(file=e.where, line=None, reason=(
+                f"'{e.path.suffix or 'no extension'}' is not an image type")))
+            continue
+        data = e.read()
+        try:
+            suffix = check_image(e.where, data)
+        except UnreadableFile as exc:
+            errors.append(exc)
+            continue
+        row = Row(line=None, source_name=e.where, content_hash=sha256(data), image_bytes=data, image_suffix=suffix,
+                  label=label)
+        if entry:
+            row.metadata, row.metadata_json = entry.metadata, entry.metadata_json
+            if entry.label:
+                row.label_file, row.label_line, row.label_column = manifests[0].where, entry.line, entry.label_column
+        rows.append(row)
+    for path, entry in listed.items():
+        errors.append(UnreadableFile(file=manifests[0].where, line=entry.line, reason=(
+            f"'{path}' is listed but is not in the {'archive' if name.lower().endswith('.zip') else 'folder'}")))
+    if manifests:
+        notes.append(f"Labels and metadata were read from the manifest {manifests[0].path.name}.")
+    return rows
+
+
+def _unsafe(info: zipfile.ZipInfo) -> bool:
+    entry = PurePosixPath(info.filename)
+    return entry.is_absolute() or ".." in entry.parts or "\\" in info.filename or ":" in info.filename
+
+
+def _hidden(parts: tuple[str, ...]) -> bool:
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def _zip_reader(name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+    def read() -> bytes:
+        try:
+            return archive.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise QuorumError(f"{name} is damaged: {info.filename} cannot be read ({exc}). Nothing was imported; "
+                              "make the archive again (or check it with 'unzip -t') and upload it again.") from exc
+    return read
+
+
+def parse_archive(name: str, path_or_file) -> Parsed:
+    """Rows of every readable image of a zip; unreadable files are UnreadableFile problems (skippable).
+
+    A damaged archive (bad CRC, truncated) raises QuorumError: an archive that lies about one file cannot be
+    trusted for the others.
+    """
     try:
         archive = zipfile.ZipFile(path_or_file)
-    except zipfile.BadZipFile:
-        return [], [ImportRowError(file=name, line=None, reason="not a valid zip archive")]
+    except (zipfile.BadZipFile, OSError) as exc:
+        return Parsed([], [ImportRowError(file=name, line=None, reason=f"not a valid zip archive ({exc})")])
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         total = sum(i.file_size for i in infos)
         compressed = sum(i.compress_size for i in infos) or 1
         limit = settings.QUORUM_MAX_UPLOAD_BYTES * 4
         if total > limit or total / compressed > MAX_ZIP_RATIO:
-            return [], [ImportRowError(file=name, line=None, reason=(
-                f"archive expands to {total:,} bytes (ratio {total / compressed:.0f}:1): refused as a possible zip bomb"))]
+            return Parsed([], [ImportRowError(file=name, line=None, reason=(
+                f"archive expands to {total:,} bytes (ratio {total / compressed:.0f}:1): refused as a possible zip bomb"))])
+        errors: list[ImportRowError] = []
+        entries = []
         for info in infos:
-            entry = PurePosixPath(info.filename)
             where = f"{name}/{info.filename}"
-            if entry.is_absolute() or ".." in entry.parts or "\\" in info.filename or ":" in info.filename:
-                errors.append(ImportRowError(file=where, line=None, reason="unsafe path in archive (absolute or '..')"))
+            if _unsafe(info):
+                errors.append(UnreadableFile(file=where, line=None, reason="unsafe path in archive (absolute or '..')"))
                 continue
-            parts = tuple(p for p in entry.parts if p)
-            if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-                continue
-            if entry.suffix.lower() not in IMAGE_SUFFIXES:
-                errors.append(ImportRowError(file=where, line=None, reason=(
-                    f"'{entry.suffix or 'no extension'}' is not an image type; remove it from the archive")))
-                continue
-            row = _image_row(where, _label_from_parts(parts), archive.read(info), errors)
-            if row:
-                rows.append(row)
-    return rows, errors
+            parts = tuple(p for p in PurePosixPath(info.filename).parts if p)
+            if not _hidden(parts):
+                entries.append(_Entry(PurePosixPath(*parts), where, _zip_reader(name, archive, info)))
+        notes: list[str] = []
+        rows = _image_entries(name, entries, errors, notes)
+    return Parsed(rows, errors, notes)
+
+
+def parse_zip(name: str, path_or_file) -> tuple[list[Row], list[ImportRowError]]:
+    parsed = parse_archive(name, path_or_file)
+    return parsed.rows, parsed.errors
+
+
+def parse_image_folder(folder: Path) -> Parsed:
+    """Rows of every readable image under ``folder``; a manifest may sit inside it or next to it (``folder.csv``)."""
+    entries = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not _hidden(rel.parts):
+            entries.append(_Entry(PurePosixPath(*rel.parts), str(path), path.read_bytes))
+    beside = [folder.with_name(folder.name + s) for s in MANIFEST_SUFFIXES]
+    for manifest in (p for p in beside if p.is_file()):
+        entries.append(_Entry(PurePosixPath(manifest.name), str(manifest), manifest.read_bytes))
+    errors: list[ImportRowError] = []
+    notes: list[str] = []
+    rows = _image_entries(folder.name, entries, errors, notes)
+    return Parsed(rows, errors, notes)
 
 
 def parse_folder(folder: Path) -> tuple[list[Row], list[ImportRowError]]:
-    rows, errors = [], []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or any(p.startswith(".") for p in path.relative_to(folder).parts):
-            continue
-        rel = path.relative_to(folder).parts
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            errors.append(ImportRowError(file=str(path), line=None, reason="not an image file; remove it or import only images"))
-            continue
-        row = _image_row(str(path), _label_from_parts(rel), path.read_bytes(), errors)
-        if row:
-            rows.append(row)
-    return rows, errors
+    parsed = parse_image_folder(folder)
+    return parsed.rows, parsed.errors
 
 
 def parse_upload(name: str, fileobj) -> tuple[list[Row], list[ImportRowError]]:
@@ -279,8 +681,3 @@ def parse_upload(name: str, fileobj) -> tuple[list[Row], list[ImportRowError]]:
     if lower.endswith(".zip"):
         return parse_zip(name, fileobj)
     raise QuorumError(f"{name}: unsupported file type; upload .csv or .jsonl for text, .zip for images.")
-
-
-def iter_text_file(name: str, fh):
-    """Rows or problems of a CSV or JSONL file, one record at a time (bounded memory)."""
-    return iter_csv(name, fh) if name.lower().endswith(".csv") else iter_jsonl(name, fh)

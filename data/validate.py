@@ -28,7 +28,11 @@ def label_error(row: Row, labels: dict[str, Label], name: str) -> ImportRowError
     """
     if row.label is None or not labels or row.label in labels:
         return None
-    return ImportRowError(file=name if row.line is not None else row.source_name, line=row.line, reason=(
+    if row.label_file is not None:  # from a manifest
+        file, line = row.label_file, row.label_line
+    else:
+        file, line = (name, row.line) if row.line is not None else (row.source_name, None)
+    return ImportRowError(file=file, line=line, column=row.label_column, reason=(
         f"label '{row.label}' is not in this project's labels ({', '.join(labels)}); add it to the project or fix the row"))
 
 
@@ -148,32 +152,45 @@ def scan_text_file(name: str, path: Path, labels: dict[str, Label]) -> Tally:
 
 
 # ---- duplicates --------------------------------------------------------------------------------------------------
+# A row whose content is already in the project (or earlier in the upload) becomes no new item, but its given
+# label is evidence: it is kept as a copy, and write.record_copies adds it to the item's label history.
 
 
-def dedupe(project: Project, rows: list[Row]) -> tuple[list[Row], int]:
-    """The rows whose content is new to the project and to the upload, and how many were not."""
+def dedupe(project: Project, rows: list[Row], copies: list[Row] | None = None) -> tuple[list[Row], int]:
+    """The rows whose content is new to the project and to the upload, and how many were not (those go to
+    ``copies`` when given)."""
     seen: set[str] = set()
     hashes = [r.content_hash for r in rows]
     if Item.objects.filter(project=project).exists():  # a first import has nothing to compare with
         for start in range(0, len(hashes), 5000):
             seen.update(Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000])
                         .values_list("content_hash", flat=True))
-    unique = new_rows(rows, seen)
+    unique = new_rows(rows, seen, copies)
     return unique, len(rows) - len(unique)
 
 
-def new_in_batch(project: Project, batch: list[Row]) -> list[Row]:
+def new_in_batch(project: Project, batch: list[Row], copies: list[Row] | None = None) -> list[Row]:
     """The batch's rows not in the project yet; rows of earlier batches of this transaction count as in it."""
     seen = set(Item.objects.filter(project=project, content_hash__in=[r.content_hash for r in batch])
                .values_list("content_hash", flat=True))
-    return new_rows(batch, seen)
+    return new_rows(batch, seen, copies)
 
 
-def new_rows(rows: list[Row], seen: set[str]) -> list[Row]:
-    """The rows whose content is not in ``seen`` (hashes already in the project), first of each; fills ``seen``."""
+def new_rows(rows: list[Row], seen: set[str], copies: list[Row] | None = None) -> list[Row]:
+    """The rows whose content is not in ``seen`` (hashes already in the project), first of each; fills ``seen``.
+
+    The others, when they carry a label, are appended to ``copies``.
+    """
     unique = []
     for r in rows:
         if r.content_hash not in seen:
             seen.add(r.content_hash)
             unique.append(r)
+        elif copies is not None and r.label is not None:
+            copies.append(lean_copy(r))
     return unique
+
+
+def lean_copy(row: Row) -> Row:
+    """A copy's row without its content (an image's bytes): only its hash, label and origin are kept."""
+    return Row(line=row.line, source_name=row.source_name, content_hash=row.content_hash, label=row.label)

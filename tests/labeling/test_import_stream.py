@@ -68,7 +68,7 @@ def test_duplicates_in_different_batches_and_already_in_the_project_are_skipped(
 def test_an_unknown_label_is_refused_with_its_line(text_project, tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("text,label\nfine,positive\nhmm,sarcastic\n")
-    with pytest.raises(ImportErrors, match="x.csv, line 3: label 'sarcastic' is not in this project's labels"):
+    with pytest.raises(ImportErrors, match="x.csv, line 3, column 2: label 'sarcastic' is not in this project's labels"):
         import_text_file(project=text_project, path=path, name="x.csv")
     assert Item.objects.count() == 0
 

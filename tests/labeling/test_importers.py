@@ -43,7 +43,7 @@ def test_bad_rows_name_file_and_line_and_nothing_is_written(text_project):
         _import(text_project, "bad.jsonl", data)
     message = exc.value.message
     assert "bad.jsonl, line 2: 'text' must be a string" in message
-    assert "bad.jsonl, line 3: not valid JSON" in message
+    assert "bad.jsonl, line 3, column 1: not valid JSON (Expecting value)" in message
     assert "bad.jsonl, line 4: missing the 'text' field" in message
     assert Item.objects.count() == 0
 
@@ -51,7 +51,7 @@ def test_bad_rows_name_file_and_line_and_nothing_is_written(text_project):
 def test_unknown_label_is_refused_with_the_known_labels(text_project):
     with pytest.raises(ImportErrors) as exc:
         _import(text_project, "x.csv", b"text,label\nfine,positive\nhmm,sarcastic\n")
-    assert "x.csv, line 3: label 'sarcastic' is not in this project's labels (positive, negative, neutral)" in exc.value.message
+    assert "x.csv, line 3, column 2: label 'sarcastic' is not in this project's labels (positive, negative, neutral)" in exc.value.message
     assert Item.objects.count() == 0
 
 
