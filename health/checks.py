@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from django.core.files.storage import default_storage
 from django.db.models import Count
 
 from core.models import Annotation, Label, LabelSource, Project
+from health import content
 from health.models import Finding
 from health.rows import CHUNK, Progress, Rows, add_finding, json_float, load_rows, plural
 from learning.featurize import project_features
@@ -38,6 +38,7 @@ def _class_balance(project, rows: Rows, labels: list[Label], findings: list) -> 
         add_finding(findings, check="class_balance", key=f"class_balance:{lab.name}", severity=Finding.Severity.WARNING,
                  title=f"Rare class: {lab.name}", rows=np.flatnonzero(rows.label == c), ids=rows.ids,
                  params={"label_id": lab.pk, "label": lab.name},
+                 rule=f"a class with under {balance['threshold']:.1%} of the labeled items (half an even share)",
                  explanation=(f"Only {plural(int(final[c]), 'labeled item')} ({share:.1%}) are {lab.name}, under the "
                               f"{balance['threshold']:.1%} threshold. The model sees too few examples to learn it. "
                               f"'Find more' moves open items the model thinks are {lab.name} to the front of the queue."))
@@ -46,130 +47,11 @@ def _class_balance(project, rows: Rows, labels: list[Label], findings: list) -> 
             "threshold": balance["threshold"] if balance else None, "rare": balance["rare"] if balance else []}
 
 
-def _image_checks(rows: Rows, findings: list, progress: Progress) -> tuple[dict, tuple]:
-    stats = _image_stats(rows, progress)
-    ids = rows.ids
-    unreadable = np.array([not s.readable for s in stats], dtype=bool)
-    under, over = H.exposure(stats)
-    small = H.too_small(stats)
-    blur = H.blurry(stats, exclude=under | over)
-    _image_findings(ids, findings, unreadable=unreadable, under=under, over=over, blur=blur, small=small)
-    flat = np.array([s.readable and (s.p99 - s.p01) < 8 for s in stats], dtype=bool)
-    exact = H.exact_groups([s.pixel_hash for s in stats])
-    near = H.near_duplicate_groups(np.array([s.phash for s in stats], dtype=np.uint64), valid=~unreadable & ~flat)
-    _duplicates(rows, exact, near, findings, what="images",
-                exact_how="have identical pixels (the same picture, perhaps saved in another file format)",
-                near_how="look the same to a perceptual hash (resized, re-compressed or slightly edited copies)")
-    readable = ~unreadable
-    summary = {
-        "unreadable": int(unreadable.sum()), "underexposed": int(under.sum()), "overexposed": int(over.sum()),
-        "blurry": int(blur.sum()), "too_small": int(small.sum()),
-        "brightness": H.histogram(np.array([s.mean for s in stats])[readable], bins=16, range_=(0, 256)),
-    }
-    drift_cols = {"brightness": np.array([s.mean for s in stats]), "sharpness": np.array([s.sharpness for s in stats]),
-                  "image size": np.array([float(s.width * s.height) for s in stats])}
-    return summary, (unreadable, drift_cols)
-
-
-def _image_stats(rows: Rows, progress: Progress) -> list[H.ImageStats]:
-    """Each image's statistics, in row order; a missing or undecodable file counts as unreadable."""
-    stats: list[H.ImageStats] = []
-    n = len(rows.ids)
-    for i, name in enumerate(rows.content):
-        if not name:
-            stats.append(H.ImageStats(readable=False))
-        else:
-            try:
-                with default_storage.open(name, "rb") as fh:
-                    stats.append(H.read_image_stats(fh))
-            except (FileNotFoundError, OSError):
-                stats.append(H.ImageStats(readable=False))
-        if i % 200 == 0:
-            progress(5 + int(50 * i / max(n, 1)), f"Reading images ({i:,}/{n:,})")
-    return stats
-
-
-def _image_findings(ids: np.ndarray, findings: list, *, unreadable, under, over, blur, small) -> None:
-    add_finding(findings, check="unreadable", severity=Finding.Severity.SEVERE, title="Unreadable or corrupt files",
-             rows=np.flatnonzero(unreadable), ids=ids,
-             explanation="These files are missing or cannot be decoded. Training skips them (they become zero "
-                         "vectors) and annotators see a broken image. Re-import them or exclude them.")
-    add_finding(findings, check="underexposed", severity=Finding.Severity.WARNING, title="Under-exposed (too dark)",
-             rows=np.flatnonzero(under), ids=ids,
-             explanation="Mostly black: the average grey level is under 40 of 255 and almost nothing is bright. "
-                         "Nobody can label what they cannot see.")
-    add_finding(findings, check="overexposed", severity=Finding.Severity.WARNING, title="Over-exposed (washed out)",
-             rows=np.flatnonzero(over), ids=ids,
-             explanation="Mostly white: the average grey level is over 215 of 255 and almost nothing is dark.")
-    add_finding(findings, check="blurry", severity=Finding.Severity.WARNING, title="Blurry images",
-             rows=np.flatnonzero(blur), ids=ids,
-             explanation="The variance of the Laplacian (edge strength) is under 100: few sharp edges, so details "
-                         "that decide the label may be lost.")
-    add_finding(findings, check="too_small", severity=Finding.Severity.WARNING, title="Images too small",
-             rows=np.flatnonzero(small), ids=ids,
-             explanation="The shorter side is under 32 pixels: too little detail to label or learn from.")
-
-
-def _duplicates(rows: Rows, exact: list[list[int]], near: list[list[int]], findings: list, *, what: str,
-                exact_how: str, near_how: str) -> None:
-    ids = rows.ids
-    exact_sets = [frozenset(g) for g in exact]
-    near_only = [g for g in near if not any(set(g) <= s for s in exact_sets)]
-    conflicts = H.conflicting_groups(exact + near_only, rows.label)
-    # Group by group, so the finding's item list shows the copies of one picture or text side by side.
-    flat = lambda groups: list(dict.fromkeys(i for g in groups for i in sorted(g)))  # noqa: E731
-    add_finding(findings, check="exact_duplicates", severity=Finding.Severity.WARNING, title=f"Exact duplicate {what}",
-             rows=flat(exact), ids=ids,
-             explanation=f"{plural(len(exact), 'group')} of {what} {exact_how}. Duplicates count twice in training and "
-                         "leak between cross-validation folds, which inflates the measured accuracy.")
-    add_finding(findings, check="near_duplicates", severity=Finding.Severity.INFO, title=f"Near-duplicate {what}",
-             rows=flat(near_only), ids=ids,
-             explanation=f"{plural(len(near_only), 'group')} of {what} {near_how}. Check that they are not the same "
-                         "example counted several times.")
-    add_finding(findings, check="conflicting_duplicates", severity=Finding.Severity.SEVERE,
-             title="Duplicates with different labels", rows=flat(conflicts), ids=ids,
-             explanation=f"{plural(len(conflicts), 'group')} of duplicate {what} carry different labels. The same "
-                         "content cannot be two classes: at least one label in each group is wrong.")
-
-
-def _text_checks(rows: Rows, findings: list, progress: Progress) -> tuple[dict, tuple]:
-    texts = rows.content
-    ids = rows.ids
-    progress(10, "Checking texts")
-    problems = H.text_problems(texts)
-    add_finding(findings, check="empty_text", severity=Finding.Severity.WARNING, title="Empty texts",
-             rows=np.flatnonzero(problems["empty"]), ids=ids,
-             explanation="Blank or whitespace only: there is nothing to label.")
-    add_finding(findings, check="short_text", severity=Finding.Severity.INFO, title="Very short texts",
-             rows=np.flatnonzero(problems["short"]), ids=ids,
-             explanation="Fewer than 3 visible characters: usually too little to decide a label.")
-    add_finding(findings, check="long_text", severity=Finding.Severity.INFO, title="Very long texts",
-             rows=np.flatnonzero(problems["long"]), ids=ids,
-             explanation="Over ten times the median length (and over 2,000 characters): perhaps several records "
-                         "merged into one, and slow to read for annotators.")
-    add_finding(findings, check="bad_characters", severity=Finding.Severity.WARNING, title="Undecodable characters",
-             rows=np.flatnonzero(problems["bad_chars"]), ids=ids,
-             explanation="Contains U+FFFD replacement characters or control characters: the file was probably "
-                         "decoded with the wrong encoding. Re-export it as UTF-8.")
-    progress(25, "Finding duplicate texts")
-    keys = [H.normalise_text(t) for t in texts]
-    exact = H.exact_groups(keys)
-    signatures = H.minhash_signatures(texts)
-    # Very short texts share most shingles by chance ("ok" vs "ok!"); the exact check covers them.
-    near = H.text_near_duplicate_groups(signatures, valid=np.array([len(k) >= 20 for k in keys], dtype=bool))
-    _duplicates(rows, exact, near, findings, what="texts",
-                exact_how="are the same once case, punctuation and spacing are ignored",
-                near_how="share about 70% or more of their 5-character shingles (MinHash)")
-    summary = {k: int(v.sum()) for k, v in problems.items()}
-    lengths = np.array([len(t) for t in texts], dtype=float)
-    summary["median_length"] = float(np.median(lengths)) if len(lengths) else 0.0
-    return summary, (problems["empty"], {"text length": lengths})
-
-
 def _outliers(X, skip: np.ndarray, rows: Rows, findings: list) -> int:
     mask = H.outliers(X) & ~skip
     add_finding(findings, check="outliers", severity=Finding.Severity.INFO, title="Outliers in feature space",
              rows=np.flatnonzero(mask), ids=rows.ids,
+             rule="isolation-forest score under -0.6 on the item features (about -0.5 is ordinary)",
              explanation="An isolation forest finds these far from everything else. They may be from another "
                          "source, a different camera or topic, or simply rare but valid: worth a look.")
     return int(mask.sum())
@@ -212,28 +94,35 @@ def _weak_class_finding(rows: Rows, pos, y, correct, report: dict, weak: list[in
                      f"{report['recall'][c]:.2f})" for c in weak)
     add_finding(findings, check="weak_classes", severity=Finding.Severity.WARNING, title="Classes the model gets wrong",
              rows=wrong, ids=rows.ids, count=int((~correct & np.isin(y, weak)).sum()),
+             rule="among the 3 classes with the lowest out-of-fold F1, those under 0.6",
              explanation=f"{text}. The items listed are the ones it mislabels: more or cleaner examples of these "
                          "classes help most.")
 
 
 def _slice_findings(rows: Rows, pos, correct, findings: list) -> list[dict]:
-    """A finding per metadata slice where the model is weak; returns every slice's accuracy for the report."""
+    """A finding per metadata slice where the model is significantly weaker; returns every slice for the report."""
     slices = H.slice_accuracy(correct, [rows.metadata[r] for r in pos])
+    tested = sum(1 for s in slices if s["p"] is not None)
     for s in slices:
-        if not s["weak"]:
-            continue
-        in_slice = pos[np.array(s["rows"])]
-        wrong = in_slice[~correct[np.array(s["rows"])]]
-        add_finding(findings, check="slice", key=f"slice:{s['field']}={s['value']}", severity=Finding.Severity.WARNING,
-                 title=f"Weak slice: {s['field']} = {s['value']}", rows=wrong, ids=rows.ids, count=s["count"],
-                 params={"field": s["field"], "value": s["value"]},
-                 explanation=(f"Model accuracy is {s['accuracy']:.2f} on the {s['count']:,} items with "
-                              f"{s['field']} = {s['value']}, against {s['rest_accuracy']:.2f} on the others. Labels "
-                              "may be noisier there, or the images/texts harder: the list shows the items it gets "
-                              "wrong."))
+        if s["weak"]:
+            _slice_finding(rows, pos, correct, s, tested, findings)
     for s in slices:
         del s["rows"]
     return slices
+
+
+def _slice_finding(rows: Rows, pos, correct, s: dict, tested: int, findings: list) -> None:
+    in_slice = np.array(s["rows"])
+    wrong = pos[in_slice[~correct[in_slice]]]
+    add_finding(findings, check="slice", key=f"slice:{s['field']}={s['value']}", severity=Finding.Severity.WARNING,
+                title=f"Weak slice: {s['field']} = {s['value']}", rows=wrong, ids=rows.ids, count=s["count"],
+                params={"field": s["field"], "value": s["value"], "p": s["p"], "p_adjusted": s["p_adjusted"]},
+                rule=f"one-sided Fisher exact test of the slice against the rest, Holm-corrected over {tested} "
+                     "slices, p < 0.05, with at least 30 items on each side",
+                explanation=(f"Model accuracy is {s['accuracy']:.2f} on the {s['count']:,} items with "
+                             f"{s['field']} = {s['value']}, against {s['rest_accuracy']:.2f} on the others "
+                             f"(adjusted p = {s['p_adjusted']:.2g}). Labels may be noisier there, or the items "
+                             "harder: the list shows the items it gets wrong."))
 
 
 def _human(project, labels: list[Label], performance: dict | None) -> dict:
@@ -317,6 +206,7 @@ def _drift_finding(rows: Rows, new, group_psi: dict, class_psi, worst: float, ve
         parts.insert(0, f"predicted classes (PSI {class_psi:.2f})")
     add_finding(findings, check="drift", severity=Finding.Severity.WARNING if worst >= H.PSI_MAJOR else Finding.Severity.INFO,
              title=f"New items differ from the labeled set: {verdict}", rows=new, ids=rows.ids,
+             rule="population stability index of unlabeled vs labeled items at 0.1 or more (0.25: major)",
              explanation=("The unlabeled items are not distributed like the labeled ones: " + ", ".join(parts) +
                           ". A model trained on the labeled set may do worse on them; label a sample of the new "
                           "items. PSI under 0.1 is no meaningful shift, over 0.25 a major one."))
@@ -333,6 +223,8 @@ def run_checks(project: Project, progress: Progress) -> tuple[dict, list[dict], 
     findings: list[dict] = []
     results: dict = {"kind": project.kind, "n_items": int(len(rows.ids)), "n_labeled": int((rows.label >= 0).sum())}
     results["classes"] = _class_balance(project, rows, labels, findings)
+    results["conflicting_imports"] = content.given_conflicts(project, rows, findings)
+    results["skipped_files"] = content.skipped_files(project, findings)
     version = None
     if len(rows.ids):
         item_results, version = _item_checks(project, rows, labels, findings, progress)
@@ -346,9 +238,9 @@ def _item_checks(project, rows: Rows, labels: list[Label], findings: list,
     """The checks that need items: content, outliers, the latest model's and the annotators' accuracy, drift."""
     results: dict = {}
     if project.is_image:
-        results["content"], (skip, extra) = _image_checks(rows, findings, progress)
+        results["content"], (skip, extra) = content.image_checks(rows, findings, progress)
     else:
-        results["content"], (skip, extra) = _text_checks(rows, findings, progress)
+        results["content"], (skip, extra) = content.text_checks(rows, findings, progress)
     progress(60, "Computing features")
     feature_ids, X = project_features(project)
     if not np.array_equal(feature_ids, rows.ids):  # items added meanwhile: keep the rows we checked

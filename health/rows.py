@@ -52,14 +52,20 @@ def load_rows(project: Project, order: dict[int, int]) -> Rows:
 
 
 def add_finding(findings: list, *, check: str, key: str | None = None, severity: str, title: str, rows,
-             ids: np.ndarray, explanation: str, count: int | None = None, params: dict | None = None) -> None:
-    """Append a finding about the items at positions ``rows`` of ``ids``, unless it would be empty."""
+                ids: np.ndarray, explanation: str, rule: str = "", count: int | None = None,
+                params: dict | None = None) -> None:
+    """Append a finding about the items at positions ``rows`` of ``ids``, unless it would be empty.
+
+    ``rule``: the one line that says when an item is reported (shown as "Rule: ..." with the finding)."""
     item_ids = [int(ids[r]) for r in rows]
     if not item_ids and not count:
         return
+    params = dict(params or {})
+    if rule:
+        params["rule"] = rule
     findings.append({"check_name": check, "key": key or check, "severity": severity, "title": title,
                      "count": count if count is not None else len(item_ids), "explanation": explanation,
-                     "item_ids": item_ids[:Finding.ITEM_CAP], "params": params or {}})
+                     "item_ids": item_ids[:Finding.ITEM_CAP], "params": params})
 
 
 def plural(k: int, word: str) -> str:

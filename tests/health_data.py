@@ -92,3 +92,35 @@ def defect_texts(n_clean: int = 120, seed: int = 0):
         words[len(words) // 2] = "changed"
         truth["conflict"].update({i, add("near", " ".join(words), (labels[i] + 1) % 3)})
     return texts, labels, truth
+
+
+# ---------------------------------------------------------------- generated sets as project items
+
+
+def load_set(project, data, *, name: str = "generated.zip") -> list[int]:
+    """Create the project's items from an ml.synthetic set, as an import would: one item per distinct content
+    (photo bytes or text); a copy with the same content adds its given label to the existing item as another
+    'given' label event (contract 1). Returns the item id of every row of the set."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from core.models import Item, LabelEvent
+
+    labels = {lab.name: lab for lab in project.labels.all()}
+    by_hash: dict[str, int] = {}
+    ids = []
+    for i, (content, label) in enumerate(zip(data.content, data.labels, strict=True)):
+        raw = content if isinstance(content, bytes) else content.encode()
+        digest = hashlib.sha256(raw).hexdigest()
+        source = f"{label}/img_{i}.jpg" if project.is_image else f"{name}, line {i + 2}"
+        if digest not in by_hash:
+            body = {"image": ContentFile(raw, name=f"img_{i}.jpg")} if project.is_image else {"text": content}
+            item = Item.objects.create(project=project, content_hash=digest, source_name=source,
+                                       metadata=data.metadata[i], given_label=labels[label],
+                                       final_label=labels[label], final_source="given", needed=0, **body)
+            by_hash[digest] = item.pk
+        LabelEvent.objects.create(project=project, item_id=by_hash[digest], source="given", to_label=labels[label],
+                                  reason=f"imported from {name}: {source}", cause="import")
+        ids.append(by_hash[digest])
+    return ids
