@@ -3,9 +3,11 @@ import datetime
 import re
 
 import django_filters as filters
+from django import forms
 from django.db.models import Exists, F, OuterRef, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from core import jobs
@@ -20,8 +22,22 @@ ID_RANGE = {"min_value": 1, "max_value": 2**63 - 1}  # out-of-range ids are a 40
 QUALITY_RANGE = {"min_value": 0, "max_value": 1}
 
 
+# RFC 3339 date-time, as the schema's `format: date-time` says: seconds and a time zone required.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+class Rfc3339Field(IsoDateTimeField):
+    def to_python(self, value):
+        if isinstance(value, str) and not RFC3339.fullmatch(value):
+            raise forms.ValidationError(f"Not an RFC 3339 time: {value[:40]!r}; use e.g. 2024-06-01T00:00:00Z "
+                                        "(seconds and a time zone required).", code="invalid")
+        return super().to_python(value)
+
+
 class SinceFilter(filters.IsoDateTimeFilter):
-    """`>=` an ISO 8601 time, sent to the database in UTC (it refuses offsets beyond ±15:59)."""
+    """`>=` an RFC 3339 time, sent to the database in UTC (it refuses offsets beyond ±15:59)."""
+
+    field_class = Rfc3339Field
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, lookup_expr="gte", **kwargs)

@@ -10,6 +10,16 @@ from ml.active import DEFAULT_STRATEGY, STRATEGY_CHOICES
 from review.models import Flag
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string, and only a string: DRF's CharField would turn 7 or true into "7" or "True", which the
+    schema (`type: string`) does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class LabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Label
@@ -36,10 +46,10 @@ class ProjectSettingsSerializer(serializers.Serializer):
     """What a manager may change after creation; every field optional (PATCH)."""
 
     labels = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=29, required=False,
+        child=StrictCharField(max_length=100), max_length=29, required=False,
         help_text="Label names in key order. On update, list the current labels first, then new ones: labels "
                   "are only appended (annotations point at them).")
-    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000, help_text="Markdown.")
+    guidelines = StrictCharField(required=False, allow_blank=True, max_length=100_000, help_text="Markdown.")
     overlap = _bounded("overlap", required=False, help_text="Distinct annotators per item; fixed once labeling "
                        "has started (409).")
     retrain_every = _bounded("retrain_every", required=False, help_text="Retrain after this many new labels.")
@@ -58,12 +68,12 @@ class ProjectSettingsSerializer(serializers.Serializer):
 
 
 class ProjectInSerializer(ProjectSettingsSerializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     kind = serializers.ChoiceField(choices=Project.Kind.choices)
-    labels = serializers.ListField(child=serializers.CharField(max_length=100), max_length=29, default=list,
+    labels = serializers.ListField(child=StrictCharField(max_length=100), max_length=29, default=list,
                                    help_text="Label names in key order (keys 1-9, 0, then letters). May be empty "
                                              "for an image import whose sub-folders are the labels.")
-    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000, default="")
+    guidelines = StrictCharField(required=False, allow_blank=True, max_length=100_000, default="")
     overlap = _bounded("overlap", default=1, help_text="Distinct annotators per item.")
     retrain_every = _bounded("retrain_every", default=50, help_text="Retrain after this many new labels.")
     query_strategy = serializers.ChoiceField(choices=STRATEGY_CHOICES, default=DEFAULT_STRATEGY)
@@ -137,7 +147,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class MemberInSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = StrictCharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -188,7 +198,7 @@ class PredictionRowSerializer(serializers.Serializer):
 
 
 class PredictionUploadSerializer(serializers.Serializer):
-    model_version = serializers.CharField(max_length=200)
+    model_version = StrictCharField(max_length=200)
     params = serializers.DictField(required=False)
     predictions = PredictionRowSerializer(many=True)
 
@@ -208,8 +218,8 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
 
 
 class DatasetVersionInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class DiffEntrySerializer(serializers.Serializer):
@@ -240,6 +250,10 @@ class ImportUploadSerializer(serializers.Serializer):
     queue_given = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs):
+        # A form field sent empty is dropped by DRF; `url=""` next to a file is still a malformed request.
+        if any(name in self.initial_data and name not in attrs for name in ("file", "url")):
+            raise serializers.ValidationError({"url": ["Leave out 'url' (or 'file') entirely instead of sending it "
+                                                       "empty; send either a 'file' upload or a 'url'."]})
         if ("file" in attrs) == ("url" in attrs):
             raise serializers.ValidationError("Send either a 'file' upload or a 'url' to download, not both.")
         return attrs

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from . import schema
 from .models import ApiToken
 from .permissions import checked_id
+from .serializers import StrictCharField
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -29,7 +30,7 @@ class NewTokenSerializer(TokenSerializer):
 
 
 class TokenInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, help_text="What the token is for, e.g. “training notebook”.")
+    name = StrictCharField(max_length=100, help_text="What the token is for, e.g. “training notebook”.")
 
 
 TOKEN_EXAMPLE = {"id": 4, "name": "training notebook", "prefix": "qrm_Hx3kQ9", "created_at": "2024-06-01T09:00:00Z",
