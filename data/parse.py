@@ -183,7 +183,7 @@ def iter_jsonl_records(name: str, stream):
             yield decoded
             continue
         try:
-            obj = loads(decoded)
+            obj = loads(decoded.rstrip("\r\n"))  # so an error's column is on this line, not the next
         except json.JSONDecodeError as exc:
             yield ImportRowError(file=name, line=line_no, column=exc.colno, reason=f"not valid JSON ({exc.msg})")
             continue
@@ -284,9 +284,9 @@ class _Lines:
     def first_line(self) -> int:
         return self.record[0][0] if self.record else self.number + 1
 
-    def undecodable(self) -> tuple[list[ImportRowError], bool]:
+    def undecodable(self, *, first_line_only: bool = False) -> tuple[list[ImportRowError], bool]:
         """The decoding problems of the current record's lines not reported yet, and whether it has any."""
-        numbers = [n for n, _ in self.record if n in self.bad]
+        numbers = [n for n, _ in self.record[:1 if first_line_only else None] if n in self.bad]
         new = [self.bad[n] for n in numbers if n not in self.reported]
         self.reported.update(numbers)
         if self.record:  # lines up to the record's first are never read again: forget them
@@ -399,7 +399,7 @@ def iter_csv_records(name: str, stream, *, required: str = "text", optional: tup
         except csv.Error as exc:
             problem, unterminated = _quote_problem(name, lines.record, str(exc))
             yield problem
-            yield from lines.undecodable()[0]
+            yield from lines.undecodable(first_line_only=unterminated)[0]  # the other lines are read again
             if header is None:
                 return
             if unterminated:

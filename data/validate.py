@@ -55,6 +55,11 @@ def create_first_labels(project: Project, labels: dict[str, Label], names: set[s
     return created
 
 
+def by_line(errors: list[ImportRowError]) -> list[ImportRowError]:
+    """Problems in the order of the file (stable: problems without a line keep their order, at the end)."""
+    return sorted(errors, key=lambda e: (e.line is None, e.line or 0))
+
+
 # ---- the all-or-nothing collection of problems ----------------------------------------------------------------
 
 
@@ -135,11 +140,13 @@ class Tally:
         return True
 
     def raise_any(self) -> None:
-        """The rows' own problems first, labels once the rows are valid (as import_rows does)."""
-        self.problems.raise_any()
-        if not self.rows:
+        """Every problem found, the rows' own and their labels', in the order of the file (as import_rows does)."""
+        if not self and not self.rows:
             raise QuorumError(f"{self.name}: no items found.")
-        self.label_problems.raise_any()
+        merged = Problems(self.name)
+        merged.kept = by_line(self.problems.kept + self.label_problems.kept)[:MAX_ERRORS_KEPT]
+        merged.count = self.problems.count + self.label_problems.count
+        merged.raise_any()
 
 
 def scan_text_file(name: str, path: Path, labels: dict[str, Label]) -> Tally:

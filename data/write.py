@@ -79,6 +79,9 @@ def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowErro
     errors, skipped = split_skippable(errors, strict=strict)
     if skipped and not rows:
         raise ImportErrors(skipped)  # nothing readable at all
+    if errors:  # with the rows' label problems, so that no problem hides another
+        labels = validate.project_labels(project)
+        raise ImportErrors(validate.by_line(errors + [e for r in rows if (e := validate.label_error(r, labels, name))]))
     validate.check_parsed(rows, errors, name)
     validate.check_kind(project, rows, name)
     copies: list[Row] = []
