@@ -47,6 +47,19 @@ def _class_balance(project, rows: Rows, labels: list[Label], findings: list) -> 
             "threshold": balance["threshold"] if balance else None, "rare": balance["rare"] if balance else []}
 
 
+def _finite(X):
+    """Features without NaN or infinity (an embedder can return NaN for an empty text): those become 0."""
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        if not np.isfinite(X.data).all():
+            X = X.copy()
+            X.data = np.nan_to_num(X.data, nan=0.0, posinf=0.0, neginf=0.0)
+        return X
+    X = np.asarray(X)
+    return X if np.isfinite(X).all() else np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def _outliers(X, skip: np.ndarray, rows: Rows, findings: list) -> int:
     mask = H.outliers(X) & ~skip
     add_finding(findings, check="outliers", severity=Finding.Severity.INFO, title="Outliers in feature space",
@@ -246,6 +259,7 @@ def _item_checks(project, rows: Rows, labels: list[Label], findings: list,
     if not np.array_equal(feature_ids, rows.ids):  # items added meanwhile: keep the rows we checked
         keep = np.isin(feature_ids, rows.ids)
         X = X[np.flatnonzero(keep)]
+    X = _finite(X)
     progress(70, "Looking for outliers")
     results["outliers"] = _outliers(X, skip, rows, findings)
     progress(80, "Measuring the model")

@@ -97,10 +97,10 @@ def defect_texts(n_clean: int = 120, seed: int = 0):
 # ---------------------------------------------------------------- generated sets as project items
 
 
-def load_set(project, data, *, name: str = "generated.zip") -> list[int]:
+def load_set(project, data, *, name: str = "generated.zip", skip: set[int] = frozenset()) -> list[int | None]:
     """Create the project's items from an ml.synthetic set, as an import would: one item per distinct content
     (photo bytes or text); a copy with the same content adds its given label to the existing item as another
-    'given' label event (contract 1). Returns the item id of every row of the set."""
+    'given' label event (contract 1). Returns the item id of every row of the set (None for rows in ``skip``)."""
     import hashlib
 
     from django.core.files.base import ContentFile
@@ -111,6 +111,9 @@ def load_set(project, data, *, name: str = "generated.zip") -> list[int]:
     by_hash: dict[str, int] = {}
     ids = []
     for i, (content, label) in enumerate(zip(data.content, data.labels, strict=True)):
+        if i in skip:
+            ids.append(None)
+            continue
         raw = content if isinstance(content, bytes) else content.encode()
         digest = hashlib.sha256(raw).hexdigest()
         source = f"{label}/img_{i}.jpg" if project.is_image else f"{name}, line {i + 2}"
