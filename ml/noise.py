@@ -193,3 +193,62 @@ def detect_mislabels(X, labels, n_classes: int, *, n_splits: int = 5, random_sta
     """
     proba = ensemble_oof_proba(X, labels, n_classes, n_splits=n_splits, random_state=random_state)
     return find_label_issues(labels, proba, features=X)
+
+
+
+CONTRADICT_MIN = 0.5  # the suggested class is more likely than all the others together
+CONTRADICT_MARGIN = 2.0  # ... and at least twice as likely as the given label
+NOISE_BUDGET = 1.0  # flags per slice: at most this many times its estimated number of wrong labels
+MUCH_STRONGER = 0.25  # a settled label is flagged again only when its score rises by this much
+
+
+def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, random_state: int = 0,
+                     n_splits: int = 5, proba=None) -> list[LabelIssue]:
+    """Every labeled row checked again with fresh out-of-fold predictions, most suspicious first.
+
+    Candidates come from the ensemble's out-of-fold probabilities (``proba`` when the caller has them):
+    cleanlab's confident-learning filter (``find_label_issues``), plus contradictions it may miss: rows
+    whose suggested class has probability >= CONTRADICT_MIN and at least CONTRADICT_MARGIN times the given
+    label's. Rows a reviewer settled are dropped (see below). Per slice, the flags are the candidates with
+    the largest margin (suggested minus given probability), at most NOISE_BUDGET x the slice's estimated
+    number of wrong labels (cleanlab's confident joint on that slice's rows, at least one): a noisier slice
+    gets more flags, and after a review round the budget shrinks with the estimated noise.
+
+    ``slices``: optional (n,) ints (e.g. a metadata field's values); ``settled``: {row: (label, score)} of
+    flags a reviewer settled: such a row is not flagged again while it keeps that label, unless its score
+    is now at least MUCH_STRONGER higher than when it was settled.
+    """
+    labels = np.asarray(labels, dtype=int)
+    if proba is None:
+        proba = ensemble_oof_proba(X, labels, n_classes, n_splits=n_splits, random_state=random_state)
+    proba = np.asarray(proba, dtype=float)
+    cleanlab_rows = {i.index for i in find_label_issues(labels, proba)}
+    neighbours = nearest_neighbours(X) if X is not None and len(labels) > 1 else None
+    present, sub, sub_labels = _present_classes(labels, proba)
+    rows = np.arange(len(labels))
+    given, top = proba[rows, labels], proba.max(axis=1)
+    contradicts = (proba.argmax(axis=1) != labels) & (top >= CONTRADICT_MIN) & (top >= CONTRADICT_MARGIN * given)
+    candidates = [r for r in rows if (r in cleanlab_rows or contradicts[r])]
+    issues = {int(r): _issue(int(r), labels, present, sub, sub_labels, neighbours) for r in candidates}
+    issues = {r: i for r, i in issues.items() if i.suggested != i.given and not _settled(i, settled)}
+    slices = np.zeros(len(labels), dtype=int) if slices is None else np.asarray(slices)
+    out = []
+    for value in np.unique(slices):
+        in_slice = slices == value
+        budget = _slice_budget(labels[in_slice], proba[in_slice])
+        mine = sorted((r for r in issues if in_slice[r]), key=lambda r: -(top[r] - given[r]))
+        out += [issues[r] for r in mine[:budget]]
+    return sorted(out, key=lambda i: -i.score)
+
+
+def _settled(issue: LabelIssue, settled) -> bool:
+    if not settled or issue.index not in settled:
+        return False
+    label, score = settled[issue.index]
+    return label == issue.given and issue.score < (score or 0.0) + MUCH_STRONGER
+
+
+def _slice_budget(labels: np.ndarray, proba: np.ndarray) -> int:
+    if len(labels) < 10 or len(np.unique(labels)) < 2:
+        return 1
+    return max(1, int(np.ceil(NOISE_BUDGET * estimate_noise_rate(labels, proba) * len(labels))))

@@ -5,10 +5,10 @@ from django.db import IntegrityError, transaction
 
 from core import jobs
 from core.models import Item, Job, Label, LabelSource
-from learning.featurize import project_features
+from learning.featurize import project_features, project_seed
 from learning.models import ModelVersion, Prediction
 from learning.neighbours import ensure as ensure_neighbour_index
-from ml.noise import detect_mislabels, explain, find_label_issues
+from ml.noise import explain, search_mislabels
 from quorum.lib.errors import QuorumError
 from review.job_kinds import FLAG
 from review.models import Flag
@@ -37,9 +37,10 @@ def flag_annotator_disagreement(*, item: Item, votes: list[int]) -> Flag | None:
                       explanation=f"{len(votes)} annotators disagree: {text}", suggested=labels[top])
 
 
-def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given: list[int], n_classes: int):
-    """Quorum's detector: for a model trained here, an out-of-fold ensemble on the item features (F1 1.09x
-    cleanlab's baseline in bench/label_quality.py); for uploaded predictions, confident learning on them."""
+def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given: list[int], n_classes: int,
+                     *, slices, settled):
+    """Quorum's mislabel search (ml.noise.search_mislabels): for a model trained here, fresh out-of-fold
+    probabilities of an ensemble on the item features; for uploaded predictions, the uploaded probabilities."""
     if model_version.origin == ModelVersion.Origin.TRAINED:
         ids, X = project_features(model_version.project)
         # A version trained before neighbour indexes existed gets one here, from features already in hand,
@@ -48,13 +49,59 @@ def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given:
         position = {int(i): n for n, i in enumerate(ids.tolist())}
         X_lab = X[[position[p.item_id] for p in rows]]
         if len(set(given)) > 1 and min(Counter(given).values()) >= 2:
-            return detect_mislabels(X_lab, given, n_classes)
-        return find_label_issues(given, [p.probabilities for p in rows], features=X_lab)
-    return find_label_issues(given, [p.probabilities for p in rows])
+            return search_mislabels(X_lab, given, n_classes, slices=slices, settled=settled,
+                                    random_state=project_seed(model_version.project))
+        return search_mislabels(X_lab, given, n_classes, slices=slices, settled=settled,
+                                proba=[p.probabilities for p in rows])
+    return search_mislabels(None, given, n_classes, slices=slices, settled=settled,
+                            proba=[p.probabilities for p in rows])
+
+
+REVIEWER_SETTLED_SCORE = 0.5  # a label a reviewer set without a flag is flagged again only above 0.5 + 0.25
+
+
+def _settled(rows: list[Prediction]) -> dict[int, tuple[int, float]]:
+    """{row: (label order, score)} of rows whose current label a reviewer settled.
+
+    From each item's latest settled model-disagreement flag: its score if the reviewer kept the label, 0 if
+    the review changed it (the new label was never judged by the model); a label a reviewer set otherwise
+    counts as settled at REVIEWER_SETTLED_SCORE.
+    """
+    position = {p.item_id: n for n, p in enumerate(rows)}
+    latest = {}
+    for item_id, score, changed in (Flag.objects.filter(item_id__in=position, reason=Flag.Reason.MODEL_DISAGREEMENT)
+                                    .exclude(status=Flag.Status.OPEN).order_by("item_id", "resolved_at", "id")
+                                    .values_list("item_id", "score", "label_changed")):
+        latest[item_id] = 0.0 if changed else float(score)
+    orders = {}
+    for n, p in enumerate(rows):
+        if p.item_id in latest or p.item.final_source == LabelSource.REVIEWER:
+            orders[n] = latest.get(p.item_id, REVIEWER_SETTLED_SCORE)
+    return orders
+
+
+MAX_SLICE_VALUES = 10
+
+
+def _slices(rows: list[Prediction]):
+    """Slice of each row: the values of the first metadata field (by name) with 2..10 distinct values set on
+    every row, e.g. "channel" = email / phone. None when no field qualifies (one slice)."""
+    metas = [p.item.metadata or {} for p in rows]
+    if not metas:
+        return None
+    common = set.intersection(*(set(m) for m in metas))
+    for name in sorted(common):
+        values = [str(m[name]) for m in metas]
+        distinct = sorted(set(values))
+        if 2 <= len(distinct) <= MAX_SLICE_VALUES:
+            code = {v: n for n, v in enumerate(distinct)}
+            return [code[v] for v in values]
+    return None
 
 
 def flag_mislabels(*, model_version: ModelVersion) -> int:
-    """Flag labeled items whose out-of-fold prediction confidently rejects their final label, with a reason."""
+    """Check every labeled item again with fresh out-of-fold predictions; flag those whose final label the
+    model confidently contradicts (settled labels only on much stronger evidence), with a reason."""
     project = model_version.project
     labels = list(project.labels.all())
     by_pk = {lab.pk: lab.order for lab in labels}
@@ -63,13 +110,12 @@ def flag_mislabels(*, model_version: ModelVersion) -> int:
     if not rows:
         return 0
     given = [by_pk[p.item.final_label_id] for p in rows]
-    issues = _mislabel_issues(model_version, rows, given, len(labels))
+    settled = {n: (given[n], score) for n, score in _settled(rows).items()}
+    issues = _mislabel_issues(model_version, rows, given, len(labels), slices=_slices(rows), settled=settled)
     names = [lab.name for lab in labels]
     created = 0
     for issue in issues:
         item = rows[issue.index].item
-        if item.final_source == LabelSource.REVIEWER:
-            continue  # a reviewer already decided this item; the model does not overrule people
         if _open_flag(item=item, reason=Flag.Reason.MODEL_DISAGREEMENT, score=issue.score,
                       explanation=explain(issue, names), suggested=labels[issue.suggested],
                       model_version=model_version):
@@ -105,7 +151,7 @@ def request_flag_run(*, project, user) -> Job:
 
 def run_flag_job(job: Job) -> None:
     version = ModelVersion.objects.filter(project=job.project).first()
-    jobs.progress(job, 1, total=3, message=f"Out-of-fold ensemble and confident learning on {version.name}")
+    jobs.progress(job, 1, total=3, message=f"Checking every labeled item with fresh out-of-fold predictions ({version.name})")
     created = flag_mislabels(model_version=version)
     open_count = Flag.objects.filter(project=job.project, status=Flag.Status.OPEN).count()
     jobs.finish(job, result={"created": created, "open": open_count, "model_version": version.pk},

@@ -38,3 +38,37 @@ def test_find_mislabels_without_a_model_says_what_to_do(client, image_project, p
 def test_annotators_cannot_run_it(client, image_project, people):
     client.force_login(people["alice"])
     assert client.post(f"/projects/{image_project.pk}/review/find-mislabels/").status_code == 403
+
+
+def _digits_project_with_flags(image_project):
+    from learning.models import ModelVersion
+
+    data, wrong = digits_zip(150, wrong=10)
+    rows, errors = parse_zip("d.zip", io.BytesIO(data))
+    import_rows(project=image_project, rows=rows, errors=errors, name="d.zip")
+    request_retrain(project=image_project, user=None)
+    return ModelVersion.objects.get(project=image_project)
+
+
+def test_every_retrain_checks_every_labeled_item_and_flags_the_wrong_ones(image_project):
+    version = _digits_project_with_flags(image_project)
+    flags = Flag.objects.filter(project=image_project, reason=Flag.Reason.MODEL_DISAGREEMENT)
+    assert flags.count() >= 5
+    assert all(f.model_version_id == version.pk and f.suggested_label_id != f.item.final_label_id for f in flags)
+
+
+def test_a_dismissed_flag_is_not_raised_again_for_the_same_label_and_evidence(image_project, people):
+    from django.utils import timezone
+
+    from review.services import flag_mislabels
+
+    version = _digits_project_with_flags(image_project)
+    dismissed = list(Flag.objects.filter(project=image_project).values_list("item_id", flat=True))
+    assert dismissed
+    Flag.objects.filter(project=image_project).update(status=Flag.Status.DISMISSED, label_changed=False,
+                                                      resolved_at=timezone.now(), resolved_by=people["reviewer"])
+    assert flag_mislabels(model_version=version) == 0
+    assert not Flag.objects.filter(project=image_project, status=Flag.Status.OPEN, item_id__in=dismissed).exists()
+    # the same items with their flags only deleted (never settled) are found again
+    Flag.objects.filter(project=image_project).delete()
+    assert flag_mislabels(model_version=version) == len(dismissed)
