@@ -1,4 +1,5 @@
-"""Build the demo: scikit-learn's digits as upscaled PNGs, ~10% wrong given labels, four demo users."""
+"""Build the demo: scikit-learn's digits as upscaled PNGs (~10% wrong given labels), a small text project of
+product reviews, and four demo users."""
 import io
 import zipfile
 
@@ -11,11 +12,13 @@ from sklearn.datasets import load_digits
 
 from core.models import Project, Role
 from core.services import membership_set, project_create
-from data.parse import parse_zip
+from data.datasets import version_create
+from data.parse import parse_records, parse_zip
 from data.write import import_rows
 from learning.schedule import request_retrain
 
 DEMO_NAME = "Handwritten digits (demo)"
+TEXT_DEMO_NAME = "Product reviews (demo)"
 USERS = [("manager", Role.MANAGER), ("reviewer", Role.REVIEWER), ("alice", Role.ANNOTATOR), ("bob", Role.ANNOTATOR)]
 PASSWORD = "quorum-demo"
 GUIDELINES = """# Handwritten digits
@@ -25,6 +28,37 @@ Pick the digit you see and press its key on the keyboard.
 * If the digit is unreadable, press **S** to skip it.
 * Some given labels are wrong on purpose: the model will flag them for review.
 """
+
+
+TEXT_GUIDELINES = """# Product reviews
+
+Is the customer happy (**positive**), unhappy (**negative**), or neither (**neutral**, e.g. a question)?
+"""
+PRODUCTS = ["phone", "charger", "headphones", "laptop", "kettle", "watch"]
+TEMPLATES = {
+    "positive": ["great {p}, works perfectly", "love this {p}, would buy again", "the {p} arrived early and works well",
+                 "best {p} I have owned", "excellent {p} for the price"],
+    "negative": ["the {p} broke after a week", "battery died, the {p} is useless", "{p} stopped working, I want a refund",
+                 "terrible {p}, returned it", "the {p} arrived scratched and does not turn on"],
+    "neutral": ["the {p} arrived on tuesday", "is the {p} available in blue?", "ordered a {p} for my brother",
+                "the {p} comes in a cardboard box", "how long is the warranty on the {p}?"],
+}
+
+
+def review_records() -> list[dict]:
+    """90 short reviews (3 classes x 5 phrasings x 6 products) with shop and time-of-day metadata; every
+    other one carries its given label, so the text demo starts with a model and an open queue."""
+    records = []
+    for p_index, product in enumerate(PRODUCTS):
+        for label, phrasings in TEMPLATES.items():
+            for t_index, template in enumerate(phrasings):
+                n = len(records)
+                record = {"text": template.format(p=product), "shop": "AB"[(p_index + t_index) % 2],
+                          "time": "night" if t_index % 3 == 0 else "day"}
+                if n % 2 == 0:
+                    record["label"] = label
+                records.append(record)
+    return records
 
 
 def digit_png(pixels: np.ndarray, scale: int = 16) -> bytes:
@@ -57,7 +91,7 @@ def demo_zip(*, n_given: int, noise: float, seed: int) -> tuple[bytes, int]:
 
 
 class Command(BaseCommand):
-    help = "Load the demo digits project and demo users (idempotent: does nothing if it exists)."
+    help = "Load the demo projects (digits, product reviews) and demo users (idempotent: skips what exists)."
 
     def add_arguments(self, parser):
         parser.add_argument("--given", type=int, default=1000, help="Items that come with a given label.")
@@ -68,22 +102,48 @@ class Command(BaseCommand):
         users = self._users()
         if Project.objects.filter(name=DEMO_NAME).exists():
             self.stdout.write("Demo project already loaded.")
-            self._print_logins()
-            return
+        else:
+            self._digits(users, given=given, noise=noise, seed=seed)
+        if Project.objects.filter(name=TEXT_DEMO_NAME).exists():
+            self.stdout.write("Text demo project already loaded.")
+        else:
+            self._reviews(users)
+        self._print_logins()
+
+    def _digits(self, users, *, given, noise, seed):
         data, n_wrong = demo_zip(n_given=given, noise=noise, seed=seed)
         with transaction.atomic():
             project = project_create(name=DEMO_NAME, kind=Project.Kind.IMAGE, owner=users["manager"],
                                      labels=[str(d) for d in [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]],
                                      guidelines=GUIDELINES, overlap=1, retrain_every=20)
-            for username, role in USERS[1:]:
-                membership_set(project=project, user=users[username], role=role)
+            self._members(project, users)
             rows, errors = parse_zip("digits.zip", io.BytesIO(data))
             result = import_rows(project=project, rows=rows, errors=errors, name="digits.zip")
             # The worker trains the first model, ranks the queue and flags suspicious given labels.
             request_retrain(project=project, user=users["manager"])
         self.stdout.write(self.style.SUCCESS(
-            f"Loaded '{DEMO_NAME}': {result.created} items, {given} with given labels ({n_wrong} wrong on purpose)."))
-        self._print_logins()
+            f"Loaded '{DEMO_NAME}' (project {project.pk}): {result.created} items, {given} with given labels "
+            f"({n_wrong} wrong on purpose)."))
+
+    def _reviews(self, users):
+        with transaction.atomic():
+            project = project_create(name=TEXT_DEMO_NAME, kind=Project.Kind.TEXT, owner=users["manager"],
+                                     labels=["positive", "negative", "neutral"], guidelines=TEXT_GUIDELINES,
+                                     overlap=1, retrain_every=20)
+            self._members(project, users)
+            rows, errors = parse_records("reviews.json", review_records())
+            result = import_rows(project=project, rows=rows, errors=errors, name="reviews.json")
+            # A first frozen dataset version, so the README's version examples (export, diff) have one to use.
+            version_create(project=project, name="v1", user=users["manager"], description="the given labels")
+            request_retrain(project=project, user=users["manager"])
+        self.stdout.write(self.style.SUCCESS(
+            f"Loaded '{TEXT_DEMO_NAME}' (project {project.pk}): {result.created} reviews, half with given labels "
+            "(frozen as dataset version v1)."))
+
+    @staticmethod
+    def _members(project, users):
+        for username, role in USERS[1:]:
+            membership_set(project=project, user=users[username], role=role)
 
     def _users(self):
         User = get_user_model()
