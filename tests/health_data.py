@@ -97,10 +97,12 @@ def defect_texts(n_clean: int = 120, seed: int = 0):
 # ---------------------------------------------------------------- generated sets as project items
 
 
-def load_set(project, data, *, name: str = "generated.zip", skip: set[int] = frozenset()) -> list[int | None]:
+def load_set(project, data, *, name: str = "generated.zip", skip: set[int] = frozenset(),
+             unlabeled: bool = False) -> list[int | None]:
     """Create the project's items from an ml.synthetic set, as an import would: one item per distinct content
     (photo bytes or text); a copy with the same content adds its given label to the existing item as another
-    'given' label event (contract 1). Returns the item id of every row of the set (None for rows in ``skip``)."""
+    'given' label event (contract 1). Returns the item id of every row of the set (None for rows in ``skip``).
+    ``unlabeled``: the items arrive without labels, open for annotators."""
     import hashlib
 
     from django.core.files.base import ContentFile
@@ -119,10 +121,14 @@ def load_set(project, data, *, name: str = "generated.zip", skip: set[int] = fro
         source = f"{label}/img_{i}.jpg" if project.is_image else f"{name}, line {i + 2}"
         if digest not in by_hash:
             body = {"image": ContentFile(raw, name=f"img_{i}.jpg")} if project.is_image else {"text": content}
+            given = {} if unlabeled else {"given_label": labels[label], "final_label": labels[label],
+                                          "final_source": "given", "needed": 0}
             item = Item.objects.create(project=project, content_hash=digest, source_name=source,
-                                       metadata=data.metadata[i], given_label=labels[label],
-                                       final_label=labels[label], final_source="given", needed=0, **body)
+                                       metadata=data.metadata[i], **given, **body)
             by_hash[digest] = item.pk
+        if unlabeled:
+            ids.append(by_hash[digest])
+            continue
         LabelEvent.objects.create(project=project, item_id=by_hash[digest], source="given", to_label=labels[label],
                                   reason=f"imported from {name}: {source}", cause="import")
         ids.append(by_hash[digest])

@@ -1,23 +1,18 @@
 """The data-health job end to end (eager Celery): planted defects become findings, pages and actions work."""
-import io
-import zipfile
 
-import numpy as np
 import pytest
-from django.core.files.storage import default_storage
 from django.test import TestCase
 
 from core.models import Item, Job, Project
 from core.services import project_create
-from data.parse import parse_records, parse_zip
-from data.write import import_rows
 from health.job_kinds import HEALTH
 from health.models import HealthReport
 from health.services import boost_class, request_health
 from learning.models import ModelVersion, Prediction
 from learning.retraining import retrain
+from ml import synthetic as S
 from tests.conftest import add_members
-from tests.health_data import WORDS, defect_images, defect_texts, encode
+from tests.health_data import load_set
 
 pytestmark = pytest.mark.django_db
 
@@ -50,54 +45,32 @@ def run_health(project, user):
 
 @pytest.fixture
 def image_health(people):
-    project = project_create(name="Photos", kind=Project.Kind.IMAGE, labels=["cat", "dog", "bird"],
+    """A generated photo set (signal lamps, amber rare, a third at night, planted problems) and 30 new photos."""
+    project = project_create(name="Photos", kind=Project.Kind.IMAGE, labels=list(S.STATES),
                              owner=people["manager"], retrain_every=10_000)
     add_members(project, people)
-    images, truth = defect_images(n_clean=80, n_each=5)
-    labels = ["cat" if i % 2 == 0 else "dog" for i in range(len(images))]
-    for i in (10, 20, 30):  # a rare class: 3 of ~110 labeled items
-        labels[i] = "bird"
-    for i in truth["conflict"]:  # originals are dog, their copies cat: duplicates with different labels
-        labels[i] = "cat" if i in truth["exact"] | truth["near"] else "dog"
-    buf = io.BytesIO()
-    names = []
-    with zipfile.ZipFile(buf, "w") as zf:
-        for i, img in enumerate(images):
-            fmt, ext = ("BMP", "bmp") if i in truth["exact"] else ("PNG", "png")
-            name = f"{labels[i]}/img{i:03d}.{ext}"
-            zf.writestr(name, encode(img, fmt))
-            names.append(name)
-        for k in range(30):  # new, unlabeled items from the same source
-            from tests.health_data import scene
-            zf.writestr(f"new{k:02d}.png", encode(scene(5000 + k)))
-    rows, errors = parse_zip("photos.zip", io.BytesIO(buf.getvalue()))
-    import_rows(project=project, rows=rows, errors=errors, name="photos.zip")
-    by_name = {it.source_name.split("/", 1)[1]: it.pk for it in Item.objects.filter(project=project)}
-    ids = [by_name[n] for n in names]
-    corrupt = Item.objects.get(pk=ids[40])
-    with default_storage.open(corrupt.image.name, "wb") as fh:
-        fh.write(b"\x89PNG\r\n\x1a\n-truncated")
-    return project, ids, truth, labels
+    data = S.photo_set(100, seed=21, n_each=4)
+    ids = load_set(project, data, name="photos.zip")
+    new = S.photo_set(30, seed=22, n_each=4)
+    load_set(project, new, name="new.zip", unlabeled=True, skip=set(range(30, len(new.content))))  # clean ones
+    return project, ids, data
 
 
-def test_image_health_finds_each_planted_defect_and_nothing_clean_is_severe(image_health, people):
-    project, ids, truth, labels = image_health
+def test_image_health_reports_problems_rare_class_model_and_drift_and_nothing_clean_is_severe(image_health, people):
+    project, ids, data = image_health
     retrain(project)
     report = run_health(project, people["manager"])
     to_ids = lambda idx: {ids[i] for i in idx}  # noqa: E731
-    assert_finding(report, "underexposed", to_ids(truth["dark"]), severity="warning")
-    assert_finding(report, "overexposed", to_ids(truth["bright"]), severity="warning")
-    assert_finding(report, "blurry", to_ids(truth["blurry"]))
-    assert_finding(report, "too_small", to_ids(truth["tiny"]))
-    assert_finding(report, "unreadable", {ids[40]}, severity="severe")
-    assert_finding(report, "conflicting_duplicates", to_ids(truth["conflict"]), severity="severe")
+    assert_finding(report, "unreadable", to_ids(data.truth["unreadable"]), severity="severe")
+    assert_finding(report, "blank", to_ids(data.truth["black"] | data.truth["white"]), severity="severe")
+    assert_finding(report, "underexposed", to_ids(data.truth["underexposed"]), severity="warning")
     severe = {i for f in report.findings.filter(severity="severe") for i in f.item_ids}
-    planted = to_ids(truth["conflict"]) | {ids[40]}
-    assert severe <= planted
+    assert not severe & to_ids(data.clean_rows())
     rare = report.findings.get(check_name="class_balance")
-    assert rare.params["label"] == "bird" and set(rare.item_ids) == {ids[10], ids[20], ids[30]}
+    amber = set(Item.objects.filter(project=project, final_label__name="amber").values_list("id", flat=True))
+    assert rare.params["label"] == "amber" and set(rare.item_ids) == amber
     results = report.results
-    assert results["classes"]["final"][2] == 3
+    assert results["classes"]["final"][2] == len(amber)
     assert results["performance"]["accuracy"] > 0
     assert len(results["performance"]["confusion"]) == 3
     assert results["drift"]["n_new"] == 30 and results["drift"]["verdict"]
@@ -105,9 +78,9 @@ def test_image_health_finds_each_planted_defect_and_nothing_clean_is_severe(imag
 
 
 def test_find_more_of_a_class_sets_open_items_priority_to_its_probability(image_health):
-    project, ids, truth, labels = image_health
+    project, ids, data = image_health
     version = retrain(project)
-    bird = project.labels.get(name="bird")
+    bird = project.labels.get(name="amber")
     moved = boost_class(project=project, label=bird)
     open_items = Item.objects.filter(project=project, final_label__isnull=True)
     assert moved == open_items.count() == 30
@@ -120,66 +93,10 @@ def test_retrain_stores_expected_calibration_error(image_health):
     project, *_ = image_health
     version = retrain(project)
     assert 0.0 <= version.metrics["ece"] <= 1.0
-    assert set(version.metrics["per_class"]) == {"cat", "dog", "bird"}
+    assert set(version.metrics["per_class"]) == set(S.STATES)
 
 
-# ---------------------------------------------------------------- texts
-
-
-def _sentence(rng, words, n=25):
-    return " ".join(rng.choice(words, size=n)).capitalize() + "."
-
-
-@pytest.fixture
-def text_health(people):
-    """Two classes with their own vocabularies; labels are 35% wrong for time=night; planted text defects."""
-    project = project_create(name="Notes", kind=Project.Kind.TEXT, labels=["spam", "ham", "other"],
-                             owner=people["manager"], retrain_every=10_000)
-    add_members(project, people)
-    rng = np.random.default_rng(0)
-    vocab = [WORDS[:50], WORDS[50:100]]
-    records = []
-    for i in range(300):
-        cls = i % 2
-        night = i % 5 == 0
-        label = 1 - cls if (night and rng.random() < 0.35) else cls
-        records.append({"text": _sentence(rng, vocab[cls] + WORDS[100:]), "label": ["spam", "ham"][label],
-                        "time": "night" if night else "day", "place": ["north", "south"][i % 2 == 0 and i % 3 == 0]})
-    texts, labels, truth = defect_texts(n_clean=0, seed=1)
-    kinds = ("empty", "short", "long", "bad_chars")  # the single-text defects; duplicates are planted below
-    n_defects = 1 + max(i for k in kinds for i in truth[k])
-    truth = {k: truth[k] for k in kinds}
-    first = len(records)
-    for t, lab in zip(texts[:n_defects], labels[:n_defects], strict=True):
-        records.append({"text": t, "label": ["spam", "ham", "other"][lab]})
-    for i in range(3):  # duplicates (case and punctuation) of clean records with another label
-        copy = {"text": records[i]["text"].upper().replace(".", "!"), "label": "other"}
-        records.append(copy)
-    rows, errors = parse_records("notes", records)
-    import_rows(project=project, rows=rows, errors=errors, name="notes")
-    ids = list(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True))
-    shifted = {k: {ids[first + i] for i in v} for k, v in truth.items()}
-    shifted["conflict"] = {ids[i] for i in range(3)} | {ids[-1], ids[-2], ids[-3]}
-    shifted["night"] = {ids[i] for i in range(300) if i % 5 == 0}
-    return project, shifted
-
-
-def test_text_health_finds_text_defects_conflicts_and_the_noisy_slice(text_health, people):
-    project, truth = text_health
-    retrain(project)
-    report = run_health(project, people["manager"])
-    assert_finding(report, "empty_text", truth["empty"])
-    assert_finding(report, "short_text", truth["short"])
-    assert_finding(report, "long_text", truth["long"])
-    assert_finding(report, "bad_characters", truth["bad_chars"])
-    assert_finding(report, "conflicting_duplicates", truth["conflict"], severity="severe")
-    slices = list(report.findings.filter(check_name="slice"))
-    assert [f.key for f in slices] == ["slice:time=night"]
-    assert set(slices[0].item_ids) <= truth["night"] and slices[0].count == 60
-    perf = report.results["performance"]
-    assert perf["slices"][0]["field"] == "time" and perf["slices"][0]["value"] == "night"
-    severe = {i for f in report.findings.filter(severity="severe") for i in f.item_ids}
-    assert severe <= truth["conflict"]
+# Text checks on a realistic ticket set: tests/health/test_text_health.py.
 
 
 # ---------------------------------------------------------------- pages
@@ -189,7 +106,7 @@ def test_text_health_finds_text_defects_conflicts_and_the_noisy_slice(text_healt
 def small_report(text_project, people):
     from tests.conftest import add_texts
 
-    add_texts(text_project, ["good one", "", "good one!", "another fine text"], ["positive", "positive", "negative", None])
+    add_texts(text_project, ["good one", "ok", "good one!", "another fine text"], ["positive", "positive", "negative", None])
     return text_project, run_health(text_project, people["manager"])
 
 
@@ -199,7 +116,7 @@ def test_health_page_shows_findings_to_reviewers_and_404s_outsiders(client, smal
     response = client.get(f"/projects/{project.pk}/health/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Duplicates with different labels" in body and "Empty texts" in body and "<svg" in body
+    assert "Duplicates with different labels" in body and "Very short texts" in body and "<svg" in body
     client.force_login(people["outsider"])
     assert client.get(f"/projects/{project.pk}/health/").status_code == 404
     client.force_login(people["alice"])
@@ -219,7 +136,7 @@ def test_finding_page_lists_its_items_with_labels(client, small_report, people):
 
 def test_dismiss_needs_a_reason_and_carries_over_to_the_next_run(client, small_report, people):
     project, report = small_report
-    finding = report.findings.get(check_name="empty_text")
+    finding = report.findings.get(check_name="short_text")
     client.force_login(people["reviewer"])
     url = f"/projects/{project.pk}/health/findings/{finding.pk}/dismiss/"
     response = client.post(url, {"reason": "  "}, HTTP_HX_REQUEST="true")
@@ -229,7 +146,7 @@ def test_dismiss_needs_a_reason_and_carries_over_to_the_next_run(client, small_r
     finding.refresh_from_db()
     assert finding.dismissed and finding.dismissed_by == people["reviewer"]
     again = run_health(project, people["manager"])
-    carried = again.findings.get(check_name="empty_text")
+    carried = again.findings.get(check_name="short_text")
     assert carried.dismissed and carried.dismissed_reason == "placeholders on purpose"
     assert not again.findings.get(check_name="conflicting_duplicates").dismissed
 
