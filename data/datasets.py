@@ -140,13 +140,14 @@ def version_rows(version: DatasetVersion, filters: ExportFilters | None = None, 
     while True:
         chunk = list(base.filter(item_id__gt=last).order_by("item_id").values(
             "item_id", "label", "source", "confidence", "label_quality", "ambiguous", "split", "annotations",
-            "item__text", "item__image", "item__content_hash", "item__metadata")[:CHUNK])
+            "item__text", "item__image", "item__source_name", "item__content_hash", "item__metadata")[:CHUNK])
         if not chunk:
             return
         last = chunk[-1]["item_id"]
         for c in chunk:
             yield {
                 "id": c["item_id"], "data": item_data(c["item_id"], c["item__text"], c["item__image"], site),
+                "source_name": c["item__source_name"],
                 "content_hash": c["item__content_hash"], "final_label": c["label"], "final_source": c["source"],
                 "final_confidence": c["confidence"], "label_quality": c["label_quality"],
                 "ambiguous": c["ambiguous"], "split": c["split"], "annotations": c["annotations"],

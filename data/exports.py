@@ -15,9 +15,10 @@ from quorum.lib.errors import QuorumError
 
 CHUNK = 2000
 CSV_FIELDS = ["id", "data", "final_label", "final_source", "final_confidence", "given_label", "label_quality",
-              "annotations", "probabilities", "metadata", "url"]
+              "annotations", "probabilities", "metadata", "url",
+              "source_name"]  # new columns go last, so scripts that read columns by position keep working
 VERSION_CSV_FIELDS = ["id", "data", "content_hash", "final_label", "final_source", "final_confidence",
-                      "label_quality", "ambiguous", "split", "annotations", "metadata", "url"]
+                      "label_quality", "ambiguous", "split", "annotations", "metadata", "url", "source_name"]
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "coco": "application/json"}
 
 
@@ -114,7 +115,7 @@ def export_rows(project: Project, filters: ExportFilters | None = None, *, site:
     last_id = 0
     while True:
         chunk = list(base.filter(id__gt=last_id).order_by("id").values(
-            "id", "text", "image", "final_label_id", "final_source", "final_confidence", "given_label_id",
+            "id", "text", "image", "source_name", "final_label_id", "final_source", "final_confidence", "given_label_id",
             "label_quality", "metadata")[:CHUNK])
         if not chunk:
             return
@@ -129,6 +130,7 @@ def export_rows(project: Project, filters: ExportFilters | None = None, *, site:
             p = probs.get(c["id"])
             yield {
                 "id": c["id"], "data": item_data(c["id"], c["text"], c["image"], site),
+                "source_name": c["source_name"],
                 "final_label": names.get(c["final_label_id"]), "final_source": c["final_source"] or None,
                 "final_confidence": c["final_confidence"], "given_label": names.get(c["given_label_id"]),
                 "label_quality": c["label_quality"], "annotations": votes.get(c["id"], []),

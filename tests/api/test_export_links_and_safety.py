@@ -108,3 +108,21 @@ def test_annotators_export_only_their_own_work(api_as, people, text_project):
     assert api_as(people["reviewer"]).get(frozen).status_code == 200
     diff = reverse("api:version_diff", args=[text_project.pk, "v1", "v1"])
     assert api_as(people["alice"]).get(diff).status_code == 403
+
+
+@pytest.mark.django_db
+def test_exports_and_the_items_api_name_where_each_item_came_from(api_as, people, text_project):
+    client = api_as(people["manager"])
+    upload = io.BytesIO(b'{"text": "first"}\n{"text": "second", "label": "positive"}\n')
+    upload.name = "tickets.jsonl"
+    assert client.post(reverse("api:items", args=[text_project.pk]), {"file": upload},
+                       format="multipart").status_code == 201
+    items = client.get(reverse("api:items", args=[text_project.pk])).json()["results"]
+    assert [i["source_name"] for i in items] == ["tickets.jsonl:1", "tickets.jsonl:2"]
+    url = reverse("api:export", args=[text_project.pk])
+    assert [r["source_name"] for r in _jsonl(client.get(url))] == ["tickets.jsonl:1", "tickets.jsonl:2"]
+    table = list(csv.DictReader(io.StringIO(_body(client.get(url, {"format": "csv"})))))
+    assert [r["source_name"] for r in table] == ["tickets.jsonl:1", "tickets.jsonl:2"]
+    version_create(project=text_project, name="v1")
+    frozen = _jsonl(client.get(reverse("api:version_export", args=[text_project.pk, "v1"])))
+    assert [r["source_name"] for r in frozen] == ["tickets.jsonl:2"]
