@@ -206,13 +206,15 @@ def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, ra
                      n_splits: int = 5, proba=None) -> list[LabelIssue]:
     """Every labeled row checked again with fresh out-of-fold predictions, most suspicious first.
 
-    Candidates come from the ensemble's out-of-fold probabilities (``proba`` when the caller has them):
-    cleanlab's confident-learning filter (``find_label_issues``), plus contradictions it may miss: rows
-    whose suggested class has probability >= CONTRADICT_MIN and at least CONTRADICT_MARGIN times the given
-    label's. Rows a reviewer settled are dropped (see below). Per slice, the flags are the candidates with
-    the largest margin (suggested minus given probability), at most NOISE_BUDGET x the slice's estimated
-    number of wrong labels (cleanlab's confident joint on that slice's rows, at least one): a noisier slice
-    gets more flags, and after a review round the budget shrinks with the estimated noise.
+    Two passes over the ensemble's out-of-fold probabilities (``proba`` when the caller has them):
+
+    1. cleanlab's confident-learning filter (``find_label_issues``) with default arguments;
+    2. contradictions it missed: rows whose suggested class has probability >= CONTRADICT_MIN and at least
+       CONTRADICT_MARGIN times the given label's, largest margin first. Per slice they fill what pass 1
+       left of NOISE_BUDGET x the slice's estimated number of wrong labels (cleanlab's confident joint on
+       that slice's rows), and at least one when pass 1 found nothing there: a noisier slice gets more
+       flags, and a set where cleanlab's filter returns nothing still gets its clearest contradiction. With
+       features, most of the row's nearest neighbours must carry the suggested label too.
 
     ``slices``: optional (n,) ints (e.g. a metadata field's values); ``settled``: {row: (label, score)} of
     flags a reviewer settled: such a row is not flagged again while it keeps that label, unless its score
@@ -222,22 +224,34 @@ def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, ra
     if proba is None:
         proba = ensemble_oof_proba(X, labels, n_classes, n_splits=n_splits, random_state=random_state)
     proba = np.asarray(proba, dtype=float)
-    cleanlab_rows = {i.index for i in find_label_issues(labels, proba)}
     neighbours = nearest_neighbours(X) if X is not None and len(labels) > 1 else None
     present, sub, sub_labels = _present_classes(labels, proba)
+
+    def issue(row):
+        return _issue(int(row), labels, present, sub, sub_labels, neighbours)
+
+    def keep(found):
+        return found.suggested != found.given and not _settled(found, settled)
+
+    def supported(found):  # beyond cleanlab's filter, the nearest neighbours must mostly agree with the model
+        return not found.neighbours or found.neighbours_agreeing * 2 > len(found.neighbours)
+
+    first = [i for i in (issue(i.index) for i in find_label_issues(labels, proba)) if keep(i)]
     rows = np.arange(len(labels))
     given, top = proba[rows, labels], proba.max(axis=1)
     contradicts = (proba.argmax(axis=1) != labels) & (top >= CONTRADICT_MIN) & (top >= CONTRADICT_MARGIN * given)
-    candidates = [r for r in rows if (r in cleanlab_rows or contradicts[r])]
-    issues = {int(r): _issue(int(r), labels, present, sub, sub_labels, neighbours) for r in candidates}
-    issues = {r: i for r, i in issues.items() if i.suggested != i.given and not _settled(i, settled)}
     slices = np.zeros(len(labels), dtype=int) if slices is None else np.asarray(slices)
-    out = []
+    taken = {int(i.index) for i in first}
+    out = list(first)
     for value in np.unique(slices):
         in_slice = slices == value
-        budget = _slice_budget(labels[in_slice], proba[in_slice])
-        mine = sorted((r for r in issues if in_slice[r]), key=lambda r: -(top[r] - given[r]))
-        out += [issues[r] for r in mine[:budget]]
+        already = sum(1 for r in taken if in_slice[r])
+        room = _slice_budget(labels[in_slice], proba[in_slice]) - already
+        room = max(room, 1) if already == 0 else room
+        order = rows[in_slice & contradicts]
+        order = order[np.argsort(-(top[order] - given[order]), kind="stable")]
+        extra = [i for i in (issue(r) for r in order if int(r) not in taken) if keep(i) and supported(i)]
+        out += extra[: max(room, 0)]
     return sorted(out, key=lambda i: -i.score)
 
 
@@ -251,4 +265,4 @@ def _settled(issue: LabelIssue, settled) -> bool:
 def _slice_budget(labels: np.ndarray, proba: np.ndarray) -> int:
     if len(labels) < 10 or len(np.unique(labels)) < 2:
         return 1
-    return max(1, int(np.ceil(NOISE_BUDGET * estimate_noise_rate(labels, proba) * len(labels))))
+    return max(1, int(np.floor(NOISE_BUDGET * estimate_noise_rate(labels, proba) * len(labels))))
