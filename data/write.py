@@ -45,13 +45,14 @@ class ImportResult:
                 "conflicts": self.conflicts, "skipped": self.skipped, "skipped_count": self.skipped_count,
                 "notes": self.notes}
 
-    def summary(self) -> str:
-        """One line for the job's message."""
-        parts = [f"Imported {self.created:,} items", f"{self.duplicates:,} duplicates"]
+    def summary(self, project_name: str = "") -> str:
+        """One line for the job's message (and the import command's last line)."""
+        into = f" into '{project_name}'" if project_name else ""
+        parts = [f"Imported {self.created:,} items{into}", f"skipped {self.duplicates:,} duplicates"]
         if self.skipped_count:
-            parts.append(f"{self.skipped_count:,} unreadable files skipped")
+            parts.append(f"skipped {self.skipped_count:,} unreadable files")
         if self.conflicting_duplicates:
-            parts.append(f"{self.conflicting_duplicates:,} duplicates with conflicting labels flagged for review")
+            parts.append(f"{self.conflicting_duplicates:,} items imported with conflicting labels, flagged for review")
         return "; ".join(parts) + "."
 
 
