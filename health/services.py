@@ -7,7 +7,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import jobs
-from core.models import Item, Job, Label, Project
+from core.models import Item, Job, Label, LabelEvent, LabelSource, Project
+from core.services import set_final_label
 from health.checks import run_checks
 from health.job_kinds import HEALTH
 from health.models import Finding, HealthReport
@@ -107,6 +108,30 @@ def _write_priorities(batch: list[Item]) -> int:
     return len(batch)
 
 
+@transaction.atomic
+def label_finding_items(*, finding: Finding, item_ids: list[int], label: Label, user) -> int:
+    """Set the final label of some of a finding's items (a duplicate group, or one item) as a reviewer decision.
+
+    Every item gets a history line naming the finding (cause ``finding:<id>``), also when its label stays and
+    only becomes a reviewer's. Returns the number of items whose history changed.
+    """
+    wanted = set(item_ids)
+    if not wanted:
+        raise QuorumError("Choose the items to label: a group or one item of this finding.")
+    if not wanted <= set(finding.item_ids):
+        raise QuorumError("Some of these items are not part of this finding; reload the page and try again.")
+    if label.project_id != finding.project_id:
+        raise QuorumError("That label belongs to another project.")
+    items = list(Item.objects.select_for_update().filter(project_id=finding.project_id, pk__in=wanted).order_by("pk"))
+    reason = f"set from the data-health finding “{finding.title}”"
+    changed = 0
+    for item in items:
+        event = set_final_label(item=item, label=label, source=LabelSource.REVIEWER, actor=user, reason=reason,
+                                cause=f"finding:{finding.pk}")
+        changed += event is not None
+    return changed
+
+
 # ---------------------------------------------------------------- selectors
 
 
@@ -130,3 +155,42 @@ def finding_items(finding: Finding, *, page: int | str | None, per_page: int = 4
     by_id = Item.objects.select_related("final_label", "given_label", "predicted_label").in_bulk(list(page_obj))
     page_obj.object_list = [by_id[i] for i in page_obj.object_list if i in by_id]
     return page_obj
+
+
+def finding_groups(finding: Finding, *, page: int | str | None, per_page: int = 10) -> Page:
+    """One page of the finding's duplicate groups (``params["groups"]``), each a dict: number, items (with
+    labels), entries (per item: item, given label names, its latest label event), labels (distinct final label
+    names) and settled (one label left)."""
+    groups = [g for g in finding.params.get("groups", []) if g]
+    page_obj = Paginator(groups, per_page).get_page(page)
+    wanted = [i for g in page_obj.object_list for i in g]
+    by_id = Item.objects.select_related("final_label", "given_label", "predicted_label").in_bulk(wanted)
+    latest = _latest_events(wanted)
+    given = _given_labels(wanted)
+    first = (page_obj.number - 1) * per_page
+    rows = []
+    for k, ids in enumerate(page_obj.object_list):
+        items = [by_id[i] for i in ids if i in by_id]
+        names = sorted({it.final_label.name for it in items if it.final_label})
+        entries = [{"item": it, "given": given.get(it.pk, []), "event": latest.get(it.pk)} for it in items]
+        rows.append({"number": first + k + 1, "items": items, "entries": entries, "labels": names,
+                     "settled": len(names) == 1})
+    page_obj.object_list = rows
+    return page_obj
+
+
+def _latest_events(item_ids: list[int]) -> dict[int, LabelEvent]:
+    latest: dict[int, LabelEvent] = {}
+    for event in (LabelEvent.objects.filter(item_id__in=item_ids).select_related("actor", "to_label", "from_label")
+                  .order_by("item_id", "created_at", "id")):
+        latest[event.item_id] = event
+    return latest
+
+
+def _given_labels(item_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for item_id, name in (LabelEvent.objects.filter(item_id__in=item_ids, source=LabelSource.GIVEN,
+                                                    to_label__isnull=False)
+                          .order_by("item_id", "to_label__order").values_list("item_id", "to_label__name").distinct()):
+        out.setdefault(item_id, []).append(name)
+    return out

@@ -11,4 +11,6 @@ urlpatterns = [
     path("projects/<int:project_id>/health/findings/<int:finding_id>/dismiss/", views.finding_dismiss,
          name="finding_dismiss"),
     path("projects/<int:project_id>/health/findings/<int:finding_id>/boost/", views.boost, name="boost"),
+    path("projects/<int:project_id>/health/findings/<int:finding_id>/label/", views.finding_label,
+         name="finding_label"),
 ]

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core import jobs
@@ -11,8 +12,10 @@ from core.models import Job, Role
 from health.job_kinds import HEALTH
 from health.services import (
     dismiss_finding,
+    finding_groups,
     finding_items,
     get_finding,
+    label_finding_items,
     latest_report,
     report_findings,
     request_health,
@@ -106,10 +109,45 @@ def _finding_or_404(project, finding_id):
 
 @login_required
 def finding_detail(request, project_id, finding_id):
+    """The finding's items: duplicate findings group by group, with a label form per group and per item."""
     project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
     finding = _finding_or_404(project, finding_id)
-    page = finding_items(finding, page=request.GET.get("page"))
-    return render(request, "health/health_finding.html", {"project": project, "finding": finding, "page": page})
+    context = {"project": project, "finding": finding, "labels": list(project.labels.all())}
+    if finding.params.get("groups"):
+        context["groups"] = finding_groups(finding, page=request.GET.get("page"))
+    else:
+        context["page"] = finding_items(finding, page=request.GET.get("page"))
+    return render(request, "health/health_finding.html", context)
+
+
+@login_required
+@require_POST
+def finding_label(request, project_id, finding_id):
+    """Set the final label of a duplicate group (or of one item) of a finding; back to the same group."""
+    project, _ = get_project_for_user(request.user, project_id, Role.REVIEWER)
+    finding = _finding_or_404(project, finding_id)
+    label = project.labels.filter(pk=_int(request.POST.get("label"))).first()
+    item_ids = [i for i in (_int(v) for v in request.POST.getlist("item")) if i is not None]
+    try:
+        if label is None:
+            raise QuorumError("Choose one of the project's labels.")
+        changed = label_finding_items(finding=finding, item_ids=item_ids, label=label, user=request.user)
+    except QuorumError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{label.name} set on {len(item_ids)} item{'s' if len(item_ids) != 1 else ''}"
+                                  f" ({changed} changed); the history names this finding.")
+    page = _int(request.POST.get("page")) or 1
+    group = _int(request.POST.get("group"))
+    url = reverse("health:finding", args=[project.pk, finding.pk])
+    return redirect(f"{url}?page={page}" + (f"#group-{group}" if group else ""))
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @login_required
