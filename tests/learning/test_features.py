@@ -127,3 +127,23 @@ def test_the_same_data_and_seed_give_the_same_queue_and_another_seed_another(peo
     assert run(8) != first
     diverse = run(7, "margin_diverse_balanced")
     assert run(7, "margin_diverse_balanced") == diverse
+
+
+def test_a_manager_chooses_the_embedder_and_seed_and_a_bad_spec_is_refused(client, image_project, people):
+    url = reverse("learning:features", args=[image_project.pk])
+    client.force_login(people["manager"])
+    assert "Now: <strong>descriptors</strong>" in client.get(url).content.decode()
+    response = client.post(url, {"embedder": "onnx:/models/none.onnx", "seed": "5"})
+    assert response.status_code == 200 and "none.onnx not found" in response.content.decode()
+    assert LearningSettings.of(image_project).embedder == ""
+    assert client.post(url, {"embedder": "pixels", "seed": "5"}).status_code == 302
+    saved = LearningSettings.of(image_project)
+    assert (saved.embedder, saved.seed) == ("pixels", 5)
+
+
+def test_only_managers_change_features(client, image_project, people):
+    url = reverse("learning:features", args=[image_project.pk])
+    for who, code in (("alice", 403), ("outsider", 404)):
+        client.force_login(people[who])
+        assert client.post(url, {"embedder": "pixels", "seed": "1"}).status_code == code
+    assert LearningSettings.of(image_project).embedder == ""
