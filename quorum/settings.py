@@ -314,13 +314,14 @@ AXES_USERNAME_CALLABLE = "quorum.middleware.login_username"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # counts shared by every web worker
 AXES_VERBOSE = False
 
-# Content-Security-Policy (django-csp): scripts and styles only from our own origin, no inline script, no
-# eval; images may be data: URLs (htmx indicators, thumbnails). Item images add their own sandbox policy.
-CONTENT_SECURITY_POLICY_REPORT_ONLY = {  # enforced once the inline scripts are moved
+# Content-Security-Policy (django-csp): scripts only from our own origin, no inline script, no eval (htmx runs
+# with allowEval off, see templates/base.html). Inline style attributes stay allowed: the templates use them
+# for layout and they cannot run code. Images may be data: URLs. Item images add their own sandbox policy.
+CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
