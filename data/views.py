@@ -14,18 +14,19 @@ from quorum.lib.errors import QuorumError
 class ImportForm(forms.Form):
     file = forms.FileField(required=False, help_text=(
         "Text: .csv or .jsonl with a 'text' column and an optional 'label' column. "
-        "Images: a .zip; sub-folder names become given labels."))
+        "Images: a .zip; sub-folder names become given labels, or a manifest (file, label, metadata) gives them."))
     url = forms.URLField(required=False, max_length=2000, label="Or a URL", assume_scheme="https",
                          help_text="A .csv, .jsonl or .zip file on a public server; Quorum downloads it.",
                          widget=forms.URLInput(attrs={"placeholder": "https://data.example.org/reviews.jsonl"}))
     queue_given = forms.BooleanField(required=False, label="Also send items that have a given label to annotators")
+    strict = forms.BooleanField(required=False, label="Strict: refuse an image archive if any file in it cannot be read")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not settings.QUORUM_ALLOW_URL_IMPORT:  # switched off: no field that could only fail
             del self.fields["url"]
         else:
-            self.order_fields(["file", "url", "queue_given"])
+            self.order_fields(["file", "url", "queue_given", "strict"])
 
     def clean(self):
         data = super().clean()
@@ -44,10 +45,10 @@ def import_page(request, project_id):
         try:
             if form.cleaned_data.get("url"):
                 job = start_url_import(project=project, url=form.cleaned_data["url"], user=request.user,
-                                       queue_given=form.cleaned_data["queue_given"])
+                                       queue_given=form.cleaned_data["queue_given"], strict=form.cleaned_data["strict"])
             else:
                 job = start_import(project=project, uploaded=form.cleaned_data["file"], user=request.user,
-                                   queue_given=form.cleaned_data["queue_given"])
+                                   queue_given=form.cleaned_data["queue_given"], strict=form.cleaned_data["strict"])
         except QuorumError as exc:
             form.add_error("url" if form.cleaned_data.get("url") else "file", exc.message)
         else:
