@@ -104,10 +104,30 @@ class ItemSerializer(serializers.ModelSerializer):
                   "annotation_count", "excluded", "ambiguous", "created_at", "updated_at"]
 
 
+class ConflictSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    labels = serializers.DictField(child=serializers.IntegerField(), help_text="Given label: copies that carried it.")
+    label = serializers.CharField(allow_null=True, help_text="The given label the item keeps (the majority).")
+
+
+class SkippedFileSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    reason = serializers.CharField()
+
+
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
-    duplicates = serializers.IntegerField()
+    duplicates = serializers.IntegerField(help_text="Rows whose content was already in the upload or the project.")
     labels_created = serializers.ListField(child=serializers.CharField())
+    labeled = serializers.IntegerField(required=False, help_text="Items that got a new given label.")
+    conflicting_duplicates = serializers.IntegerField(
+        required=False, help_text="Items whose exact copies arrived with different given labels; each is flagged "
+                                  "for review.")
+    conflicts = ConflictSerializer(many=True, required=False)
+    skipped = SkippedFileSerializer(many=True, required=False, help_text="Unreadable files left out (first 1,000).")
+    skipped_count = serializers.IntegerField(required=False)
+    notes = serializers.ListField(child=serializers.CharField(), required=False,
+                                  help_text="What the import decided for you, e.g. a wrapping folder it looked into.")
 
 
 class JobSerializer(serializers.ModelSerializer):

@@ -96,7 +96,9 @@ def test_bulk_import_json_array_reports_duplicates(api_as, people, items):
     response = api_as(people["manager"]).post(reverse("api:items", args=[items.pk]), [
         {"text": "good"}, {"text": "new one", "label": "neutral", "shop": "C"}, {"text": "new one"}], format="json")
     assert response.status_code == 201
-    assert response.json() == {"created": 1, "duplicates": 2, "labels_created": []}
+    assert response.json() == {"created": 1, "duplicates": 2, "labels_created": [], "labeled": 1,
+                               "conflicting_duplicates": 0, "conflicts": [], "skipped": [], "skipped_count": 0,
+                               "notes": []}
     assert Item.objects.get(text="new one").metadata == {"shop": "C"}
 
 
@@ -162,7 +164,8 @@ def test_bulk_import_raw_jsonl_and_csv_bodies(api_as, people, text_project):
     response = client.generic("POST", url, body, content_type="application/x-ndjson")
     assert response.status_code == 201 and response.json()["created"] == 2
     response = client.generic("POST", url, b"text,label\nthree,negative\none,\n", content_type="text/csv")
-    assert response.json() == {"created": 1, "duplicates": 1, "labels_created": []}
+    assert {k: response.json()[k] for k in ("created", "duplicates", "labels_created")} == \
+        {"created": 1, "duplicates": 1, "labels_created": []}
     bad = client.generic("POST", url, b'{"text": "four"}\nnot json\n', content_type="application/x-ndjson")
     assert bad.status_code == 400 and bad.json()["error"]["details"][0] == {
         "file": "request body.jsonl", "line": 2, "reason": "not valid JSON (Expecting value)"}
@@ -176,8 +179,19 @@ def test_bulk_import_writes_given_label_events_and_queue_fields(api_as, people, 
     assert response.json()["created"] == 50
     labeled = Item.objects.get(text="t1")
     assert (labeled.final_label.name, labeled.final_source, labeled.needed, labeled.metadata) == ("negative", "given", 0, {"n": "1"})
-    assert labeled.events.get().reason == "given label in request body" and labeled.events.get().cause == "import"
+    assert labeled.events.get().reason == "imported from request body, line 2" and labeled.events.get().cause == "import"
     open_item = Item.objects.get(text="t2")
     assert (open_item.final_label, open_item.needed, open_item.image.name, open_item.excluded) == (None, 1, "", False)
     assert 0 <= open_item.priority < 1 and open_item.source_name == "request body:3"
     assert Item.objects.filter(project=text_project, events__isnull=False).count() == 25
+
+
+def test_bulk_import_answers_with_the_whole_result_conflicting_copies_included(api_as, people, text_project):
+    rows = [{"text": "same words", "label": "positive"}, {"text": "same words", "label": "negative"},
+            {"text": "same words", "label": "positive"}, {"text": "other words"}]
+    response = api_as(people["manager"]).post(reverse("api:items", args=[text_project.pk]), rows, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["created"], body["duplicates"], body["conflicting_duplicates"]) == (2, 2, 1)
+    assert body["conflicts"][0]["labels"] == {"positive": 2, "negative": 1}
+    assert body["conflicts"][0]["label"] == "positive" and body["skipped"] == [] and body["notes"] == []
