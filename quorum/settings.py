@@ -170,8 +170,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],  # JSON with a nesting limit
+    # JSON only (with a nesting limit): form encodings would turn every value into a string the schema does not
+    # allow. The upload endpoints add multipart, JSONL and CSV themselves.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
