@@ -3,6 +3,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.models import Item, Label, LabelEvent, Membership, Project, Role
+from core.signals import final_label_changed
 from quorum.lib.errors import QuorumError
 
 # Digits first, then letters not taken by shortcuts (a accept, g guidelines, j/k move, s skip, u/z undo).
@@ -67,9 +68,11 @@ def set_final_label(*, item: Item, label: Label | None, source: str, actor=None,
     Nothing is recorded when neither the label nor its source changes, unless ``always_record`` (a
     reviewer confirming a label is a decision worth keeping). ``also_save``: other fields of ``item`` the
     caller changed on its locked row, written in the same UPDATE (only when this returns an event).
+    When the label itself changes, ``final_label_changed`` is sent in the same transaction.
     """
     if not _changes(item, label, source) and not always_record:
         return None
+    relabeled = item.final_label_id != (label.pk if label else None)
     event = LabelEvent.objects.create(
         project_id=item.project_id, item=item, actor=actor, source=source, from_label_id=item.final_label_id,
         to_label=label, reason=reason, cause=cause, undoes=undoes,
@@ -78,6 +81,9 @@ def set_final_label(*, item: Item, label: Label | None, source: str, actor=None,
     item.final_source = source if label else ""
     item.final_confidence = confidence
     item.save(update_fields=["final_label", "final_source", "final_confidence", "updated_at", *also_save])
+    if relabeled:
+        final_label_changed.send(sender=Item, project=item.project, item_ids=[item.pk],
+                                 label_id=label.pk if label else None, actor=actor, cause=cause)
     return event
 
 
@@ -93,9 +99,12 @@ def set_final_labels_bulk(*, items: list[Item], labels: list[Label], source: str
         raise ValueError("items, labels, reasons (and confidences) must have the same length")
     now = timezone.now()
     events, changed = [], []
+    relabeled: dict[int | None, list[int]] = {}
     for n, (item, label) in enumerate(zip(items, labels, strict=True)):
         if not _changes(item, label, source):
             continue
+        if item.final_label_id != (label.pk if label else None):
+            relabeled.setdefault(label.pk if label else None, []).append(item.pk)
         events.append(LabelEvent(project_id=item.project_id, item=item, source=source,
                                  from_label_id=item.final_label_id, to_label=label, reason=reasons[n], cause=cause))
         item.final_label, item.final_source, item.updated_at = label, source, now
@@ -104,4 +113,7 @@ def set_final_labels_bulk(*, items: list[Item], labels: list[Label], source: str
     LabelEvent.objects.bulk_create(events, batch_size=batch_size)
     Item.objects.bulk_update(changed, ["final_label", "final_source", "final_confidence", "updated_at"],
                              batch_size=batch_size)
+    for label_id, item_ids in relabeled.items():
+        final_label_changed.send(sender=Item, project=changed[0].project, item_ids=item_ids, label_id=label_id,
+                                 actor=None, cause=cause)
     return events

@@ -14,3 +14,9 @@ gold_answered = Signal()
 # Sent inside the import transaction when items' exact-duplicate copies arrived with two or more different given
 # labels (each copy's label is a LabelEvent with source "given"). Arguments: project, item_ids (list of int).
 given_labels_conflict = Signal()
+
+# Sent inside the writing transaction (by core.services) when items' final label changes to another label.
+# Arguments: project, item_ids (list of int), label_id (the new final label id, or None when cleared),
+# actor (the user who made the change, or None for the system), cause (the LabelEvent cause, e.g. "flag:12",
+# "bulk:confusion", "consensus:3"). Review settles or re-scores the items' open flags.
+final_label_changed = Signal()

@@ -7,9 +7,8 @@ class ReviewConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from core.signals import annotations_complete, given_labels_conflict, gold_answered
+        from core.signals import annotations_complete, final_label_changed, given_labels_conflict, gold_answered
         from learning.signals import model_ranked
-        from core.signals import final_label_changed
         from review import job_kinds  # noqa: F401 - registers the mislabel-search job
         from review.decisions import on_final_label_changed
         from review.receivers import (

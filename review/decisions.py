@@ -6,9 +6,10 @@ cause names the flag ("flag:12"), so undo can find it and the item's history sho
 from django.db import transaction
 from django.utils import timezone
 
-from core.models import Item, LabelEvent, LabelSource, Project
+from core.models import Item, Label, LabelEvent, LabelSource, Project
 from core.services import set_final_label
 from labeling.adjudication import escalate_item, revert_escalation, set_item_marks
+from learning.models import Prediction
 from quorum.lib.errors import Conflict, QuorumError
 from review.models import Comment, Flag
 
@@ -152,6 +153,7 @@ def undo_last(*, project: Project, reviewer) -> tuple[LabelEvent, Flag | None]:
     undo = set_final_label(item=item, label=event.from_label, source=_source_before(event) or LabelSource.REVIEWER,
                            actor=reviewer, reason=f"undo of: {event.reason}"[:500], cause=event.cause,
                            confidence=None, undoes=event, always_record=True)
+    _reopen_settled(item_id=item.pk, since=event.created_at)
     if flag is not None and flag.status != Flag.Status.OPEN:
         flag.status = Flag.Status.OPEN
         flag.version += 1
@@ -162,3 +164,55 @@ def undo_last(*, project: Project, reviewer) -> tuple[LabelEvent, Flag | None]:
         flag.label_changed = None
         flag.save()
     return undo, flag
+
+
+def settle_flags(*, project: Project, item_ids: list[int], label_id: int | None, actor=None, cause: str = "") -> int:
+    """The items' final label changed outside the flag being decided: settle or re-score their open flags.
+
+    A person's change answers every open question on the item (the model does not overrule people), and any
+    change that gives the label a flag suggested settles that flag. A model-disagreement flag that a system
+    change does not settle stays open, re-scored against the new label (1 - the model's probability of it).
+    Runs in the caller's transaction (the ``final_label_changed`` receiver). Returns the flags settled.
+    """
+    own = int(cause.split(":", 1)[1]) if cause.startswith("flag:") and cause[5:].isdigit() else None
+    flags = list(Flag.objects.select_for_update(of=("self",)).filter(item_id__in=item_ids, status=Flag.Status.OPEN)
+                 .exclude(pk=own).select_related("suggested_label").order_by("pk"))
+    if not flags:
+        return 0
+    label = Label.objects.filter(pk=label_id).first() if label_id else None
+    who = actor.get_username() if actor is not None else "the system"
+    why = {"bulk:confusion": "bulk relabel from the confusion view"}.get(cause, cause or "a label change")
+    settled = 0
+    for flag in flags:
+        if label is not None and (actor is not None or flag.suggested_label_id == label.pk):
+            _close(flag, reviewer=actor, action="settled", label_changed=True,
+                   resolution=f"settled: {who} set the label to {label.name} ({why})")
+            settled += 1
+        elif label is not None and flag.reason == Flag.Reason.MODEL_DISAGREEMENT:
+            _rescore(flag, label=label, who=who, why=why)
+    return settled
+
+
+def _rescore(flag: Flag, *, label: Label, who: str, why: str) -> None:
+    """The model still disagrees with the new label: score the flag by how unlikely the model finds it."""
+    prediction = (Prediction.objects.filter(item_id=flag.item_id, model_version_id=flag.model_version_id)
+                  .only("probabilities").first()) if flag.model_version_id else None
+    if prediction is not None and label.order < len(prediction.probabilities):
+        flag.score = round(1.0 - float(prediction.probabilities[label.order]), 4)
+    flag.explanation = f"{flag.explanation} · now {label.name} ({who}, {why})"[:2000]
+    flag.version += 1
+    flag.save(update_fields=["score", "explanation", "version"])
+
+
+def _reopen_settled(*, item_id: int, since) -> None:
+    """Undo restores the flags the undone change settled (and any the undo itself settled)."""
+    for flag in Flag.objects.select_for_update(of=("self",)).filter(item_id=item_id, action="settled",
+                                                                    resolved_at__gte=since).order_by("pk"):
+        if not Flag.objects.filter(item_id=item_id, reason=flag.reason, status=Flag.Status.OPEN).exists():
+            flag.status, flag.version, flag.action = Flag.Status.OPEN, flag.version + 1, ""
+            flag.resolved_by, flag.resolved_at, flag.resolution, flag.label_changed = None, None, "", None
+            flag.save()
+
+
+def on_final_label_changed(sender, *, project, item_ids, label_id, actor=None, cause="", **kwargs):
+    settle_flags(project=project, item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)

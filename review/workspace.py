@@ -87,19 +87,22 @@ def item_detail(item: Item, *, cache: dict | None = None) -> dict:
         a.quality = quality.get(a.annotator_id, {}).get("final")
     events = list(LabelEvent.objects.filter(item=item).select_related("actor", "from_label", "to_label"))
     comments = list(Comment.objects.filter(item=item).select_related("author"))
+    settled = list(Flag.objects.filter(item=item, action="settled").select_related("resolved_by"))
     keys = review_keys(labels)
     neighbours, neighbours_note = nearest_labeled(item, labels, cache=cache)
     return {
         "item": item, "labels": [{"label": lab, "key": keys.get(lab.pk)} for lab in labels],
         "annotations": annotations, "consensus": item_consensus(annotations, labels),
         "top": model_top(item, labels), "neighbours": neighbours, "neighbours_note": neighbours_note,
-        "events": events, "comments": comments, "timeline": _timeline(events, comments),
+        "events": events, "comments": comments, "timeline": _timeline(events, comments, settled),
     }
 
 
-def _timeline(events, comments) -> list[dict]:
+def _timeline(events, comments, settled=()) -> list[dict]:
+    """Label changes, comments and flags a label change settled, newest first."""
     rows = [{"kind": "event", "at": e.created_at, "event": e} for e in events]
     rows += [{"kind": "comment", "at": c.created_at, "comment": c} for c in comments]
+    rows += [{"kind": "settled", "at": f.resolved_at, "flag": f} for f in settled]
     return sorted(rows, key=lambda r: r["at"], reverse=True)
 
 
