@@ -134,7 +134,12 @@ class _Fields:
                          "keep the columns you need")
             return {}, "{}"
         for key, value in meta.items():
-            size = len(value) if isinstance(value, str) else len(dumps(value))
+            if isinstance(value, str):
+                size = len(value)
+            elif isinstance(value, list | dict):
+                size = len(dumps(value))
+            else:  # numbers, booleans, null: short
+                continue
             if size > MAX_VALUE_CHARS:
                 self.problem(f"the value of '{key}' is {size:,} characters, over the limit of "
                              f"{MAX_VALUE_CHARS:,} for a metadata value", key)
@@ -151,7 +156,7 @@ def _text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] | None
     if text is not None:
         # PostgreSQL text cannot hold NUL: keep the item, marked with U+FFFD so the data-health check shows it.
         text = text.replace("\x00", "\ufffd")
-        if not text.strip():
+        if not text or text.isspace():
             f.problem("the text is empty; fill it in or remove the row", "text")
     label = f.label()
     meta, meta_json = f.metadata(("text", "label"))
@@ -198,8 +203,15 @@ def iter_jsonl_records(name: str, stream):
 
 def iter_jsonl(name: str, stream: io.BufferedIOBase):
     """Yield a Row or an ImportRowError per non-empty line, reading the stream line by line (bounded memory)."""
-    for r in iter_jsonl_records(name, stream):
-        yield from _rows_of(name, r)
+    for record in iter_jsonl_records(name, stream):
+        if isinstance(record, ImportRowError):
+            yield record
+            continue
+        r = _text_row(name, record[0], record[1])
+        if isinstance(r, Row):
+            yield r
+        else:
+            yield from r
 
 
 def _rows_of(name: str, record):
@@ -207,8 +219,7 @@ def _rows_of(name: str, record):
     if isinstance(record, ImportRowError):
         yield record
         return
-    line_no, obj, *columns = record
-    r = _text_row(name, line_no, obj, columns[0] if columns else None)
+    r = _text_row(name, record[0], record[1], record[2] if len(record) > 2 else None)
     if isinstance(r, Row):
         yield r
     else:
