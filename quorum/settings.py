@@ -205,6 +205,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+# A 403 (role too low) is logged as one warning line, without a traceback.
+LOGGING["filters"] = {"no_403_traceback": {"()": "quorum.lib.logfilters.NoTracebackFor403"}}
+LOGGING["handlers"]["console"]["filters"] = ["no_403_traceback"]
 
 # ---- Production: fault handling and hardening -----------------------------------------------------------
 MIDDLEWARE += [
@@ -259,7 +262,7 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 MLFLOW_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")
 MLFLOW_EXPERIMENT_NAME = os.environ.get("MLFLOW_EXPERIMENT_NAME", "quorum")
 
-# Shared cache (login throttling must count across gunicorn workers): Redis when CACHE_URL is set.
+# Shared cache (every gunicorn worker sees the same entries): Redis when CACHE_URL is set.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}

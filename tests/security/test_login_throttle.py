@@ -107,3 +107,29 @@ def test_the_api_error_shape_when_locked_out(client, people, settings):
         _post(client, "/login/", "alice", "wrong")
     response = _post(client, "/login/", "alice", RIGHT, HTTP_ACCEPT="application/json")
     assert response.status_code == 429 and response.json()["error"]["code"] == "too_many_attempts"
+
+
+@pytest.mark.parametrize("remote, forwarded, expected", [
+    ("203.0.113.9", "192.0.2.1", "203.0.113.9"),  # not from a proxy: the header is ignored
+    (PROXY, "192.0.2.1", "192.0.2.1"),
+    (PROXY, "192.0.2.1, 198.51.100.7", "198.51.100.7"),  # the right-most address the proxy saw, not the client's claim
+    (PROXY, "198.51.100.7, 10.0.0.3", "198.51.100.7"),  # a second trusted proxy hop is skipped
+    (PROXY, "", PROXY),
+    (PROXY, "not-an-address", PROXY),
+    ("10.0.0.9", "2001:db8::1", "2001:db8::1"),
+])
+def test_the_client_address(rf, behind_proxy, remote, forwarded, expected):
+    from quorum.lib.client_ip import client_ip
+
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_a_wrong_trusted_proxy_setting_is_refused_with_the_reason(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from quorum.settings import envnetworks
+
+    monkeypatch.setenv("QUORUM_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")
+    with pytest.raises(ImproperlyConfigured, match="QUORUM_TRUSTED_PROXIES: 'proxy.local' is not an IP address"):
+        envnetworks("QUORUM_TRUSTED_PROXIES")
