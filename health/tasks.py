@@ -1,6 +1,4 @@
 """Celery tasks for data health: thin wrappers that load the job or project and call health.services."""
-import traceback
-
 from celery import shared_task
 
 from core import jobs
@@ -19,8 +17,8 @@ def compute_health(job_id: int) -> int | None:
     try:
         report = compute_health_service(project=job.project, job=job,
                                         progress=lambda done, message: jobs.progress(job, done, message=message))
-    except Exception:
-        jobs.fail(job, traceback.format_exc(limit=5))
+    except Exception as exc:
+        jobs.fail_unexpected(job, exc)  # logged with its traceback; the job says what broke and what to do
         raise
     n = report.findings.count()
     jobs.finish(job, result={"report": report.pk, "findings": n},
