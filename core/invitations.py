@@ -46,7 +46,7 @@ def invitation_accept(*, token: str, username: str, password: str):
         raise QuorumError("This invitation link is not valid any more; ask your project manager for a new one.")
     User = get_user_model()
     # Normalised, safe characters, one script, and not a look-alike of anyone's name (core.usernames).
-    username = check_new_username(username, User.objects.values_list("username", flat=True).iterator())
+    username = check_new_username(username, list(User.objects.values_list("username", flat=True)))
     user = User(username=username)
     try:
         password_validation.validate_password(password, user)
