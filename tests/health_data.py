@@ -1,8 +1,9 @@
-"""Small data sets with known defects for the data-health tests: Pillow images and texts."""
+"""Data for the data-health tests: a clean Pillow scene, short texts with known defects, and loading an
+ml.synthetic set into a project as items."""
 import io
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 
 def scene(seed: int, size: int = 96) -> Image.Image:
@@ -22,35 +23,6 @@ def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **kwargs)
     return out.getvalue()
-
-
-def defect_images(n_clean: int = 80, n_each: int = 5, seed: int = 1000):
-    """Return (images, truth): a list of (name, Image) and a dict defect -> set of indices.
-
-    Defects: black, white, blurred, tiny, and duplicate pairs (one exact re-encode, one resized copy)
-    whose copies carry a different label (truth["conflict"] holds both members of each pair).
-    """
-    images, truth = [], {k: set() for k in ("dark", "bright", "blurry", "tiny", "exact", "near", "conflict")}
-
-    def add(kind, img):
-        truth.setdefault(kind, set())
-        if kind != "clean":
-            truth[kind].add(len(images))
-        images.append(img)
-        return len(images) - 1
-
-    for i in range(n_clean):
-        add("clean", scene(seed + i))
-    for i in range(n_each):
-        add("dark", Image.new("RGB", (64 + i, 64), (i, i, i)))
-        add("bright", Image.new("RGB", (64 + i, 64), (255 - i, 255 - i, 255 - i)))
-        add("blurry", scene(seed + 500 + i).filter(ImageFilter.GaussianBlur(3)))
-        add("tiny", scene(seed + 600 + i, size=16))
-    for i in range(n_each):  # duplicates of clean images 0..n_each-1 (exact) and n_each..2n_each-1 (near)
-        truth["conflict"] |= {i, add("exact", images[i].copy())}
-        near = images[n_each + i].resize((90, 90), Image.BILINEAR)
-        truth["conflict"] |= {n_each + i, add("near", near)}
-    return images, truth
 
 
 WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "zi", "bu") for b in
