@@ -1,6 +1,7 @@
 """Content-Security-Policy: every page, loaded by a manager in chromium, runs under a strict policy (scripts
 from our origin only, no inline script, no eval) and the browser reports no violation.
 
+It lives in tests/e2e (not tests/security) to share that folder's one session-wide browser.
 The pages are all the URL patterns of the project (the admin's included), so a page added later is covered
 too; a pattern with an argument this test does not know fails the test until an example is added here.
 """
