@@ -18,3 +18,5 @@ urlpatterns = [
 ]
 
 handler500 = "quorum.errors.server_error"
+handler403 = "quorum.views.permission_denied"
+handler404 = "quorum.views.page_not_found"
