@@ -55,9 +55,10 @@ ROW_EXAMPLE = ('{"annotations": [{"annotator": "alice", "created_at": "2024-06-0
 
 
 def _bool(value: str | None, name: str) -> bool:
-    if value in (None, "", "false", "False", "0"):
+    """The schema says boolean: `true` or `false` (absent means false)."""
+    if value in (None, "false"):
         return False
-    if value in ("true", "True", "1"):
+    if value == "true":
         return True
     raise QuorumError(f"'{name}' must be true or false, got {value!r}.")
 

@@ -34,6 +34,21 @@ class Rfc3339Field(IsoDateTimeField):
         return super().to_python(value)
 
 
+class StrictBooleanFormField(forms.Field):
+    """A query parameter the schema calls boolean: `true` or `false`, nothing else ("null", "1", "yes")."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError(f"Use true or false, not {str(value)[:20]!r}.", code="invalid")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanFormField
+
+
 class SinceFilter(filters.IsoDateTimeFilter):
     """`>=` an RFC 3339 time, sent to the database in UTC (it refuses offsets beyond ±15:59)."""
 

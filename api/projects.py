@@ -17,6 +17,7 @@ from learning.schedule import request_retrain
 from review.services import request_flag_run
 
 from . import schema
+from .filters import StrictBooleanFilter
 from .permissions import project_for
 from .serializers import (
     FindingSerializer,
@@ -152,7 +153,7 @@ def health_run(request, project_id):
 class FindingFilter(filters.FilterSet):
     severity = filters.ChoiceFilter(choices=Finding.Severity.choices)
     check = filters.CharFilter(field_name="check_name", help_text="e.g. conflicting_duplicates, blurry, slice.")
-    dismissed = filters.BooleanFilter()
+    dismissed = StrictBooleanFilter()
 
     class Meta:
         model = Finding

@@ -20,6 +20,33 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: not "5", not true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number only: not "0.5", not false."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only: not 1, not "yes"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class LabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Label
@@ -38,7 +65,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 def _bounded(field: str, **kwargs):
     low, high = BOUNDS[field]
-    kind = serializers.FloatField if isinstance(low, float) else serializers.IntegerField
+    kind = StrictFloatField if isinstance(low, float) else StrictIntegerField
     return kind(min_value=low, max_value=high, **kwargs)
 
 
@@ -59,10 +86,10 @@ class ProjectSettingsSerializer(serializers.Serializer):
                               help_text="Extra blind labels per disputed item a reviewer escalates.")
     consensus_threshold = _bounded("consensus_threshold", required=False,
                                    help_text="Below this consensus confidence, a reviewer decides.")
-    auto_accept = serializers.BooleanField(required=False, help_text="Let the model label items it is sure of.")
-    auto_accept_target = serializers.FloatField(min_value=0.5, max_value=0.999, required=False,
+    auto_accept = StrictBooleanField(required=False, help_text="Let the model label items it is sure of.")
+    auto_accept_target = StrictFloatField(min_value=0.5, max_value=0.999, required=False,
                                                 help_text="Precision auto-accepted labels must reach.")
-    auto_accept_spot_check_rate = serializers.FloatField(min_value=0.0, max_value=1.0, required=False,
+    auto_accept_spot_check_rate = StrictFloatField(min_value=0.0, max_value=1.0, required=False,
                                                          help_text="Share of auto-accepted items still labeled by "
                                                                    "an annotator as a spot check.")
 
@@ -212,9 +239,9 @@ class PredictionSerializer(serializers.ModelSerializer):
 
 
 class PredictionRowSerializer(serializers.Serializer):
-    item = serializers.IntegerField()
+    item = StrictIntegerField()
     probabilities = serializers.JSONField(help_text="A list in the project's label order, or {label name: p}.")
-    embedding = serializers.ListField(child=serializers.FloatField(), required=False)
+    embedding = serializers.ListField(child=StrictFloatField(), required=False)
 
 
 class PredictionUploadSerializer(serializers.Serializer):

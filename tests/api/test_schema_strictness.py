@@ -85,3 +85,23 @@ def test_the_schema_documents_400_409_413_and_414(api_as, people):
                 assert "400" in operation["responses"], (method, path)
                 size = next(p for p in operation["parameters"] if p["name"] == "page_size")
                 assert (size["schema"]["minimum"], size["schema"]["maximum"]) == (1, 1000)
+
+
+@pytest.mark.parametrize("change", [{"auto_accept_spot_check_rate": False}, {"overlap": "2"}, {"overlap": True},
+                                    {"consensus_threshold": "0.8"}, {"auto_accept": 1}, {"auto_accept": "true"}])
+def test_numbers_and_booleans_must_be_json_numbers_and_booleans(api_as, people, text_project, change):
+    response = api_as(people["manager"]).patch(reverse("api:project", args=[text_project.pk]), change, format="json")
+    assert response.status_code == 400, response.content
+    assert set(change) <= set(response.json()["error"]["details"])
+
+
+@pytest.mark.parametrize("url_name,params", [("findings", {"dismissed": "null"}), ("findings", {"dismissed": "1"}),
+                                             ("export", {"labeled_only": "1"}), ("export", {"exclude_ambiguous": "yes"})])
+def test_boolean_query_parameters_are_true_or_false(api_as, people, text_project, url_name, params):
+    response = api_as(people["manager"]).get(reverse(f"api:{url_name}", args=[text_project.pk]), params)
+    assert response.status_code == 400, response.content
+
+
+def test_forms_are_refused_where_the_api_takes_json(api_as, people, text_project):
+    response = api_as(people["manager"]).post(reverse("api:projects"), {"name": "P", "kind": "text"})  # multipart
+    assert response.status_code == 415 and "error" in response.json()
