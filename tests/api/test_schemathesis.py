@@ -1,19 +1,29 @@
-"""Property-based run of every documented operation: no server error, every response matches the schema."""
+"""Property-based run of every documented operation: no server error, every response matches the schema,
+requests that break the schema are refused. QUORUM_SCHEMATHESIS_EXAMPLES (default 5) sets the cases per operation."""
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from api.models import ApiToken
 from quorum.wsgi import application
 from tests.conftest import add_texts
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Every check that applies to a stateless run: no 5xx, statuses, types, bodies and headers as documented,
+# requests that break the schema refused (negative_data_rejection), undocumented methods refused, auth enforced.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance, negative_data_rejection, unsupported_method, ignored_auth]
 
 
 # Loaded at collection (the schema view needs no database). schemathesis' lazy fixture loader does not
@@ -43,7 +53,7 @@ def token(db, people, text_project, settings, _keep_test_connection):
 
 
 @schema.parametrize()
-@settings(max_examples=5, deadline=None,
+@settings(max_examples=int(os.environ.get("QUORUM_SCHEMATHESIS_EXAMPLES", "5")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
 def test_api_conforms_to_its_schema(case, token, text_project):
     if "project_id" in (case.path_parameters or {}):
