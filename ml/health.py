@@ -362,14 +362,16 @@ def very_near_image_groups(stats: list[ImageStats], *, max_bits: int = 4, max_gr
     ok = np.array([s.readable and len(s.thumb) == THUMB_SIDE ** 2 for s in stats], dtype=bool)
     if valid is not None:
         ok &= np.asarray(valid, dtype=bool)
-    thumbs = np.zeros((len(stats), THUMB_SIDE ** 2), dtype=np.float32)
-    for i in np.flatnonzero(ok):
-        thumbs[i] = np.frombuffer(stats[i].thumb, dtype=np.uint8)
     pairs = _hash_pairs(h, np.flatnonzero(ok), max_bits, 2000)
+    # Thumbnails only of the rows in a candidate pair: a million images need not be held as floats.
+    involved = sorted({i for pair in pairs for i in pair})
+    slot = {i: k for k, i in enumerate(involved)}
+    thumbs = np.array([np.frombuffer(stats[i].thumb, dtype=np.uint8) for i in involved], dtype=np.float32)
 
     def distance(m):  # 1 or less only when both tests pass
         bits = _popcount64(h[m][:, None] ^ h[m][None, :]) / max(max_bits, 1)
-        grey = np.abs(thumbs[m][:, None, :] - thumbs[m][None, :, :]).mean(axis=2) / max_grey
+        t = thumbs[[slot[int(i)] for i in m]]
+        grey = np.abs(t[:, None, :] - t[None, :, :]).mean(axis=2) / max_grey
         return np.maximum(bits, grey)
 
     return clique_groups(len(stats), sorted(pairs), distance, 1.0)
