@@ -52,7 +52,8 @@ class ImportResult:
         if self.skipped_count:
             parts.append(f"skipped {self.skipped_count:,} unreadable files")
         if self.conflicting_duplicates:
-            parts.append(f"{self.conflicting_duplicates:,} items imported with conflicting labels, flagged for review")
+            n = self.conflicting_duplicates
+            parts.append(f"flagged {n:,} item{'' if n == 1 else 's'} for review (exact copies with different labels)")
         return "; ".join(parts) + "."
 
 

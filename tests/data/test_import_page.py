@@ -30,7 +30,7 @@ def test_the_result_of_an_archive_import_is_shown_with_its_skipped_files_and_con
     assert response.status_code == 302 and job.state == "succeeded", job.error
     for page in (client.get(response["Location"]), client.get(reverse("data:import", args=[lamp.pk]))):
         html = page.content.decode()
-        assert "<strong>2</strong> new items · <strong>1</strong> duplicates" in html
+        assert "<strong>2</strong> new items · <strong>1</strong> duplicate\n" in html
         assert "Everything is inside one folder, &#x27;images/&#x27;: its sub-folders were used as labels." in html
         assert "<td><code>photos.zip/images/off/broken.jpg</code></td><td>not a readable image" in html
         assert "1 item arrived as exact copies with different labels: flagged for review" in html
