@@ -15,8 +15,8 @@ NEW = {"name": "Support tickets", "kind": "text", "labels": ["billing", "bug", "
        "auto_accept": True, "auto_accept_target": 0.95, "auto_accept_spot_check_rate": 0.1}
 
 
-def test_any_user_creates_a_project_with_every_setting_and_becomes_its_manager(api_as, people):
-    response = api_as(people["alice"]).post(reverse("api:projects"), NEW, format="json")
+def test_a_user_creates_a_project_with_every_setting_and_becomes_its_manager(api_as, people):
+    response = api_as(people["manager"]).post(reverse("api:projects"), NEW, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     project = Project.objects.get(pk=body["id"])
@@ -25,12 +25,12 @@ def test_any_user_creates_a_project_with_every_setting_and_becomes_its_manager(a
             project.consensus_threshold) == (2, 30, "margin", 3, 0.8)
     assert (project.auto_accept, project.auto_accept_target, project.auto_accept_spot_check_rate) == (True, 0.95, 0.1)
     assert project.auto_accept_since is not None  # auto-accept went through learning's service
-    assert Membership.objects.get(project=project, user=people["alice"]).role == Role.MANAGER
+    assert Membership.objects.get(project=project, user=people["manager"]).role == Role.MANAGER
     assert body["consensus_threshold"] == 0.8 and body["query_strategy"] == "margin"
 
 
 def test_project_defaults_when_only_name_and_kind_are_given(api_as, people):
-    body = api_as(people["bob"]).post(reverse("api:projects"), {"name": "Photos", "kind": "image"},
+    body = api_as(people["manager"]).post(reverse("api:projects"), {"name": "Photos", "kind": "image"},
                                       format="json").json()
     assert (body["overlap"], body["query_strategy"], body["adjudication_k"], body["labels"]) == \
         (1, "margin_diverse_balanced", 2, [])
@@ -42,14 +42,14 @@ def test_project_defaults_when_only_name_and_kind_are_given(api_as, people):
     ({"kind": "audio"}, "kind"), ({"labels": "a,b"}, "labels"), ({"auto_accept_target": 0.2}, "auto_accept_target"),
 ])
 def test_create_refuses_bad_settings_with_the_field_named_and_writes_nothing(api_as, people, change, field):
-    response = api_as(people["alice"]).post(reverse("api:projects"), {**NEW, **change}, format="json")
+    response = api_as(people["manager"]).post(reverse("api:projects"), {**NEW, **change}, format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()["error"]["details"]
     assert not Project.objects.filter(name="Support tickets").exists()
 
 
 def test_create_refuses_repeated_labels(api_as, people):
-    response = api_as(people["alice"]).post(reverse("api:projects"), {**NEW, "labels": ["a", "b", "a"]}, format="json")
+    response = api_as(people["manager"]).post(reverse("api:projects"), {**NEW, "labels": ["a", "b", "a"]}, format="json")
     assert response.status_code == 400 and "repeated: a" in response.json()["error"]["message"]
     assert not Project.objects.filter(name="Support tickets").exists()
 
