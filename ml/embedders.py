@@ -138,8 +138,10 @@ class WordLlamaEmbedder(TfidfEmbedder):
         texts = [str(t) for t in items]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = np.asarray(self.model().embed(texts, norm=True, batch_size=256), dtype=np.float32)
-        return out.reshape(len(texts), self.dim)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.asarray(self.model().embed(texts, norm=True, batch_size=256), dtype=np.float32)
+        # an empty text (or one of unknown tokens only) has a zero vector, which wordllama's norm turns into NaN
+        return np.nan_to_num(out.reshape(len(texts), self.dim), nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def load_wordllama():

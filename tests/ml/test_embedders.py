@@ -109,3 +109,8 @@ def test_a_corrupt_onnx_file_is_a_clear_error(tmp_path):
 def test_onnx_is_refused_for_text_projects(tmp_path):
     with pytest.raises(EmbedderError, match="image projects only"):
         get_embedder(f"onnx:{tmp_path}/x.onnx", "text")
+
+
+def test_an_empty_text_gets_a_zero_vector_not_nan():
+    V = get_embedder("default", "text").embed(["", "a real ticket about a refund"])
+    assert np.isfinite(V).all() and not V[0].any() and V[1].any()
