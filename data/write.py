@@ -110,28 +110,34 @@ def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowErro
 def record_copies(*, project: Project, labels: dict, copies: list[Row], name: str, queue_given: bool,
                   result: ImportResult) -> None:
     """Add each labeled copy's given label to its item's history, settle given labels by majority, and flag
-    items whose copies disagree (``given_labels_conflict``); inside the caller's transaction."""
+    items whose copies disagree (``given_labels_conflict``); inside the caller's transaction.
+
+    A copy already in the history (same item, label and origin: the same file uploaded again) is not new
+    evidence: it adds no event, and an item that gains nothing is neither counted nor flagged again.
+    """
     if not copies:
         return
-    items: dict[str, Item] = {}
-    hashes = sorted({c.content_hash for c in copies})
-    for start in range(0, len(hashes), 5000):
-        for item in Item.objects.filter(project=project, content_hash__in=hashes[start:start + 5000]).only(
-                "id", "content_hash", "given_label", "final_label", "final_source", "needed", "annotation_count"):
-            items[item.content_hash] = item
-    LabelEvent.objects.bulk_create([
-        LabelEvent(project=project, item=items[c.content_hash], source="given", to_label=labels[c.label],
-                   reason=f"imported from {c.origin(name)}", cause="import")
-        for c in copies if c.content_hash in items], batch_size=BATCH)
+    items = _items_by_hash(project, {c.content_hash for c in copies})
+    votes, known = _given_labels(list(items.values()))
+    new_events, touched = [], set()
+    for c in copies:
+        item = items.get(c.content_hash)
+        if item is None:
+            continue
+        key = (item.pk, labels[c.label].pk, f"imported from {c.origin(name)}")
+        if key in known:
+            continue
+        known.add(key)
+        votes[item.pk][key[1]] += 1
+        touched.add(item.pk)
+        new_events.append(LabelEvent(project=project, item_id=item.pk, source="given", to_label_id=key[1],
+                                     reason=key[2], cause="import"))
+    LabelEvent.objects.bulk_create(new_events, batch_size=BATCH)
     by_id = {it.pk: it for it in items.values()}
-    votes: dict[int, Counter] = {pk: Counter() for pk in by_id}
-    given = LabelEvent.objects.filter(item_id__in=list(by_id), source="given", cause="import", to_label__isnull=False)
-    for item_id, label_id in given.values_list("item_id", "to_label_id").iterator(chunk_size=5000):
-        votes[item_id][label_id] += 1
     names = {lab.pk: lab.name for lab in labels.values()}
     conflicting = []
-    for item_id, counts in votes.items():
-        item = by_id[item_id]
+    for item_id in sorted(touched):
+        item, counts = by_id[item_id], votes[item_id]
         if _settle(project, item, counts, queue_given, names):
             result.labeled += 1
         if len(counts) > 1:
@@ -141,7 +147,31 @@ def record_copies(*, project: Project, labels: dict, copies: list[Row], name: st
                                          "labels": {names[k]: v for k, v in counts.most_common()}})
     result.conflicting_duplicates = len(conflicting)
     if conflicting:
-        given_labels_conflict.send(sender=Item, project=project, item_ids=sorted(conflicting))
+        given_labels_conflict.send(sender=Item, project=project, item_ids=conflicting)
+
+
+def _items_by_hash(project: Project, hashes: set[str]) -> dict[str, Item]:
+    items: dict[str, Item] = {}
+    ordered = sorted(hashes)
+    for start in range(0, len(ordered), 5000):
+        for item in Item.objects.filter(project=project, content_hash__in=ordered[start:start + 5000]).only(
+                "id", "content_hash", "given_label", "final_label", "final_source", "needed", "annotation_count"):
+            items[item.content_hash] = item
+    return items
+
+
+def _given_labels(items: list[Item]) -> tuple[dict[int, Counter], set[tuple[int, int, str]]]:
+    """The imported given labels of ``items``: counts per item, and (item, label, reason) of each event."""
+    votes: dict[int, Counter] = {it.pk: Counter() for it in items}
+    known: set[tuple[int, int, str]] = set()
+    ids = [it.pk for it in items]
+    for start in range(0, len(ids), 5000):
+        given = LabelEvent.objects.filter(item_id__in=ids[start:start + 5000], source="given", cause="import",
+                                          to_label__isnull=False)
+        for item_id, label_id, reason in given.values_list("item_id", "to_label_id", "reason").iterator(chunk_size=5000):
+            votes[item_id][label_id] += 1
+            known.add((item_id, label_id, reason))
+    return votes, known
 
 
 def _settle(project: Project, item: Item, counts: Counter, queue_given: bool, names: dict[int, str]) -> bool:

@@ -139,3 +139,24 @@ def test_a_label_from_people_is_never_overridden_by_imported_copies(text_project
     assert (item.final_label.name, item.final_source) == ("negative", "reviewer")
     assert item.given_label.name == "neutral"  # what most copies arrived with, kept apart from the final label
     assert result.conflicting_duplicates == 1 and result.labeled == 0
+
+
+def test_uploading_the_same_file_again_adds_no_evidence_and_does_not_reopen_a_settled_conflict(text_project, people):
+    def upload():
+        rows, errors = parse_upload("tickets.csv", io.BytesIO(TICKETS))
+        return import_rows(project=text_project, rows=rows, errors=errors, name="tickets.csv")
+
+    upload()
+    item = Item.objects.get(text="I was charged twice for one order")
+    events = LabelEvent.objects.filter(item=item).count()
+    Flag.objects.filter(item=item).update(status=Flag.Status.RESOLVED)
+    again = upload()
+    assert (again.created, again.duplicates, again.conflicting_duplicates, again.labeled) == (0, 6, 0, 0)
+    assert LabelEvent.objects.filter(item=item).count() == events
+    assert not Flag.objects.filter(item=item, status=Flag.Status.OPEN).exists()
+    # a copy from another file is new evidence: counted and flagged again
+    rows, errors = parse_upload("more.csv", io.BytesIO(b"text,label\nI was charged twice for one order,positive\n"))
+    more = import_rows(project=text_project, rows=rows, errors=errors, name="more.csv")
+    assert more.conflicting_duplicates == 1
+    assert Flag.objects.get(item=item, status=Flag.Status.OPEN).explanation.startswith(
+        "imported 5 times with labels negative (3) and positive (2)")
