@@ -20,6 +20,7 @@ from learning.models import ModelVersion
 from learning.retraining import retrain as retrain_service
 from learning.schedule import request_retrain
 from learning.signals import model_ranked
+from ml.embedders import EmbedderError
 from ml.training import NotEnoughLabels
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ def retrain(self, job_id: int) -> None:
         version = retrain_service(job.project, job_id=job.pk, rank=False, on_progress=lambda d, t: jobs.progress(
             job, int(60 * d / max(t, 1)), message=f"Computing features ({d}/{t})"))
         fanned_out = start_ranking(version, job)
+    except EmbedderError as exc:  # a bad QUORUM_EMBEDDER or project choice: say which and how to fix it
+        jobs.fail(job, f"Item features could not be computed: {exc}. Change the embedder on the project's "
+                       "Item features page (or QUORUM_EMBEDDER) and retrain.")
     except NotEnoughLabels as exc:
         picked = ranking.cold_start_queue(job.project)
         moved = f"; {len(picked)} representative items moved to the front of the queue" if picked else ""

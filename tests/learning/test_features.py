@@ -147,3 +147,16 @@ def test_only_managers_change_features(client, image_project, people):
         client.force_login(people[who])
         assert client.post(url, {"embedder": "pixels", "seed": "1"}).status_code == code
     assert LearningSettings.of(image_project).embedder == ""
+
+
+def test_a_retrain_job_with_a_bad_embedder_ends_failed_with_a_clear_error(image_project):
+    from core.models import Job
+    from learning.schedule import request_retrain
+
+    _load_digits(image_project, n=40, unlabeled=0)
+    LearningSettings.objects.update_or_create(project=image_project, defaults={"embedder": "onnx:/models/gone.onnx"})
+    job = request_retrain(project=image_project, user=None)
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED
+    assert "gone.onnx not found" in job.error and "Item features page" in job.error
+    assert not ModelVersion.objects.filter(project=image_project).exists()
