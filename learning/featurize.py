@@ -94,9 +94,13 @@ def _cached_vectors(project: Project, embedder, rows: list, on_progress=None) ->
 
 def uploaded_embeddings(project: Project, ids: np.ndarray) -> tuple[np.ndarray, dict] | None:
     """(X, info) from the newest uploaded model version whose predictions carry an embedding for every item."""
-    version = (ModelVersion.objects.filter(project=project, origin=ModelVersion.Origin.UPLOADED,
-                                           predictions__embedding__isnull=False).distinct().first())
-    if version is None or len(ids) == 0:
+    if len(ids) == 0:
+        return None
+    # newest upload first; each probe reads one version's rows through the (model_version, item) index
+    uploads = ModelVersion.objects.filter(project=project, origin=ModelVersion.Origin.UPLOADED)
+    version = next((v for v in uploads.iterator(chunk_size=20)
+                    if Prediction.objects.filter(model_version=v, embedding__isnull=False).exists()), None)
+    if version is None:
         return None
     vectors = dict(Prediction.objects.filter(model_version=version, embedding__isnull=False)
                    .values_list("item_id", "embedding").iterator(chunk_size=2000))
