@@ -208,7 +208,8 @@ def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, ra
 
     Two passes over the ensemble's out-of-fold probabilities (``proba`` when the caller has them):
 
-    1. cleanlab's confident-learning filter (``find_label_issues``) with default arguments;
+    1. cleanlab's confident-learning filter (``find_label_issues``) with default arguments, over all rows
+       and again over the rows of each slice whose estimated noise is above the whole set's;
     2. contradictions it missed: rows whose suggested class has probability >= CONTRADICT_MIN and at least
        CONTRADICT_MARGIN times the given label's, largest margin first. Per slice they fill what pass 1
        left of NOISE_BUDGET x the slice's estimated number of wrong labels (cleanlab's confident joint on
@@ -236,11 +237,12 @@ def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, ra
     def supported(found):  # beyond cleanlab's filter, the nearest neighbours must mostly agree with the model
         return not found.neighbours or found.neighbours_agreeing * 2 > len(found.neighbours)
 
-    first = [i for i in (issue(i.index) for i in find_label_issues(labels, proba)) if keep(i)]
+    slices = np.zeros(len(labels), dtype=int) if slices is None else np.asarray(slices)
+    found = {i.index for i in find_label_issues(labels, proba)} | _noisier_slice_issues(labels, proba, slices)
+    first = [i for i in (issue(r) for r in sorted(found)) if keep(i)]
     rows = np.arange(len(labels))
     given, top = proba[rows, labels], proba.max(axis=1)
     contradicts = (proba.argmax(axis=1) != labels) & (top >= CONTRADICT_MIN) & (top >= CONTRADICT_MARGIN * given)
-    slices = np.zeros(len(labels), dtype=int) if slices is None else np.asarray(slices)
     taken = {int(i.index) for i in first}
     out = list(first)
     for value in np.unique(slices):
@@ -260,6 +262,31 @@ def _settled(issue: LabelIssue, settled) -> bool:
         return False
     label, score = settled[issue.index]
     return label == issue.given and issue.score < (score or 0.0) + MUCH_STRONGER
+
+
+def _noisier_slice_issues(labels: np.ndarray, proba: np.ndarray, slices: np.ndarray) -> set[int]:
+    """Rows cleanlab's filter flags within each slice whose estimated noise is above the whole set's.
+
+    Its per-class thresholds, computed over every row, sit too high for a darker or noisier slice where the
+    model is less sure of everything; run on the slice's own rows they adapt, so its recall does not collapse.
+    """
+    values = np.unique(slices)
+    if len(values) < 2:
+        return set()
+    overall = _noise(labels, proba)
+    out = set()
+    for value in values:
+        rows = np.flatnonzero(slices == value)
+        if len(rows) >= MIN_SLICE_ROWS and _noise(labels[rows], proba[rows]) > overall:
+            out |= {int(rows[i.index]) for i in find_label_issues(labels[rows], proba[rows])}
+    return out
+
+
+MIN_SLICE_ROWS = 30
+
+
+def _noise(labels: np.ndarray, proba: np.ndarray) -> float:
+    return estimate_noise_rate(labels, proba) if len(np.unique(labels)) > 1 else 0.0
 
 
 def _slice_budget(labels: np.ndarray, proba: np.ndarray) -> int:
