@@ -45,6 +45,19 @@ class StrictBooleanFormField(forms.Field):
         raise forms.ValidationError(f"Use true or false, not {str(value)[:20]!r}.", code="invalid")
 
 
+class StrictFilterSet(filters.FilterSet):
+    """A typed filter (a choice, number, boolean or time) sent empty is a 400, as the schema says: leave the
+    parameter out to not filter. Text filters may be empty."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name, declared in self.filters.items():
+            if not isinstance(declared, filters.CharFilter) and name in self.data and self.data.get(name) == "":
+                self.form.add_error(name, "Empty value: leave the parameter out to not filter on it.")
+                valid = False
+        return valid
+
+
 class StrictBooleanFilter(filters.BooleanFilter):
     field_class = StrictBooleanFormField
 
@@ -66,7 +79,7 @@ class SinceFilter(filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
-class ItemFilter(filters.FilterSet):
+class ItemFilter(StrictFilterSet):
     label = filters.CharFilter(field_name="final_label__name", help_text="Final label name.")
     given_label = filters.CharFilter(field_name="given_label__name")
     predicted_label = filters.CharFilter(field_name="predicted_label__name")
@@ -123,7 +136,7 @@ class ItemFilter(filters.FilterSet):
         return queryset
 
 
-class FinalLabelFilter(filters.FilterSet):
+class FinalLabelFilter(StrictFilterSet):
     label = filters.CharFilter(field_name="final_label__name")
     source = filters.ChoiceFilter(field_name="final_source", choices=LabelSource.choices)
     updated_since = SinceFilter(field_name="updated_at")
@@ -134,7 +147,7 @@ class FinalLabelFilter(filters.FilterSet):
         fields = []
 
 
-class AnnotationFilter(filters.FilterSet):
+class AnnotationFilter(StrictFilterSet):
     annotator = filters.CharFilter(field_name="annotator__username")
     label = filters.CharFilter(field_name="label__name")
     item = filters.NumberFilter(field_name="item_id", **ID_RANGE)
@@ -145,7 +158,7 @@ class AnnotationFilter(filters.FilterSet):
         fields = []
 
 
-class FlagFilter(filters.FilterSet):
+class FlagFilter(StrictFilterSet):
     reason = filters.ChoiceFilter(choices=Flag.Reason.choices)
     status = filters.ChoiceFilter(choices=Flag.Status.choices)
     label = filters.CharFilter(field_name="item__final_label__name", help_text="Final label of the flagged item.")
@@ -157,7 +170,7 @@ class FlagFilter(filters.FilterSet):
         fields = []
 
 
-class MemberFilter(filters.FilterSet):
+class MemberFilter(StrictFilterSet):
     role = filters.ChoiceFilter(choices=Role.choices)
 
     class Meta:
@@ -165,7 +178,7 @@ class MemberFilter(filters.FilterSet):
         fields = []
 
 
-class ModelVersionFilter(filters.FilterSet):
+class ModelVersionFilter(StrictFilterSet):
     origin = filters.ChoiceFilter(choices=ModelVersion.Origin.choices)
     created_since = SinceFilter(field_name="created_at")
 
@@ -174,7 +187,7 @@ class ModelVersionFilter(filters.FilterSet):
         fields = []
 
 
-class PredictionFilter(filters.FilterSet):
+class PredictionFilter(StrictFilterSet):
     model_version = filters.CharFilter(field_name="model_version__name")
     item = filters.NumberFilter(field_name="item_id", **ID_RANGE)
     label = filters.CharFilter(field_name="item__predicted_label__name", help_text="Item's current predicted label.")
@@ -184,7 +197,7 @@ class PredictionFilter(filters.FilterSet):
         fields = []
 
 
-class DatasetVersionFilter(filters.FilterSet):
+class DatasetVersionFilter(StrictFilterSet):
     name = filters.CharFilter()
     created_since = SinceFilter(field_name="created_at")
 
@@ -197,7 +210,7 @@ def job_kind_choices() -> list[tuple[str, str]]:
     return [(k.name, k.label) for k in jobs.KINDS.values()]
 
 
-class JobFilter(filters.FilterSet):
+class JobFilter(StrictFilterSet):
     kind = filters.ChoiceFilter(choices=job_kind_choices)
     state = filters.ChoiceFilter(choices=Job.State.choices)
 

@@ -17,7 +17,7 @@ from learning.schedule import request_retrain
 from review.services import request_flag_run
 
 from . import schema
-from .filters import StrictBooleanFilter
+from .filters import StrictBooleanFilter, StrictFilterSet
 from .permissions import project_for
 from .serializers import (
     FindingSerializer,
@@ -150,7 +150,7 @@ def health_run(request, project_id):
     return _job_response(request_health(project=project, user=request.user))
 
 
-class FindingFilter(filters.FilterSet):
+class FindingFilter(StrictFilterSet):
     severity = filters.ChoiceFilter(choices=Finding.Severity.choices)
     check = filters.CharFilter(field_name="check_name", help_text="e.g. conflicting_duplicates, blurry, slice.")
     dismissed = StrictBooleanFilter()

@@ -105,3 +105,17 @@ def test_boolean_query_parameters_are_true_or_false(api_as, people, text_project
 def test_forms_are_refused_where_the_api_takes_json(api_as, people, text_project):
     response = api_as(people["manager"]).post(reverse("api:projects"), {"name": "P", "kind": "text"})  # multipart
     assert response.status_code == 415 and "error" in response.json()
+
+
+@pytest.mark.parametrize("url_name,param", [("flags", "reason"), ("jobs", "state"), ("items", "status"),
+                                            ("items", "min_quality"), ("annotations", "item"), ("findings", "severity")])
+def test_a_typed_filter_sent_empty_is_a_400(api_as, people, text_project, url_name, param):
+    response = api_as(people["manager"]).get(reverse(f"api:{url_name}", args=[text_project.pk]), {param: ""})
+    assert response.status_code == 400, response.content
+    assert param in response.json()["error"]["details"]
+
+
+def test_an_empty_text_filter_still_means_no_filter(api_as, people, text_project):
+    add_texts(text_project, ["a"])
+    response = api_as(people["manager"]).get(reverse("api:items", args=[text_project.pk]), {"annotator": ""})
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
