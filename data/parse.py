@@ -297,6 +297,8 @@ class _Lines:
 
     def undecodable(self, *, first_line_only: bool = False) -> tuple[list[ImportRowError], bool]:
         """The decoding problems of the current record's lines not reported yet, and whether it has any."""
+        if not self.bad:  # the usual case: nothing to look up
+            return [], False
         numbers = [n for n, _ in self.record[:1 if first_line_only else None] if n in self.bad]
         new = [self.bad[n] for n in numbers if n not in self.reported]
         self.reported.update(numbers)
