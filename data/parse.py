@@ -664,15 +664,18 @@ def parse_zip(name: str, path_or_file) -> tuple[list[Row], list[ImportRowError]]
 
 
 def parse_image_folder(folder: Path) -> Parsed:
-    """Rows of every readable image under ``folder``; a manifest may sit inside it or next to it (``folder.csv``)."""
+    """Rows of every readable image under ``folder``; a manifest may sit inside it or next to it (``folder.csv``).
+
+    Items are named from the folder down (``photos/red/a.jpg``), not by where the folder sits on the server.
+    """
     entries = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if path.is_file() and not _hidden(rel.parts):
-            entries.append(_Entry(PurePosixPath(*rel.parts), str(path), path.read_bytes))
+            entries.append(_Entry(PurePosixPath(*rel.parts), f"{folder.name}/{rel.as_posix()}", path.read_bytes))
     beside = [folder.with_name(folder.name + s) for s in MANIFEST_SUFFIXES]
     for manifest in (p for p in beside if p.is_file()):
-        entries.append(_Entry(PurePosixPath(manifest.name), str(manifest), manifest.read_bytes))
+        entries.append(_Entry(PurePosixPath(manifest.name), manifest.name, manifest.read_bytes))
     errors: list[ImportRowError] = []
     notes: list[str] = []
     rows = _image_entries(folder.name, entries, errors, notes)

@@ -135,7 +135,8 @@ def test_a_folder_import_reads_a_manifest_next_to_the_folder(lamp, tmp_path):
     b = Item.objects.get(project=lamp, given_label__name="off")
     assert b.metadata == {"time_of_day": "night"}
     assert Item.objects.filter(project=lamp).count() == 2
-    assert f"Skipped {folder / 'broken.jpg'}: not a readable image" in out.getvalue()
+    assert "Skipped roof/broken.jpg: not a readable image" in out.getvalue()
+    assert b.source_name == "roof/b.jpg"
     assert "Imported 2 items into 'Lamp'; skipped 0 duplicates; skipped 1 unreadable files." in out.getvalue()
 
 
