@@ -160,3 +160,30 @@ def test_a_zip_with_a_bad_crc_fails_its_job_with_a_clear_message(lamp, people, d
                          "Nothing was imported; make the archive again (or check it with 'unzip -t') and upload it again.")
     assert not Item.objects.filter(project=lamp).exists()
     assert not LabelEvent.objects.filter(project=lamp).exists()
+
+
+def test_a_realistic_archive_with_every_confounder_at_once(lamp, people, django_capture_on_commit_callbacks):
+    """150 photos in one wrapping folder, a third at night (manifest metadata), a rare class, two byte-identical
+    copies (one with another label), one truncated file: everything readable is imported, nothing is lost."""
+    entries, lines = {}, ["file,time_of_day,camera"]
+    for i in range(150):
+        label = "off" if i % 30 == 0 else ("red" if i % 2 else "green")
+        path = f"{label}/img_{i:03d}.jpg"
+        entries[f"dataset/{path}"] = photo(100 + i)
+        lines.append(f"{path},{'night' if i % 3 == 0 else 'day'},cam-{i % 4}")
+    entries["dataset/red/copy_of_001.jpg"] = entries["dataset/red/img_001.jpg"]  # same label
+    entries["dataset/green/copy_of_003.jpg"] = entries["dataset/red/img_003.jpg"]  # another label
+    entries["dataset/red/img_150.jpg"] = photo(999)[:200]  # cut short
+    entries["dataset/manifest.csv"] = ("\n".join(lines) + "\n").encode()
+    job = run_import(lamp, people["manager"], "lamp.zip", zipped(entries), django_capture_on_commit_callbacks)
+    assert job.state == "succeeded", job.error
+    r = job.result
+    assert (r["created"], r["duplicates"], r["skipped_count"], r["conflicting_duplicates"]) == (150, 2, 1, 1)
+    assert r["skipped"] == [{"file": "lamp.zip/dataset/red/img_150.jpg",
+                             "reason": "not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)"}]
+    items = Item.objects.filter(project=lamp)
+    assert items.filter(metadata__time_of_day="night").count() == 50
+    assert items.filter(given_label__name="off").count() == 5
+    assert not lamp.labels.filter(name="dataset").exists()
+    conflicted = items.get(source_name="lamp.zip/dataset/red/img_003.jpg")
+    assert sorted(conflicted.events.filter(source="given").values_list("to_label__name", flat=True)) == ["green", "red"]
