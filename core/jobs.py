@@ -220,13 +220,15 @@ def recover_stale_running(*, max_attempts: int | None = None) -> tuple[int, int]
     """Jobs left RUNNING by a worker that died: send each again (the task resumes it), or, after
     ``max_attempts`` starts, end it as failed. Returns (resent, failed). Run by the beat task.
 
-    A conditional update (the heartbeat seen) fails a job only if no worker has touched it since.
+    A conditional update (the heartbeat seen) fails a job only if no worker has touched it since. The beat
+    waits twice the stale time: a worker in a long silent step is not doubled, and a message the broker
+    redelivers (after a worker died) usually resumes the job first.
     """
     max_attempts = max_attempts or settings.QUORUM_JOB_MAX_ATTEMPTS
-    cutoff = timezone.now() - timedelta(seconds=settings.QUORUM_JOB_STALE_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=2 * settings.QUORUM_JOB_STALE_SECONDS)
     resent = failed = 0
     for job in Job.objects.filter(state=Job.State.RUNNING).order_by("id"):
-        if not is_stale(job):
+        if not is_stale(job, now=timezone.now() - timedelta(seconds=settings.QUORUM_JOB_STALE_SECONDS)):
             continue
         beat = job.heartbeat_at or job.started_at or job.created_at
         if job.kind in KINDS and job.attempts < max_attempts:

@@ -101,3 +101,13 @@ def test_the_beat_task_leaves_a_job_with_a_live_worker_alone(text_project, peopl
     resend_stale_jobs()
     job.refresh_from_db()
     assert job.state == "running" and job.error == ""
+
+
+def test_the_beat_task_waits_twice_the_stale_time_before_it_acts(text_project, people, settings):
+    settings.QUORUM_JOB_STALE_SECONDS = 300
+    job = _queued_import(text_project, people["manager"])
+    silent = timezone.now() - timedelta(seconds=450)  # stale for claim_job, not yet for the beat
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=silent, heartbeat_at=silent, attempts=3)
+    resend_stale_jobs()
+    job.refresh_from_db()
+    assert job.state == "running"
