@@ -3,14 +3,16 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from core.access import get_project_for_user, projects_for_user
-from core.jobs import recent_jobs
+from core.jobs import active_job, recent_jobs
 from core.models import Project, Role
 from core.services import project_create
 from core.stats import class_counts, project_stats
 from labeling.selectors import annotator_progress, ranking_paused
 from learning import autoaccept
+from learning.job_kinds import RETRAIN
 from learning.schedule import request_retrain
 from learning.selectors import latest_model
 from quorum.lib.errors import QuorumError
@@ -60,7 +62,7 @@ def project_detail(request, project_id):
         "mine": annotator_progress(project, request.user), "model": latest_model(project),
         "jobs": recent_jobs(project), "classes": class_counts(project, progress),
         "is_manager": membership.allows(Role.MANAGER), "is_reviewer": membership.allows(Role.REVIEWER),
-        "ranking_paused": ranking_paused(project),
+        "ranking_paused": ranking_paused(project), "retraining": active_job(project, RETRAIN),
     }
     if context["is_reviewer"]:
         context["aa"] = autoaccept.status(project)
@@ -71,5 +73,11 @@ def project_detail(request, project_id):
 @require_POST
 def project_retrain(request, project_id):
     project, _ = get_project_for_user(request.user, project_id, Role.MANAGER)
-    request_retrain(project=project, user=request.user)
-    return redirect("projects:project", project.pk)
+    job = request_retrain(project=project, user=request.user)
+    if not request.htmx:
+        return redirect("projects:project", project.pk)
+    # Feedback at once: the job appears in the list (polling until it ends) and the model card says so.
+    response = render(request, "projects/_jobs.html", {
+        "jobs": recent_jobs(project), "project": project,
+        "started": f"Retrain queued as job {job.pk}; the model card updates when it ends."})
+    return trigger_client_event(response, "jobStarted", {"job": job.pk})
