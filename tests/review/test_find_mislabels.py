@@ -72,3 +72,18 @@ def test_a_dismissed_flag_is_not_raised_again_for_the_same_label_and_evidence(im
     # the same items with their flags only deleted (never settled) are found again
     Flag.objects.filter(project=image_project).delete()
     assert flag_mislabels(model_version=version) == len(dismissed)
+
+
+def test_slices_come_from_the_first_metadata_field_with_a_few_values():
+    from types import SimpleNamespace
+
+    from review.services import _slices
+
+    def rows(metas):
+        return [SimpleNamespace(item=SimpleNamespace(metadata=m)) for m in metas]
+
+    metas = [{"channel": c, "agent": f"a{i}", "when": "night"} for i, c in enumerate(["email", "phone"] * 10)]
+    # "agent" has 20 values (too many), "when" one (no split): "channel" decides
+    assert _slices(rows(metas)) == [0, 1] * 10
+    assert _slices(rows([{"channel": "email"}, {}])) is None  # a field some items lack is not a slice
+    assert _slices(rows([None, None])) is None
