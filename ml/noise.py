@@ -1,8 +1,11 @@
 """Find likely mislabels from out-of-fold probabilities (confident learning) and explain each one.
 
-Two entry points:
+Entry points:
 
-* ``detect_mislabels(X, labels, n_classes)``: fits the out-of-fold ensemble itself, then flags.
+* ``search_mislabels(X, labels, n_classes, slices=..., settled=...)``: what the product runs after every
+  retrain: cleanlab's filter (also per noisier slice) plus confident contradictions it misses, settled
+  flags kept quiet unless the evidence grows much stronger;
+* ``detect_mislabels(X, labels, n_classes)``: fits the out-of-fold ensemble itself, then cleanlab's filter.
 * ``find_label_issues(labels, oof_proba, features=None)``: when the caller already has out-of-fold
   probabilities (for example uploaded predictions).
 
