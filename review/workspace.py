@@ -23,12 +23,18 @@ def review_keys(labels) -> dict[int, str]:
     return {lab.pk: keys[i] for i, lab in enumerate(labels[:10])}
 
 
-def model_top(item: Item, labels, k: int = 3) -> list[dict]:
-    prediction = Prediction.objects.filter(item=item).order_by("-model_version_id").first()
+def model_top(item: Item, labels, k: int = 3) -> tuple[list[dict], str]:
+    """The latest model version's top ``k`` labels for the item, and which predictions those are (a flag's own
+    confidence comes from the out-of-fold mislabel check, so the two numbers are named apart)."""
+    prediction = (Prediction.objects.filter(item=item).select_related("model_version")
+                  .order_by("-model_version_id").first())
     if prediction is None:
-        return []
+        return [], ""
     ranked = sorted(enumerate(prediction.probabilities), key=lambda p: -p[1])[:k]
-    return [{"label": labels[i], "p": p, "percent": int(round(100 * p))} for i, p in ranked if i < len(labels)]
+    kind = "out-of-fold: a model that did not train on this item" if prediction.out_of_fold else \
+        "trained on this item's label"
+    source = f"current model {prediction.model_version.name}, {kind}"
+    return [{"label": labels[i], "p": p, "percent": int(round(100 * p))} for i, p in ranked if i < len(labels)], source
 
 
 def item_consensus(annotations, labels) -> dict | None:
@@ -90,10 +96,11 @@ def item_detail(item: Item, *, cache: dict | None = None) -> dict:
     settled = list(Flag.objects.filter(item=item, action="settled").select_related("resolved_by"))
     keys = review_keys(labels)
     neighbours, neighbours_note = nearest_labeled(item, labels, cache=cache)
+    top, top_source = model_top(item, labels)
     return {
         "item": item, "labels": [{"label": lab, "key": keys.get(lab.pk)} for lab in labels],
         "annotations": annotations, "consensus": item_consensus(annotations, labels),
-        "top": model_top(item, labels), "neighbours": neighbours, "neighbours_note": neighbours_note,
+        "top": top, "top_source": top_source, "neighbours": neighbours, "neighbours_note": neighbours_note,
         "events": events, "comments": comments, "timeline": _timeline(events, comments, settled),
     }
 

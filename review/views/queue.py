@@ -74,7 +74,7 @@ def review_queue(request, project_id):
 
 
 def _get_flag(project, flag_id) -> Flag:
-    flag = Flag.objects.select_related("item", "item__final_label", "item__project", "resolved_by",
+    flag = Flag.objects.select_related("item", "item__final_label", "item__project", "resolved_by", "model_version",
                                        "suggested_label").filter(pk=flag_id, project=project).first()
     if flag is None:
         raise Http404("No such flag")

@@ -27,6 +27,9 @@ def test_reviewer_clears_five_flags_with_the_keyboard_and_undoes_the_last(image_
         box = page.locator(selector).bounding_box()
         assert box is not None and box["y"] + box["height"] <= 768, selector
     expect(page.locator("#neighbours a")).to_have_count(5)
+    # One prediction, two numbers: each says where it comes from.
+    expect(page.locator("#flag-confidence-source")).to_contain_text("out-of-fold ensemble on m1")
+    expect(page.locator("#top-source")).to_have_text("current model m1, out-of-fold: a model that did not train on this item")
     page.screenshot(path=str(SCREENSHOTS / "review-item.png"))
 
     def decide(flag, keys, text=None):
