@@ -1,18 +1,40 @@
 """Writes on projects and final labels: every final-label change leaves a LabelEvent in the same transaction."""
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.models import Item, Label, LabelEvent, Membership, Project, Role
 from core.signals import final_label_changed
+from ml.active import STRATEGIES
 from quorum.lib.errors import QuorumError
 
 # Digits first, then letters not taken by shortcuts (a accept, g guidelines, j/k move, s skip, u/z undo).
 KEYS = "1234567890bcdefhilmnopqrtvwxy"
 
 
+PROJECT_CREATORS = {
+    "staff": "Creating projects needs a staff account",
+    "managers": "Creating projects needs a staff account or the manager role in a project",
+    "everyone": "",
+}
+
+
+def project_creation_refused(user) -> str:
+    """Why ``user`` may not create projects under settings.QUORUM_PROJECT_CREATORS ("" when they may)."""
+    rule = settings.QUORUM_PROJECT_CREATORS
+    if not user.is_authenticated:
+        return "Sign in to create a project."
+    if rule == "everyone" or user.is_staff or user.is_superuser:
+        return ""
+    if rule == "managers" and Membership.objects.filter(user=user, role=Role.MANAGER).exists():
+        return ""
+    return f"{PROJECT_CREATORS[rule]}; ask an administrator or a manager to create it or to invite you."
+
+
 @transaction.atomic
 def project_create(*, name: str, kind: str, labels: list[str], owner, guidelines: str = "", overlap: int = 1,
-                   retrain_every: int = 50) -> Project:
+                   retrain_every: int = 50, query_strategy: str | None = None, adjudication_k: int = 2,
+                   consensus_threshold: float = 0.7) -> Project:
     """Create a project with its ordered label set; the owner becomes its manager."""
     name = name.strip()
     if not name:
@@ -21,8 +43,16 @@ def project_create(*, name: str, kind: str, labels: list[str], owner, guidelines
         raise QuorumError(f"Unknown kind {kind!r}: choose one of {', '.join(Project.Kind.values)}.")
     if overlap < 1:
         raise QuorumError("Overlap must be at least 1 annotator per item.")
+    if query_strategy is not None and query_strategy not in STRATEGIES:
+        raise QuorumError(f"Unknown query strategy {query_strategy!r}: choose one of {', '.join(STRATEGIES)}.")
+    if adjudication_k < 1:
+        raise QuorumError("Adjudication k must be at least 1 extra annotator per disputed item.")
+    if not 0.0 <= consensus_threshold <= 1.0:
+        raise QuorumError("The consensus threshold is a confidence between 0 and 1 (e.g. 0.7).")
+    extra = {"query_strategy": query_strategy} if query_strategy else {}
     project = Project.objects.create(name=name, kind=kind, guidelines=guidelines, overlap=overlap,
-                                     retrain_every=retrain_every)
+                                     retrain_every=retrain_every, adjudication_k=adjudication_k,
+                                     consensus_threshold=consensus_threshold, **extra)
     labels_set(project=project, names=labels)
     Membership.objects.create(project=project, user=owner, role=Role.MANAGER)
     return project

@@ -355,3 +355,9 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 QUORUM_URL_IMPORT_DEADLINE_SECONDS = envint("QUORUM_URL_IMPORT_DEADLINE_SECONDS", 600)
 QUORUM_URL_IMPORT_MIN_BYTES_PER_SECOND = envint("QUORUM_URL_IMPORT_MIN_BYTES_PER_SECOND", 10 * 1024)
 QUORUM_URL_IMPORT_RATE_GRACE_SECONDS = envint("QUORUM_URL_IMPORT_RATE_GRACE_SECONDS", 10)
+
+# Who may create projects: "staff" (staff accounts only), "managers" (staff and anyone who already manages a
+# project; the default) or "everyone" (any signed-in user). Others do not see the button and get a 403.
+QUORUM_PROJECT_CREATORS = os.environ.get("QUORUM_PROJECT_CREATORS", "managers")
+if QUORUM_PROJECT_CREATORS not in ("staff", "managers", "everyone"):
+    raise ImproperlyConfigured(f"QUORUM_PROJECT_CREATORS must be staff, managers or everyone, got {QUORUM_PROJECT_CREATORS!r}")
