@@ -41,7 +41,9 @@ def test_annotators_cannot_run_it(client, image_project, people):
 
 
 def _digits_project_with_flags(image_project):
-    from learning.models import ModelVersion
+    from learning.models import LearningSettings, ModelVersion
+
+    LearningSettings.objects.create(project=image_project, seed=3)  # the same folds on every run
 
     data, wrong = digits_zip(150, wrong=10)
     rows, errors = parse_zip("d.zip", io.BytesIO(data))
@@ -67,7 +69,8 @@ def test_a_dismissed_flag_is_not_raised_again_for_the_same_label_and_evidence(im
     assert dismissed
     Flag.objects.filter(project=image_project).update(status=Flag.Status.DISMISSED, label_changed=False,
                                                       resolved_at=timezone.now(), resolved_by=people["reviewer"])
-    assert flag_mislabels(model_version=version) == 0
+    flag_mislabels(model_version=version)
+    # no settled item is flagged again on the same evidence (the search may look further, at other items)
     assert not Flag.objects.filter(project=image_project, status=Flag.Status.OPEN, item_id__in=dismissed).exists()
     # the same items with their flags only deleted (never settled) are found again
     Flag.objects.filter(project=image_project).delete()
