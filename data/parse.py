@@ -520,12 +520,16 @@ class _Listed:
     metadata_json: str
 
 
-def _wrapper(paths: list[PurePosixPath]) -> str | None:
-    """The one folder that holds everything, when the label folders are inside it (``images/red/1.png``)."""
+def _wrapper(images: list[PurePosixPath], manifests: list[PurePosixPath]) -> str | None:
+    """The one folder that holds everything: label folders inside it (``images/red/1.png``), or the images
+    with their manifest (``photos/manifest.csv`` beside ``photos/1.png``)."""
+    paths = images + manifests
     tops = {p.parts[0] for p in paths}
-    if len(tops) != 1 or any(len(p.parts) < 2 for p in paths) or not any(len(p.parts) > 2 for p in paths):
+    if len(tops) != 1 or any(len(p.parts) < 2 for p in paths):
         return None
-    return tops.pop()
+    if any(len(p.parts) > 2 for p in images) or any(len(p.parts) == 2 for p in manifests):
+        return tops.pop()
+    return None
 
 
 def _manifest(name: str, manifest: _Entry, errors: list) -> dict[str, _Listed]:
@@ -561,7 +565,8 @@ def _manifest(name: str, manifest: _Entry, errors: list) -> dict[str, _Listed]:
 def _image_entries(name: str, entries: list[_Entry], errors: list, notes: list) -> list[Row]:
     """Rows for the readable images among ``entries``; problems go to ``errors``, remarks to ``notes``."""
     images = [e for e in entries if e.path.suffix.lower() not in MANIFEST_SUFFIXES]
-    wrapper = _wrapper([e.path for e in images])
+    wrapper = _wrapper([e.path for e in images],
+                       [e.path for e in entries if e.path.suffix.lower() in MANIFEST_SUFFIXES])
     base = PurePosixPath(wrapper) if wrapper else PurePosixPath()
     tops = (base, PurePosixPath())
     manifests = [e for e in entries if e.path.suffix.lower() in MANIFEST_SUFFIXES and e.path.parent in tops]
@@ -575,7 +580,9 @@ def _image_entries(name: str, entries: list[_Entry], errors: list, notes: list) 
         return []
     listed = _manifest(name, manifests[0], errors) if manifests else {}
     if wrapper:
-        notes.append(f"Everything is inside one folder, '{wrapper}/': its sub-folders were used as labels.")
+        used = "its sub-folders were used as labels" if any(len(e.path.parts) > 2 for e in images) else (
+            "it was not used as a label")
+        notes.append(f"Everything is inside one folder, '{wrapper}/': {used}.")
     rows: list[Row] = []
     for e in images:
         rel = e.path.relative_to(base)

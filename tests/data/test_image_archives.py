@@ -76,6 +76,27 @@ def test_a_single_wrapping_folder_is_seen_through_and_noted(lamp):
     assert not lamp.labels.filter(name="images").exists()
 
 
+def test_a_wrapping_folder_with_its_manifest_and_flat_images_takes_the_manifest_labels(lamp):
+    """``photos/manifest.csv`` beside ``photos/a.jpg``: the folder wraps, it is not a label."""
+    parsed = parse_archive("photos.zip", io.BytesIO(zipped({
+        "photos/manifest.csv": b"file,label,site\na.jpg,red,roof\nb.jpg,green,yard\n",
+        "photos/a.jpg": photo(1), "photos/b.jpg": photo(2)})))
+    assert parsed.errors == []
+    result = import_rows(project=lamp, rows=parsed.rows, errors=parsed.errors, name="photos.zip", notes=parsed.notes)
+    items = Item.objects.filter(project=lamp)
+    assert dict(items.values_list("source_name", "given_label__name")) == {
+        "photos.zip/photos/a.jpg": "red", "photos.zip/photos/b.jpg": "green"}
+    assert items.get(source_name="photos.zip/photos/b.jpg").metadata == {"site": "yard"}
+    assert "Everything is inside one folder, 'photos/': it was not used as a label." in result.notes
+    assert not lamp.labels.filter(name="photos").exists()
+
+
+def test_one_folder_of_images_without_a_manifest_is_that_label(lamp):
+    parsed = parse_archive("red.zip", io.BytesIO(zipped({"red/a.jpg": photo(1), "red/b.jpg": photo(2)})))
+    import_rows(project=lamp, rows=parsed.rows, errors=parsed.errors, name="red.zip", notes=parsed.notes)
+    assert set(Item.objects.filter(project=lamp).values_list("given_label__name", flat=True)) == {"red"}
+
+
 MANIFEST = (b"file,label,time_of_day,camera\n"
             b"red/a.jpg,,night,cam-2\n"              # label from the folder
             b"b.jpg,green,day,cam-1\n"               # label from the manifest
