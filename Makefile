@@ -24,9 +24,7 @@ run: install ## migrate, load the demo once, serve on PORT with a Celery worker;
 	@echo ""
 	@echo "  Quorum is starting at http://127.0.0.1:$(PORT)/"
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A quorum worker --loglevel=warning --concurrency=1 --pool=solo & \
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload --skip-checks; wait
+	@BIN=$(BIN) PORT=$(PORT) ./scripts/serve.sh
 
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/quorum
 
