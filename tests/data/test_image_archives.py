@@ -97,6 +97,15 @@ def test_one_folder_of_images_without_a_manifest_is_that_label(lamp):
     assert set(Item.objects.filter(project=lamp).values_list("given_label__name", flat=True)) == {"red"}
 
 
+def test_a_jpeg_missing_only_its_last_bytes_is_listed_as_damaged_not_imported(lamp):
+    """Its headers are intact, so a header check passes it; decoding the pixels does not."""
+    good = photo(5)
+    parsed = parse_archive("cut.zip", io.BytesIO(zipped({"red/whole.jpg": good, "red/cut.jpg": good[:-40]})))
+    assert [r.source_name for r in parsed.rows] == ["cut.zip/red/whole.jpg"]
+    [problem] = parsed.errors
+    assert str(problem).startswith("cut.zip/red/cut.jpg: the JPEG data is cut short or damaged: it could not be decoded")
+
+
 MANIFEST = (b"file,label,time_of_day,camera\n"
             b"red/a.jpg,,night,cam-2\n"              # label from the folder
             b"b.jpg,green,day,cam-1\n"               # label from the manifest
