@@ -10,6 +10,7 @@ from django_htmx.http import trigger_client_event
 from core.access import get_project_for_user
 from core.models import Annotation, LabelSource
 from core.selectors import project_labels
+from core.stats import project_stats
 from labeling.queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
 from labeling.selectors import annotator_progress, ranking_paused
 from quorum.lib.errors import QuorumError
@@ -33,9 +34,12 @@ def _item_context(request, project, *, correcting: Annotation | None = None, err
     # measure how often people click the suggestion rather than how often the model is right.
     if item is not None and item.predicted_label_id and correcting is None and item.final_source != LabelSource.MODEL:
         suggestion = next((lab for lab in labels if lab.pk == item.predicted_label_id), None)
+    mine = annotator_progress(project, request.user)
+    # More open items than the annotator's own count walks: the bar shows the project's counts instead.
+    overall = project_stats(project) if mine["remaining_capped"] else None
     return {
         "project": project, "labels": labels, "item": item, "assignment": assignment, "correcting": correcting,
-        "suggestion": suggestion, "mine": annotator_progress(project, request.user), "error": error,
+        "suggestion": suggestion, "mine": mine, "overall": overall, "error": error,
     }
 
 

@@ -118,3 +118,18 @@ def test_a_bad_upload_fails_the_job_with_file_and_line_and_writes_nothing(client
     body = client.get(response["Location"]).content.decode()
     assert "bad.jsonl, line 2: missing the &#x27;text&#x27; field" in body
     assert Item.objects.count() == 0
+
+
+def test_key_hints_come_from_the_projects_labels(client, text_project, people):
+    add_texts(text_project, ["one item"])
+    body = _login(client, people["alice"]).get(reverse("labeling:label", args=[text_project.pk])).content.decode()
+    assert '<span id="label-keys"><kbd>1</kbd>–<kbd>3</kbd>' in body  # three labels: 1–3, not 1…0
+    assert '<td id="help-label-keys"><kbd>1</kbd>–<kbd>3</kbd>' in body
+
+
+def test_with_more_than_200_items_left_the_bar_shows_the_projects_counts(client, text_project, people):
+    add_texts(text_project, [f"item {i}" for i in range(230)], ["positive"] * 23 + [None] * 207)
+    body = _login(client, people["alice"]).get(reverse("labeling:label", args=[text_project.pk])).content.decode()
+    assert "more than 200</strong> remaining" in body
+    assert 'id="project-progress"' in body and 'aria-valuenow="10"' in body
+    assert "Project: 23 of 230 items labeled (10%)" in body
