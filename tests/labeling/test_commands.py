@@ -35,10 +35,16 @@ def test_load_demo_builds_the_digits_project_once_with_noisy_given_labels():
     out = io.StringIO()
     call_command("load_demo", "--given", "100", stdout=out)
     call_command("load_demo", stdout=out)
-    project = Project.objects.get()
+    project = Project.objects.get(kind=Project.Kind.IMAGE)
     assert project.items.count() == 1797
     assert project.items.filter(given_label__isnull=False).count() == 100
     assert "Demo logins (password 'quorum-demo')" in out.getvalue()
     assert "already loaded" in out.getvalue()
     keys = dict(project.labels.values_list("name", "key"))
     assert keys["0"] == "0" and keys["1"] == "1"
+    # The small text demo the README's examples use: loaded once too, with a first frozen version.
+    reviews = Project.objects.get(kind=Project.Kind.TEXT)
+    assert (reviews.items.count(), reviews.items.filter(given_label__isnull=False).count()) == (90, 45)
+    assert list(reviews.labels.values_list("name", flat=True)) == ["positive", "negative", "neutral"]
+    assert reviews.items.filter(final_label__name="negative", metadata__time="night").exists()
+    assert reviews.dataset_versions.get().name == "v1" and Project.objects.count() == 2
