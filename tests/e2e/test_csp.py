@@ -122,3 +122,18 @@ def test_htmx_runs_without_eval_and_the_select_all_button_still_works(page_for, 
         page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';
                                  document.body.appendChild(s); }""")
     assert page.evaluate("window.pwned === undefined")
+
+
+def test_an_item_image_opened_on_its_own_shows_the_image(page_for, live_server, site):
+    """The image URL keeps its own locked-down policy (no script, sandboxed) and still displays when opened
+    directly, as a reviewer does from an export link."""
+    page = page_for("manager")
+    violations = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    response = page.goto(f"{live_server.url}/items/{site['item_id']}/image/")
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy
+    image = page.locator("img").first
+    expect(image).to_be_visible()
+    assert image.evaluate("i => i.complete && i.naturalWidth") > 0
+    assert not violations, violations
