@@ -16,7 +16,7 @@ from quorum.lib.errors import Conflict, QuorumError
 from quorum.lib.params import int_or_none
 from review.decisions import add_comment, escalate_flag, mark_flag, resolve_flag, undo_last
 from review.models import Flag
-from review.selectors import FILTERS, filter_counts, open_flags
+from review.selectors import FILTERS, filter_counts, flag_page, open_flags
 from review.services import request_flag_run
 from review.workspace import flag_detail
 
@@ -64,13 +64,32 @@ def _filter_options(project, filters: dict) -> list[dict]:
 def review_queue(request, project_id):
     project, membership = get_project_for_user(request.user, project_id, Role.REVIEWER)
     filters = _filters(request.GET)
-    flags = list(open_flags(project, filters=filters)[:200])
+    page = flag_page(project, filters=filters, after=_cursor(request.GET.get("after")),
+                     before=_cursor(request.GET.get("before")), size=PAGE_SIZE)
     total = Flag.objects.filter(project=project, status=Flag.Status.OPEN).count()
+    matching = open_flags(project, filters=filters).count() if filters else total
     return render(request, "review/queue.html", {
-        "project": project, "flags": flags, "groups": _filter_options(project, filters), "filters": filters,
-        "query": urlencode(filters), "total": total, "shown": len(flags),
+        "project": project, "flags": page["flags"], "groups": _filter_options(project, filters), "filters": filters,
+        "query": urlencode(filters), "total": total, "shown": matching,
+        "next_url": _page_url(filters, "after", page["next"]), "prev_url": _page_url(filters, "before", page["prev"]),
         "is_manager": membership.allows(Role.MANAGER),
     })
+
+
+PAGE_SIZE = 50
+
+
+def _cursor(value: str | None) -> tuple[float, int] | None:
+    """"0.875:42" -> (0.875, 42); anything else is no cursor (the first page)."""
+    try:
+        score, pk = (value or "").split(":")
+        return float(score), int(pk)
+    except ValueError:
+        return None
+
+
+def _page_url(filters: dict, name: str, key: tuple[float, int] | None) -> str:
+    return f"?{urlencode({**filters, name: f'{key[0]!r}:{key[1]}'})}" if key else ""
 
 
 def _get_flag(project, flag_id) -> Flag:

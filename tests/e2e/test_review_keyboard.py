@@ -121,3 +121,23 @@ def test_keys_typed_in_a_field_or_during_a_decision_never_decide_a_flag(image_pr
     assert (form["flag"], form["version"]) == (str(flags[1].pk), "1")
     expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[2].pk))
     assert Flag.objects.get(pk=flags[1].pk).action == "accept"
+
+
+def test_the_queue_pages_with_n_and_p_and_j_enter_still_open_a_flag(text_project, people, page_for, live_server):
+    from tests.review.helpers import flag, labeled_items
+
+    items = labeled_items(text_project, [(f"text {i}", "negative") for i in range(60)])
+    flags = [flag(item, score=round(1 - n / 100, 2)) for n, item in enumerate(items)]
+    page = page_for("reviewer")
+    page.goto(f"{live_server.url}/projects/{text_project.pk}/review/")
+    expect(page.locator("#flag-table tbody tr")).to_have_count(50)
+    page.keyboard.press("n")
+    expect(page.locator("#flag-table tbody tr")).to_have_count(10)
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[51].pk))
+    page.go_back()
+    page.keyboard.press("p")
+    expect(page.locator("#flag-table tbody tr")).to_have_count(50)
+    expect(page.locator("#page-prev")).to_have_count(0)
+    page.screenshot(path=str(SCREENSHOTS / "review-queue-paged.png"), full_page=True)

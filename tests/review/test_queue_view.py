@@ -48,3 +48,26 @@ def test_queue_filters_by_annotator(text_project, people):
 def test_queue_is_for_reviewers_only(text_project, people):
     assert client_for(people["alice"]).get(f"/projects/{text_project.pk}/review/").status_code == 403
     assert client_for(people["outsider"]).get(f"/projects/{text_project.pk}/review/").status_code == 404
+
+
+def test_the_queue_pages_by_keyset_forward_and_back_without_gaps_or_repeats(text_project, people):
+    items = labeled_items(text_project, [(f"t{i}", "negative") for i in range(120)])
+    for n, item in enumerate(items):
+        flag(item, score=round(1 - (n // 3) / 100, 2))  # ties of three: the id breaks them
+    client = client_for(people["reviewer"])
+    url = f"/projects/{text_project.pk}/review/"
+    pages, r = [], client.get(url)
+    while True:
+        pages.append([f.pk for f in r.context["flags"]])
+        if not r.context["next_url"]:
+            break
+        assert 'id="page-next"' in r.content.decode()
+        r = client.get(url + r.context["next_url"])
+    assert [len(p) for p in pages] == [50, 50, 20]
+    expected = list(Flag.objects.order_by("-score", "id").values_list("pk", flat=True))
+    assert sum(pages, []) == expected
+    back = client.get(url + r.context["prev_url"])
+    assert [f.pk for f in back.context["flags"]] == pages[1]
+    first = client.get(url + back.context["prev_url"])
+    assert [f.pk for f in first.context["flags"]] == pages[0] and not first.context["prev_url"]
+    assert "120 open flags" in r.content.decode()
