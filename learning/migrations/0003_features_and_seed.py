@@ -3,8 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import learning.models.settings
-
 
 class Migration(migrations.Migration):
 
@@ -19,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='learning_settings', serialize=False, to='core.project')),
                 ('embedder', models.CharField(blank=True, help_text="Item features: 'default', 'pixels', 'descriptors', 'tfidf', 'tfidf+wordllama' or 'onnx:/path/model.onnx?size=224&mean=...&std=...'. Blank: the server default (QUORUM_EMBEDDER).", max_length=500)),
-                ('seed', models.BigIntegerField(default=learning.models.settings.new_seed, help_text='Seed of every random choice for this project.')),
+                ('seed', models.BigIntegerField(default=0, help_text='Seed of every random choice for this project.')),
             ],
         ),
         migrations.AddField(
