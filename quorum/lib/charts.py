@@ -56,7 +56,7 @@ def grouped_bars(categories: list[str], series: list[tuple[str, list[float]]], *
             w = max(v * scale, 1 if v else 0)
             body.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" rx="2" '
                         f'fill="{SERIES[s % len(SERIES)]}"><title>{escape(cat)} · {escape(name)}: {_fmt(v)}</title></rect>'
-                        f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}" fill="{MUTED}" font-size="10">{_fmt(v)}</text>')
+                        f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}" fill="{MUTED}" font-size="11">{_fmt(v)}</text>')
     return _svg(width, height, body, title)
 
 
@@ -79,7 +79,7 @@ def accuracy_bars(rows: list[tuple[str, float, int, bool]], *, title: str, refer
     if reference is not None:
         x = label_w + reference * plot_w
         body.append(f'<line x1="{x:.1f}" y1="10" x2="{x:.1f}" y2="{height}" stroke="{INK}" stroke-dasharray="4 3"/>'
-                    f'<text x="{x:.1f}" y="9" text-anchor="middle" fill="{MUTED}" font-size="10">overall {reference:.2f}</text>')
+                    f'<text x="{x:.1f}" y="9" text-anchor="middle" fill="{MUTED}" font-size="11">overall {reference:.2f}</text>')
     return _svg(width, height, body, title)
 
 
@@ -112,7 +112,7 @@ def heatmap(matrix: list[list[int]], labels: list[str], *, title: str) -> SafeSt
                         f'</title></rect>')
             if v:
                 body.append(f'<text x="{left + j * cell + cell / 2}" y="{y + cell / 2}" text-anchor="middle" '
-                            f'dominant-baseline="middle" font-size="{10 if cell < 30 else 11}" fill="{text_fill}">{v}</text>')
+                            f'dominant-baseline="middle" font-size="11" fill="{text_fill}">{v}</text>')
     return _svg(width, height, body, title)
 
 
@@ -123,7 +123,7 @@ def histogram(counts: list[int], edges: list[float], *, title: str, xlabel: str)
     top = max(counts, default=0) or 1
     bw = plot_w / max(len(counts), 1)
     body = [f'<line x1="{left}" y1="{12 + plot_h}" x2="{width - 10}" y2="{12 + plot_h}" stroke="{LINE}"/>',
-            f'<text x="{left - 6}" y="16" text-anchor="end" fill="{MUTED}" font-size="10">{top:,}</text>',
+            f'<text x="{left - 6}" y="16" text-anchor="end" fill="{MUTED}" font-size="11">{top:,}</text>',
             f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle" fill="{MUTED}">{escape(xlabel)}</text>']
     for i, v in enumerate(counts):
         h = plot_h * v / top
@@ -133,18 +133,28 @@ def histogram(counts: list[int], edges: list[float], *, title: str, xlabel: str)
     step = max(1, len(edges) // 6)
     for i in range(0, len(edges), step):
         x = left + i * bw
-        body.append(f'<text x="{x:.1f}" y="{12 + plot_h + 14}" text-anchor="middle" fill="{MUTED}" font-size="10">{edges[i]:g}</text>')
+        body.append(f'<text x="{x:.1f}" y="{12 + plot_h + 14}" text-anchor="middle" fill="{MUTED}" font-size="11">{edges[i]:g}</text>')
     return _svg(width, height, body, title)
+
+
+def _x_range(xs: list[float]) -> tuple[float, float]:
+    """The x axis spans the data (not 0 to the largest x, which squeezed a curve of late versions into the right
+    edge), padded by a tenth of the span, never below 0; one point gets a range around it."""
+    if not xs:
+        return 0.0, 1.0
+    lo, hi = min(xs), max(xs)
+    pad = (hi - lo) * 0.1 if hi > lo else max(1.0, abs(hi) * 0.1)
+    return max(0.0, lo - pad), hi + pad
 
 
 def line_chart(points: list[tuple[float, float]], *, title: str, xlabel: str, ylabel: str) -> SafeString:
     """A line with dots, y in [0, 1] (accuracy), x from 0 to the largest x (number of labels)."""
     width, height, left, bottom = 640, 240, 50, 40
     plot_w, plot_h = width - left - 20, height - bottom - 14
-    xmax = max((p[0] for p in points), default=1) or 1
+    xlo, xhi = _x_range([p[0] for p in points])
     ymin = min([0.5] + [p[1] for p in points])
     ymin = math.floor(ymin * 10) / 10
-    sx = lambda x: left + plot_w * x / xmax  # noqa: E731
+    sx = lambda x: left + 8 + (plot_w - 16) * (x - xlo) / (xhi - xlo)  # noqa: E731
     sy = lambda y: 14 + plot_h * (1 - (y - ymin) / (1 - ymin or 1))  # noqa: E731
     body = [f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle" fill="{MUTED}">{escape(xlabel)}</text>',
             f'<text x="12" y="{14 + plot_h / 2}" fill="{MUTED}" transform="rotate(-90 12 {14 + plot_h / 2})" '
@@ -153,10 +163,11 @@ def line_chart(points: list[tuple[float, float]], *, title: str, xlabel: str, yl
         y = ymin + k / 10
         body.append(f'<line x1="{left}" y1="{sy(y):.1f}" x2="{left + plot_w}" y2="{sy(y):.1f}" stroke="{LINE}"/>'
                     f'<text x="{left - 6}" y="{sy(y):.1f}" text-anchor="end" dominant-baseline="middle" fill="{MUTED}" '
-                    f'font-size="10">{y:.1f}</text>')
+                    f'font-size="11">{y:.1f}</text>')
     for frac in (0, 0.25, 0.5, 0.75, 1):
-        body.append(f'<text x="{sx(frac * xmax):.1f}" y="{14 + plot_h + 16}" text-anchor="middle" fill="{MUTED}" '
-                    f'font-size="10">{int(frac * xmax):,}</text>')
+        x = xlo + frac * (xhi - xlo)
+        body.append(f'<text x="{sx(x):.1f}" y="{14 + plot_h + 16}" text-anchor="middle" fill="{MUTED}" '
+                    f'font-size="11">{int(round(x)):,}</text>')
     pts = sorted(points)
     if len(pts) > 1:
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
