@@ -32,3 +32,15 @@ def test_bulk_relabel_from_a_confusion_cell(image_project, people, page_for, liv
         assert item.final_label == predicted
         assert history(item) == [(None, given.name, "given", None, "import", False),
                                  (given.name, predicted.name, "reviewer", "reviewer", "bulk:confusion", False)]
+
+    # The relabel settled the item's open flag: it is gone from the queue, and the item's history says why.
+    from review.models import Flag
+
+    settled = Flag.objects.get(pk=target.pk)
+    assert (settled.status, settled.action) == ("resolved", "settled")
+    page.goto(f"{live_server.url}/projects/{image_project.pk}/review/")
+    expect(page.locator(f'#flag-table tr[data-href*="/flags/{target.pk}/"]')).to_have_count(0)
+    page.goto(f"{live_server.url}/items/{target.item_id}/")
+    expect(page.locator(f'#history li[data-settled-flag="{target.pk}"]')).to_contain_text(
+        f"settled: reviewer set the label to {predicted.name} (bulk relabel from the confusion view)")
+    page.screenshot(path=str(SCREENSHOTS / "review-item-settled.png"), full_page=True)
