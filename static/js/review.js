@@ -2,6 +2,16 @@
 // audit (label keys). The server does the work; htmx swaps the next flag in.
 (function () {
   "use strict";
+  // The review screens' htmx settings (base.html's meta holds the site-wide ones; htmx reads one meta only):
+  // a refused decision (400/403/409) is swapped in so the reviewer sees why and the flag's current state, and
+  // a swapped panel is settled at once, so no key ever meets a panel whose attributes are still the old flag's.
+  if (window.htmx) {
+    window.htmx.config.defaultSettleDelay = 0;
+    window.htmx.config.responseHandling = [
+      { code: "204", swap: false }, { code: "[23]..", swap: true },
+      { code: "(400|403|409)", swap: true, error: false }, { code: "...", swap: false, error: true },
+    ];
+  }
   function $(sel) { return document.querySelector(sel); }
   // htmx may not have wired up freshly swapped forms yet when a fast key comes: process first (idempotent).
   function press(el) { const form = el.closest("form"); if (form && window.htmx) window.htmx.process(form); el.click(); }
