@@ -46,6 +46,15 @@ def snapshot() -> dict:
     return tables
 
 
+def columns_of(tables: dict, like: dict) -> dict:
+    """``tables`` cut down to the columns ``like`` has: later migrations may add columns, never change old ones."""
+    out = {}
+    for table, (names, rows) in tables.items():
+        keep = [names.index(name) for name in like[table][0]]
+        out[table] = (like[table][0], [tuple(row[i] for i in keep) for row in rows])
+    return out
+
+
 def write_old_data(apps) -> None:
     """One of everything, written through the models as they were before the move."""
     def old(name):
@@ -166,7 +175,7 @@ def test_moving_models_to_new_apps_keeps_every_row_and_relation():
         assert all(rows for _, rows in before.values()), "every table has a row to lose"
 
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
-        assert snapshot() == before
+        assert columns_of(snapshot(), before) == before
         assert_new_models_read_old_data()
         assert_state_only_and_in_sync()
     finally:
