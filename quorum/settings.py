@@ -208,9 +208,6 @@ LOGGING = {
 # A 403 (role too low) is logged as one warning line, without a traceback.
 LOGGING["filters"] = {"no_403_traceback": {"()": "quorum.lib.logfilters.NoTracebackFor403"}}
 LOGGING["handlers"]["console"]["filters"] = ["no_403_traceback"]
-# A 403 (role too low) is logged as one warning line, without a traceback.
-LOGGING["filters"] = {"no_403_traceback": {"()": "quorum.lib.logfilters.NoTracebackFor403"}}
-LOGGING["handlers"]["console"]["filters"] = ["no_403_traceback"]
 
 # ---- Production: fault handling and hardening -----------------------------------------------------------
 MIDDLEWARE += [
