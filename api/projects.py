@@ -9,11 +9,12 @@ from rest_framework.response import Response
 from core.access import projects_for_user
 from core.models import Project, Role
 from core.project_settings import project_update
-from core.services import project_create
+from core.services import project_create, project_creation_refused
 from health.models import Finding
 from health.services import latest_report, request_health
 from learning import autoaccept
 from learning.schedule import request_retrain
+from quorum.lib.errors import NotAllowed
 from review.services import request_flag_run
 
 from . import schema
@@ -75,6 +76,9 @@ class ProjectList(generics.ListAPIView):
             "query_strategy": "margin", "adjudication_k": 2, "consensus_threshold": 0.8}),
             OpenApiExample("Created", value=PROJECT_EXAMPLE, response_only=True)])
     def post(self, request):
+        refused = project_creation_refused(request.user)  # the same rule as the web form (QUORUM_PROJECT_CREATORS)
+        if refused:
+            raise NotAllowed(refused)
         data = ProjectInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)

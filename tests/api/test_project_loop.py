@@ -15,6 +15,14 @@ NEW = {"name": "Support tickets", "kind": "text", "labels": ["billing", "bug", "
        "auto_accept": True, "auto_accept_target": 0.95, "auto_accept_spot_check_rate": 0.1}
 
 
+@pytest.fixture(autouse=True)
+def manager_of_a_project(people):
+    """The default QUORUM_PROJECT_CREATORS lets existing managers create projects: "manager" manages one."""
+    from core.services import project_create
+
+    project_create(name="Existing", kind="text", labels=["a"], owner=people["manager"])
+
+
 def test_a_user_creates_a_project_with_every_setting_and_becomes_its_manager(api_as, people):
     response = api_as(people["manager"]).post(reverse("api:projects"), NEW, format="json")
     assert response.status_code == 201, response.content
@@ -136,3 +144,18 @@ def test_health_run_ends_and_its_findings_are_listed(api_as, people, text_projec
     only = results(client.get(reverse("api:findings", args=[text_project.pk]), {"severity": severity}))
     assert only and {f["severity"] for f in only} == {severity}
     assert api_as(people["alice"]).get(reverse("api:findings", args=[text_project.pk])).status_code == 403
+
+
+def test_who_may_create_projects_over_the_api_follows_the_web_rule(api_as, people, settings):
+    """QUORUM_PROJECT_CREATORS applies to the API as to the new-project form: an annotator is refused with the
+    reason, nothing is written; with "everyone" they may."""
+    annotator = people["alice"]
+    assert not Membership.objects.filter(user=annotator, role=Role.MANAGER).exists()
+    settings.QUORUM_PROJECT_CREATORS = "managers"
+    before = Project.objects.count()
+    response = api_as(annotator).post(reverse("api:projects"), NEW, format="json")
+    assert response.status_code == 403
+    assert "ask an administrator or a manager" in response.json()["error"]["message"]
+    assert Project.objects.count() == before
+    settings.QUORUM_PROJECT_CREATORS = "everyone"
+    assert api_as(annotator).post(reverse("api:projects"), NEW, format="json").status_code == 201
