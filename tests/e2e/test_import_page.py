@@ -7,14 +7,13 @@ from playwright.sync_api import expect
 
 from core.services import project_create
 from tests.data.test_duplicates import photo, zipped
-from tests.e2e.conftest import browser, page_for  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def test_the_import_result_is_readable_in_the_browser(page_for, live_server, people, tmp_path):  # noqa: F811
+def test_the_import_result_is_readable_in_the_browser(page_for, live_server, people, tmp_path):
     project = project_create(name="Lamp", kind="image", labels=["red", "green", "off"], owner=people["manager"])
     same = photo(1)
     upload = tmp_path / "photos.zip"
