@@ -215,4 +215,8 @@ def _reopen_settled(*, item_id: int, since) -> None:
 
 
 def on_final_label_changed(sender, *, project, item_ids, label_id, actor=None, cause="", **kwargs):
-    settle_flags(project=project, item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)
+    if transaction.get_connection().in_atomic_block:  # the sender's transaction (no savepoint on the hot path)
+        settle_flags(project=project, item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)
+        return
+    with transaction.atomic():  # a caller in autocommit (scripts, tests): the flag rows still need their lock
+        settle_flags(project=project, item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)
