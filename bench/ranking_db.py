@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from bench import fresh_database
-from learning.job_kinds import RANK
 
 PG = os.environ.get("QUORUM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("QUORUM_BENCH_RANKING_DB", "quorum_bench_ranking")
@@ -88,6 +87,7 @@ def _uploaded(project):
 def _run(version, n_chunks_expected: int, timeout: float) -> dict:
     from core import jobs
     from core.models import Job
+    from learning.job_kinds import RANK  # after django.setup()
 
     job = jobs.create_job(project=version.project, kind=RANK, params={"model_version": version.pk})
     t0 = time.perf_counter()
