@@ -1,14 +1,12 @@
 """Parsing never guesses: every malformation of a hand-written CSV (or JSONL) is reported with file, line and
 column, all of them, and nothing is written, whichever import path reads the file."""
-import io
 
 import pytest
 
 from core.models import Item, LabelEvent
-from data import one_pass
-from data.parse import MAX_METADATA_KEYS, MAX_VALUE_CHARS, parse_upload
-from data.write import import_rows, import_text_file
+from data.parse import MAX_METADATA_KEYS, MAX_VALUE_CHARS
 from quorum.lib.errors import ImportErrors
+from tests.data.import_paths import EVERY_PATH, all_at_once, streaming
 
 pytestmark = pytest.mark.django_db
 
@@ -48,22 +46,13 @@ PROBLEMS = [
 ]
 
 
-def _all_at_once(project, name, data, tmp_path):
-    rows, errors = parse_upload(name, io.BytesIO(data))
-    return import_rows(project=project, rows=rows, errors=errors, name=name)
 
 
-def _streaming(project, name, data, tmp_path):
-    path = tmp_path / name
-    path.write_bytes(data)
-    return import_text_file(project=project, path=path, name=name)
 
 
-def _one_pass(project, name, data, tmp_path):
-    return one_pass.import_text(project=project, name=name, stream=io.BytesIO(data), bounded_memory=True)
 
 
-PATHS = pytest.mark.parametrize("run", [_all_at_once, _streaming, _one_pass], ids=["all_at_once", "streaming", "one_pass"])
+PATHS = EVERY_PATH
 
 
 def _refused(run, project, name, data, tmp_path) -> list[str]:
@@ -81,7 +70,7 @@ def test_every_malformation_of_a_hand_written_csv_is_reported_with_line_and_colu
 
 def test_a_column_count_error_does_not_hide_the_next_lines_problem(text_project, tmp_path):
     data = b"text,label\na,positive,oops\nb,nonsense\n"
-    assert _refused(_all_at_once, text_project, "x.csv", data, tmp_path) == [
+    assert _refused(all_at_once, text_project, "x.csv", data, tmp_path) == [
         "x.csv, line 2, column 3: 3 values but the header has 2 columns; put a value that contains a comma in double quotes",
         "x.csv, line 3, column 2: label 'nonsense' is not in this project's labels (positive, negative, neutral); "
         "add it to the project or fix the row"]
@@ -89,7 +78,7 @@ def test_a_column_count_error_does_not_hide_the_next_lines_problem(text_project,
 
 def test_a_quote_left_open_to_the_end_of_the_file_is_found_and_the_lines_after_it_are_still_checked(text_project, tmp_path):
     data = b'text,label\n"never closed,positive\nfine,negative\n,positive\n'
-    assert _refused(_all_at_once, text_project, "x.csv", data, tmp_path) == [
+    assert _refused(all_at_once, text_project, "x.csv", data, tmp_path) == [
         f"x.csv, line 2, column 1: the quote that opens this value is never closed; close it, or {QUOTE_HELP}",
         "x.csv, line 4, column 1: the text is empty; fill it in or remove the row"]
 
@@ -97,7 +86,7 @@ def test_a_quote_left_open_to_the_end_of_the_file_is_found_and_the_lines_after_i
 def test_a_stray_quote_that_closes_an_open_one_lines_later_is_not_taken_as_one_long_text(text_project, tmp_path):
     # The csv module alone reads lines 2-5 as one value (the issue's "one item holds four raw lines").
     data = b'text,label\n"Where is it,negative\nsecond,positive\nthird,neutral\nfourth",positive\nfifth,neutral\n'
-    assert _refused(_all_at_once, text_project, "x.csv", data, tmp_path)[0] == (
+    assert _refused(all_at_once, text_project, "x.csv", data, tmp_path)[0] == (
         "x.csv, line 2: a quoted value runs from line 2 to line 5 and takes in lines that look like rows of their "
         f"own (3, 4); close its quote on line 2, or {QUOTE_HELP}")
 
@@ -105,22 +94,22 @@ def test_a_stray_quote_that_closes_an_open_one_lines_later_is_not_taken_as_one_l
 def test_the_header_is_capped_at_200_metadata_columns_with_the_cap_in_the_message(text_project, tmp_path):
     header = ",".join(["text", "label"] + [f"m{i}" for i in range(1_000_000)])
     data = (header + "\nhello,positive" + "," * 1_000_000 + "\n").encode()
-    assert _refused(_all_at_once, text_project, "wide.csv", data, tmp_path) == [
+    assert _refused(all_at_once, text_project, "wide.csv", data, tmp_path) == [
         f"wide.csv, line 1: the header has 1,000,002 columns, over the limit of {MAX_METADATA_KEYS} metadata columns "
         "besides 'text' and 'label'; keep the columns you need"]
 
 
 def test_a_long_metadata_value_is_refused_with_the_cap_and_its_column(text_project, tmp_path):
     data = f"text,label,notes\nhello,positive,{'x' * (MAX_VALUE_CHARS + 1)}\n".encode()
-    assert _refused(_all_at_once, text_project, "x.csv", data, tmp_path) == [
+    assert _refused(all_at_once, text_project, "x.csv", data, tmp_path) == [
         f"x.csv, line 2, column 3: the value of 'notes' is {MAX_VALUE_CHARS + 1:,} characters, over the limit of "
         f"{MAX_VALUE_CHARS:,} for a metadata value"]
 
 
 def test_a_header_without_text_or_with_a_repeated_column_is_refused(text_project, tmp_path):
-    assert _refused(_all_at_once, text_project, "x.csv", b"body,label\nx,positive\n", tmp_path) == [
+    assert _refused(all_at_once, text_project, "x.csv", b"body,label\nx,positive\n", tmp_path) == [
         "x.csv, line 1: the header must have a 'text' column (it has body, label)"]
-    assert _refused(_all_at_once, text_project, "x.csv", b"text,label,label\nx,positive,positive\n", tmp_path) == [
+    assert _refused(all_at_once, text_project, "x.csv", b"text,label,label\nx,positive,positive\n", tmp_path) == [
         "x.csv, line 1, column 3: the column 'label' appears twice"]
 
 
@@ -129,7 +118,7 @@ def test_many_problems_are_all_reported_up_to_the_cap_then_counted(text_project,
 
     monkeypatch.setattr(validate, "MAX_ERRORS_KEPT", 3)
     data = b"text,label\n" + b"a,b,c\n" * 10
-    messages = _refused(_streaming, text_project, "x.csv", data, tmp_path)
+    messages = _refused(streaming, text_project, "x.csv", data, tmp_path)
     assert messages[:3] == [f"x.csv, line {n}, column 3: 3 values but the header has 2 columns; put a value that "
                             "contains a comma in double quotes" for n in (2, 3, 4)]
     assert messages[3] == "x.csv: 7 more problems not listed; fix the ones above and try again"
@@ -138,7 +127,7 @@ def test_many_problems_are_all_reported_up_to_the_cap_then_counted(text_project,
 def test_the_error_message_lists_twenty_and_says_how_many_more(text_project, tmp_path):
     data = b"text,label\n" + b",positive\n" * 25
     with pytest.raises(ImportErrors) as caught:
-        _all_at_once(text_project, "x.csv", data, tmp_path)
+        all_at_once(text_project, "x.csv", data, tmp_path)
     lines = caught.value.message.splitlines()
     assert lines[0] == "Nothing was imported: 25 problem(s) found."
     assert lines[1] == "x.csv, line 2, column 1: the text is empty; fill it in or remove the row"
@@ -168,7 +157,7 @@ def test_jsonl_problems_name_line_and_column(text_project, tmp_path, run):
 
 def test_a_clean_file_still_imports_with_multi_line_values_and_metadata(text_project, tmp_path):
     data = b'text,label,channel\n"line one\nline two",positive,email\n"say ""hi""",,chat\n\n'
-    result = _all_at_once(text_project, "ok.csv", data, tmp_path)
+    result = all_at_once(text_project, "ok.csv", data, tmp_path)
     assert (result.created, result.duplicates) == (2, 0)
     item = Item.objects.get(text="line one\nline two")
     assert (item.source_name, item.metadata, item.final_label.name) == ("ok.csv:2", {"channel": "email"}, "positive")

@@ -1,37 +1,21 @@
 """Exact duplicates are evidence: one item keeps every given label its copies arrived with, the majority decides
 its label, and copies that disagree are counted and flagged for review (contract 1)."""
 import io
-import zipfile
 
 import pytest
-from PIL import Image
 
 from core.models import Item, LabelEvent, Project
 from core.services import project_create
-from data import one_pass
 from data.parse import parse_archive, parse_upload
-from data.write import MAJORITY_CAUSE, import_rows, import_text_file
+from data.write import MAJORITY_CAUSE, import_rows
 from review.models import Flag
+from tests.data.import_paths import EVERY_PATH, photo, zipped
 
 pytestmark = pytest.mark.django_db
 
 
-def photo(seed: int) -> bytes:
-    """A small textured JPEG, different for each seed (a photo, not a flat colour)."""
-    img = Image.new("RGB", (24, 24))
-    img.putdata([((x * 7 + seed * 31) % 256, (y * 5 + seed * 17) % 256, (x * y + seed) % 256)
-                 for y in range(24) for x in range(24)])
-    out = io.BytesIO()
-    img.save(out, format="JPEG", quality=90)
-    return out.getvalue()
 
 
-def zipped(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -85,19 +69,10 @@ def test_copies_that_agree_keep_every_origin_and_raise_no_flag(states):
     assert not Flag.objects.exists()
 
 
-def _all_at_once(project, name, data, tmp_path):
-    rows, errors = parse_upload(name, io.BytesIO(data))
-    return import_rows(project=project, rows=rows, errors=errors, name=name)
 
 
-def _streaming(project, name, data, tmp_path):
-    path = tmp_path / name
-    path.write_bytes(data)
-    return import_text_file(project=project, path=path, name=name)
 
 
-def _one_pass(project, name, data, tmp_path):
-    return one_pass.import_text(project=project, name=name, stream=io.BytesIO(data), bounded_memory=True)
 
 
 TICKETS = (b"text,label\n"
@@ -109,7 +84,7 @@ TICKETS = (b"text,label\n"
            b"I was charged twice for one order,negative\n")     # 7
 
 
-@pytest.mark.parametrize("run", [_all_at_once, _streaming, _one_pass], ids=["all_at_once", "streaming", "one_pass"])
+@EVERY_PATH
 def test_four_text_copies_keep_all_labels_the_majority_wins_and_the_item_is_flagged(text_project, tmp_path, run):
     result = run(text_project, "tickets.csv", TICKETS, tmp_path)
     assert (result.created, result.duplicates, result.conflicting_duplicates) == (3, 3, 1)

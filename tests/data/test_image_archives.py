@@ -13,7 +13,7 @@ from data.imports import start_import
 from data.parse import parse_archive
 from data.write import import_rows
 from quorum.lib.errors import ImportErrors
-from tests.data.test_duplicates import photo, zipped
+from tests.data.import_paths import photo, zipped
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from core.models import Job
-from tests.data.test_duplicates import photo, zipped
+from tests.data.import_paths import photo, zipped
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.services import project_create
-from tests.data.test_duplicates import photo, zipped
+from tests.data.import_paths import photo, zipped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -1,6 +1,5 @@
 import io
 import json
-import zipfile
 
 import pytest
 
@@ -9,6 +8,7 @@ from data.parse import parse_csv, parse_jsonl, parse_upload, parse_zip
 from data.write import import_rows
 from quorum.lib.errors import ImportErrors, QuorumError
 from tests.conftest import png_bytes
+from tests.data.import_paths import zipped
 
 pytestmark = pytest.mark.django_db
 
@@ -65,19 +65,13 @@ def test_invalid_utf8_is_reported():
     assert "not valid UTF-8" in errors[0].message
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def test_zip_class_folders_become_labels_for_a_project_without_labels(people):
     from core.services import project_create
 
     project = project_create(name="Pets", kind="image", labels=[], owner=people["manager"])
-    data = _zip({"cat/1.png": png_bytes(10), "dog/2.png": png_bytes(200), "3.png": png_bytes(90)})
+    data = zipped({"cat/1.png": png_bytes(10), "dog/2.png": png_bytes(200), "3.png": png_bytes(90)})
     result = _import(project, "pets.zip", data)
     assert result.created == 3 and result.labels_created == ["cat", "dog"]
     assert sorted(project.labels.values_list("name", flat=True)) == ["cat", "dog"]
@@ -87,12 +81,12 @@ def test_zip_class_folders_become_labels_for_a_project_without_labels(people):
 
 @pytest.mark.parametrize("name", ["../evil.png", "/abs/evil.png", "a/../../evil.png"])
 def test_zip_slip_paths_are_refused(image_project, name):
-    rows, errors = parse_zip("x.zip", io.BytesIO(_zip({name: png_bytes()})))
+    rows, errors = parse_zip("x.zip", io.BytesIO(zipped({name: png_bytes()})))
     assert rows == [] and "unsafe path" in errors[0].message
 
 
 def test_svg_html_and_disguised_files_are_refused_as_images(image_project):
-    data = _zip({"a.svg": b"<svg onload=alert(1)>", "b.png": b"<html><script>alert(1)</script>", "c.html": b"<b>"})
+    data = zipped({"a.svg": b"<svg onload=alert(1)>", "b.png": b"<html><script>alert(1)</script>", "c.html": b"<b>"})
     with pytest.raises(ImportErrors) as exc:
         _import(image_project, "x.zip", data)
     msg = exc.value.message
@@ -102,14 +96,14 @@ def test_svg_html_and_disguised_files_are_refused_as_images(image_project):
 
 
 def test_zip_bomb_ratio_is_refused(image_project, settings):
-    data = _zip({"big.png": b"\0" * 5_000_000})
+    data = zipped({"big.png": b"\0" * 5_000_000})
     rows, errors = parse_zip("bomb.zip", io.BytesIO(data))
     assert rows == [] and "zip bomb" in errors[0].message
 
 
 def test_images_over_the_pixel_limit_are_refused(image_project, settings):
     settings.QUORUM_MAX_IMAGE_PIXELS = 100
-    rows, errors = parse_zip("x.zip", io.BytesIO(_zip({"0/a.png": png_bytes(size=20)})))
+    rows, errors = parse_zip("x.zip", io.BytesIO(zipped({"0/a.png": png_bytes(size=20)})))
     assert rows == [] and "pixel limit" in errors[0].message
 
 
