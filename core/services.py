@@ -112,7 +112,7 @@ def set_final_label(*, item: Item, label: Label | None, source: str, actor=None,
     item.final_confidence = confidence
     item.save(update_fields=["final_label", "final_source", "final_confidence", "updated_at", *also_save])
     if relabeled:
-        final_label_changed.send(sender=Item, project=item.project, item_ids=[item.pk],
+        final_label_changed.send(sender=Item, project_id=item.project_id, item_ids=[item.pk],
                                  label_id=label.pk if label else None, actor=actor, cause=cause)
     return event
 
@@ -144,6 +144,6 @@ def set_final_labels_bulk(*, items: list[Item], labels: list[Label], source: str
     Item.objects.bulk_update(changed, ["final_label", "final_source", "final_confidence", "updated_at"],
                              batch_size=batch_size)
     for label_id, item_ids in relabeled.items():
-        final_label_changed.send(sender=Item, project=changed[0].project, item_ids=item_ids, label_id=label_id,
+        final_label_changed.send(sender=Item, project_id=changed[0].project_id, item_ids=item_ids, label_id=label_id,
                                  actor=None, cause=cause)
     return events

@@ -16,7 +16,7 @@ gold_answered = Signal()
 given_labels_conflict = Signal()
 
 # Sent inside the writing transaction (by core.services) when items' final label changes to another label.
-# Arguments: project, item_ids (list of int), label_id (the new final label id, or None when cleared),
+# Arguments: project_id (an id, so the hot submit path loads no project row for it), item_ids (list of int), label_id (the new final label id, or None when cleared),
 # actor (the user who made the change, or None for the system), cause (the LabelEvent cause, e.g. "flag:12",
 # "bulk:confusion", "consensus:3"). Review settles or re-scores the items' open flags.
 final_label_changed = Signal()

@@ -166,7 +166,7 @@ def undo_last(*, project: Project, reviewer) -> tuple[LabelEvent, Flag | None]:
     return undo, flag
 
 
-def settle_flags(*, project: Project, item_ids: list[int], label_id: int | None, actor=None, cause: str = "") -> int:
+def settle_flags(*, item_ids: list[int], label_id: int | None, actor=None, cause: str = "") -> int:
     """The items' final label changed outside the flag being decided: settle or re-score their open flags.
 
     A person's change answers every open question on the item (the model does not overrule people), and any
@@ -214,9 +214,9 @@ def _reopen_settled(*, item_id: int, since) -> None:
             flag.save()
 
 
-def on_final_label_changed(sender, *, project, item_ids, label_id, actor=None, cause="", **kwargs):
+def on_final_label_changed(sender, *, project_id, item_ids, label_id, actor=None, cause="", **kwargs):
     if transaction.get_connection().in_atomic_block:  # the sender's transaction (no savepoint on the hot path)
-        settle_flags(project=project, item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)
+        settle_flags(item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)
         return
     with transaction.atomic():  # a caller in autocommit (scripts, tests): the flag rows still need their lock
-        settle_flags(project=project, item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)
+        settle_flags(item_ids=item_ids, label_id=label_id, actor=actor, cause=cause)

@@ -20,7 +20,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 # retrain check (two statements until the project's first retrain), RELEASE; then the next item (SAVEPOINT,
 # open lease, candidates, lease with room re-checked, RELEASE) and the annotator's progress. The partial here
 # finds the lease the page took: one more query (the lease and its item, locked) than when there is none.
-EXPECTED = {"page": 11, "partial": 10, "submit": 21, "skip": 13}  # submit: +2 for final_label_changed (project, open flags)
+EXPECTED = {"page": 11, "partial": 10, "submit": 20, "skip": 13}  # submit: +1 for final_label_changed (the open flags)
 
 
 def _project(people, n):
