@@ -228,9 +228,9 @@ def recover_stale_running(*, max_attempts: int | None = None) -> tuple[int, int]
     cutoff = timezone.now() - timedelta(seconds=2 * settings.QUORUM_JOB_STALE_SECONDS)
     resent = failed = 0
     for job in Job.objects.filter(state=Job.State.RUNNING).order_by("id"):
-        if not is_stale(job, now=timezone.now() - timedelta(seconds=settings.QUORUM_JOB_STALE_SECONDS)):
-            continue
         beat = job.heartbeat_at or job.started_at or job.created_at
+        if beat >= cutoff:  # heard of within twice the stale time
+            continue
         if job.kind in KINDS and job.attempts < max_attempts:
             if send_task(KINDS[job.kind].task, args=[job.pk]):
                 resent += 1
