@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from core.members import member_add, member_remove
 from core.models import Annotation, Item, Job, Membership, Role
-from data.imports import start_import, start_url_import
+from data.imports import retrain_after_import, start_import, start_url_import
 from data.job_kinds import IMPORT
 from data.one_pass import import_text
 from data.parse import parse_records
@@ -130,6 +130,7 @@ class ItemList(generics.ListAPIView):
             result = import_rows(project=project, rows=rows, errors=errors, name="request body")
         else:
             raise ValidationError("Send a JSON array of {\"text\": ..., \"label\": ...} objects or a 'file' upload.")
+        retrain_after_import(project=project, result=result)
         return Response(ImportResultSerializer(result.as_dict()).data, status=status.HTTP_201_CREATED)
 
 
