@@ -12,7 +12,6 @@ from django.db.models import OuterRef, Subquery
 
 from core import jobs
 from core.models import Annotation, Item, Project
-from core.signals import annotations_complete
 from learning.models import AnnotatorConfusion, AnnotatorModel, ModelVersion, Prediction
 from ml.consensus import dawid_skene_posterior, fit_dawid_skene
 
@@ -167,7 +166,3 @@ def on_annotations_complete(sender, *, item: Item, votes: list, **kwargs) -> Non
     if len(votes) > 1:
         count_completion(project_id=item.project_id)
 
-
-# Connected where the submit's consensus imports this module (labeling.consensus), so every process that
-# completes items counts them; LearningConfig.ready() is the usual place and should take this line over.
-annotations_complete.connect(on_annotations_complete, dispatch_uid="learning.annotators.refit")

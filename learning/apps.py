@@ -8,7 +8,11 @@ class LearningConfig(AppConfig):
 
     def ready(self):
         from core.signals import annotations_complete
-        from learning import job_kinds  # noqa: F401 - registers the retrain and rank jobs
-        from learning.autoaccept import on_annotations_complete
+        from learning import (
+            annotators,
+            autoaccept,
+            job_kinds,  # noqa: F401 - registers the retrain and rank jobs
+        )
 
-        annotations_complete.connect(on_annotations_complete, dispatch_uid="learning.autoaccept.spot_check")
+        annotations_complete.connect(autoaccept.on_annotations_complete, dispatch_uid="learning.autoaccept.spot_check")
+        annotations_complete.connect(annotators.on_annotations_complete, dispatch_uid="learning.annotators.refit")
