@@ -60,3 +60,13 @@ def test_manager_removes_a_member_but_not_the_last_manager(api_as, people, text_
     response = client.delete(reverse("api:member", args=[text_project.pk, "manager"]))
     assert response.status_code == 409 and "last manager" in response.json()["error"]["message"]
     assert client.delete(reverse("api:member", args=[text_project.pk, "bob"])).status_code == 400
+
+
+def test_a_member_whose_old_username_has_a_slash_can_still_be_removed(api_as, people, text_project, make_user):
+    # Names like "a/b" were accepted before usernames were checked; the API must still reach them.
+    old = make_user("ops/bot")
+    Membership.objects.create(project=text_project, user=old, role=Role.ANNOTATOR)
+    url = reverse("api:member", args=[text_project.pk, "ops/bot"])
+    assert url.endswith("/members/ops/bot/")
+    assert api_as(people["manager"]).delete(url).status_code == 204
+    assert not Membership.objects.filter(project=text_project, user=old).exists()
