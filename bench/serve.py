@@ -2,11 +2,16 @@
 
     python -m bench.serve                 # 100,000 then 1,000,000 items, then 50 annotators at once
     python -m bench.serve --items 100000  # one size only
+    python -m bench.serve --items 100000 --latency-only  # next/submit latency and the profile, nothing written
 
 The load part runs 50 annotators as fast as they can (overlap 1, then overlap 3), then paced like people
 (each labels every 2 s: 25 labels/s offered) at overlap 1 and 3. A Celery worker runs meanwhile, so the
 overlap-3 project's annotator model is fitted and refitted the way production does it (learning.tasks
 .fit_annotators, sent after every QUORUM_ANNOTATOR_REFIT_EVERY completed items, and after the first 30).
+
+At each size, next-item and submit requests also run in-process under cProfile: ``profile.next`` and
+``profile.submit`` hold the query count and SQL time per request, the share of time by area (database
+driver, ORM, templates, middleware...) and the frames that cost most.
 
 Writes bench/results/serve.json (figures) and bench/results/serve_plans.txt (EXPLAIN ANALYZE of the queue's
 queries at each size). Figures a run did not measure (a size left out) are kept from the previous file with
@@ -261,6 +266,127 @@ def measure_latency(server: Server, project_id: int, username: str, rounds: int,
             "rounds": rounds}
 
 
+# ---------------------------------------------------------------- profile
+
+# Where a request's time goes, by the file of the function that spent it (exclusive time).
+AREAS = [
+    ("database driver (send, wait, fetch)", ("/psycopg/", "/psycopg_c/", "/psycopg_binary/")),
+    ("ORM (build, compile, instances)", ("/django/db/",)),
+    ("templates", ("/django/template/", "/django/templatetags/", "/template_partials/")),
+    ("cache / sessions (redis)", ("/redis/", "/django/core/cache/", "/django/contrib/sessions/")),
+    ("middleware, auth, request/response", ("/django/middleware/", "/django/contrib/", "/django/core/", "/django/http/",
+                                            "/django/utils/", "/django/urls/", "/axes/", "/csp/", "/django_htmx/",
+                                            "/whitenoise/", "/django/views/", "/django/test/")),
+    ("Quorum code", (str(ROOT) + "/core/", str(ROOT) + "/labeling/", str(ROOT) + "/learning/", str(ROOT) + "/quorum/",
+                     str(ROOT) + "/review/")),
+]
+
+
+# Framework functions worth naming in the profile: the user and session reads, rendering, CSP, the view call.
+REQUEST_STEPS = {"get_user", "_get_session", "load", "render_to_string", "process_response", "process_request",
+                 "_get_response", "execute_sql", "_execute_send", "wait"}
+
+
+def _area(filename: str) -> str:
+    return next((name for name, parts in AREAS if any(p in filename for p in parts)), "other (stdlib, builtins)")
+
+
+def _frame(key) -> str:
+    filename, line, name = key
+    short = filename.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
+    return f"{short}:{line}({name})" if filename != "~" else name
+
+
+def _summary(stats, calls: int, top: int = 12) -> dict:
+    """Exclusive time by area, and the frames with the largest inclusive share below the request wrappers."""
+    total = sum(tt for (_, _, tt, _, _) in stats.values()) or 1e-9
+    areas: dict[str, float] = {}
+    for key, (_, _, tt, _, _) in stats.items():
+        areas[_area(key[0])] = areas.get(_area(key[0]), 0.0) + tt
+    # Inclusive share of Quorum's own functions and of the framework's per-request steps; the generic
+    # chain below them (execute, _fetch_all, ...) is what the areas above already sum up.
+    frames = sorted(((ct / total, key) for key, (_, _, _, ct, _) in stats.items()), reverse=True)
+    chosen = [{"frame": _frame(key), "share": round(share, 3)} for share, key in frames
+              if share < 0.9 and (key[0].startswith(str(ROOT) + "/") and "/.venv/" not in key[0]
+                                  or key[2] in REQUEST_STEPS)][:top]
+    return {"profiled_ms_per_request": round(total / calls * 1000, 2),
+            "areas": {name: round(tt / total, 3) for name, tt in sorted(areas.items(), key=lambda kv: -kv[1])},
+            "top": chosen}
+
+
+def profile_requests(project_id: int, username: str, requests: int = 100) -> dict:
+    """Run next-item and submit requests in this process (the full middleware stack, no HTTP server):
+    per request the wall time and SQL time unprofiled, the query count, then a cProfile summary."""
+    import cProfile
+    import pstats
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    headers = {"HTTP_HX_REQUEST": "true"}
+    next_url, submit_url = f"/projects/{project_id}/label/", f"/projects/{project_id}/label/submit/"
+    sql = {"next": [], "submit": []}
+
+    def timed(kind):
+        def wrapper(execute, query, params, many, context):
+            t = time.perf_counter()
+            try:
+                return execute(query, params, many, context)
+            finally:
+                sql[kind].append(time.perf_counter() - t)
+        return wrapper
+
+    def run(kind, profiler=None):
+        if kind == "next":
+            _skip_open_leases(username)
+            call = lambda: client.get(next_url, **headers)  # noqa: E731
+        else:
+            _skip_open_leases(username)
+            assignment, labels = _parse(client.get(next_url, **headers).content.decode())
+            call = lambda: client.post(submit_url, {"assignment": assignment, "label": labels[0],  # noqa: E731
+                                                    "seconds": "1.5"}, **headers)
+        t = time.perf_counter()
+        if profiler is None:
+            with connection.execute_wrapper(timed(kind)):
+                response = call()
+        else:
+            profiler.enable()
+            response = call()
+            profiler.disable()
+        if response.status_code != 200 or b"notice bad" in response.content:
+            raise RuntimeError(f"profiled {kind} failed: HTTP {response.status_code}")
+        return time.perf_counter() - t
+
+    out = {}
+    for kind in ("next", "submit"):
+        for _ in range(20):  # warm up: templates compiled, connections open
+            run(kind)
+        sql[kind].clear()
+        walls = [run(kind) for _ in range(requests)]
+        profiler = cProfile.Profile()
+        for _ in range(requests):
+            run(kind, profiler)
+        out[kind] = {"requests": requests, "wall_p50_ms": _percentile([w * 1000 for w in walls], 50),
+                     "queries": round(len(sql[kind]) / requests, 1),
+                     "sql_ms_per_request": round(sum(sql[kind]) / requests * 1000, 2),
+                     **_summary(pstats.Stats(profiler).stats, requests)}
+    _skip_open_leases(username)
+    return out
+
+
+def _print_profile(profile: dict) -> None:
+    for kind, fig in profile.items():
+        print(f"profile {kind}: {fig['wall_p50_ms']} ms p50 in-process, {fig['queries']} queries, "
+              f"{fig['sql_ms_per_request']} ms in SQL; under cProfile {fig['profiled_ms_per_request']} ms:")
+        for name, share in fig["areas"].items():
+            print(f"    {share:6.1%}  {name}")
+        for row in fig["top"]:
+            print(f"    {row['share']:6.1%}  {row['frame']}")
+
+
 def run_annotators(server: Server, project_id: int, n: int, seconds: float, max_per_annotator: int,
                    every: float | None = None) -> dict:
     """n annotators label as fast as they can for ``seconds`` (and at most max_per_annotator items each).
@@ -364,6 +490,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--every", type=float, default=2.0, help="seconds between two labels of one paced annotator")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--profile-requests", type=int, default=100,
+                        help="in-process requests of each kind timed, then profiled (0: no profile)")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="latency and profile only: no load part, no plans, results printed but not written")
     args = parser.parse_args(argv)
     sizes = [args.items] if args.items else [100_000, 1_000_000]
 
@@ -386,11 +516,18 @@ def main(argv=None) -> dict:
             fig = measure_latency(server, project.pk, "annotator0", args.rounds, warmup=30)
         fig["generate_seconds"] = round(took, 1)
         fig["measured_on"] = datetime.date.today().isoformat()
-        results["sizes"][str(size)] = fig
         print(f"{size:>9,} items: {json.dumps(fig)}", flush=True)
-        plans.append(f"==== {size:,} items\n{_plans(project, 'annotator1')}")
+        if args.profile_requests:
+            fig["profile"] = profile_requests(project.pk, "annotator2", args.profile_requests)
+            _print_profile(fig["profile"])
+            results.setdefault("profile", {"items": size, **fig["profile"]})
+        results["sizes"][str(size)] = fig
+        if not args.latency_only:
+            plans.append(f"==== {size:,} items\n{_plans(project, 'annotator1')}")
         connection.close()
 
+    if args.latency_only:
+        return results
     if not args.skip_load:
         results.update(_load(args, project, users))
     results["measured_on"] = datetime.date.today().isoformat()
