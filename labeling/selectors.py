@@ -1,7 +1,11 @@
 """Reads for the labeling screens, each in a constant number of queries."""
+import threading
+from time import monotonic
+
 from django.db import connection
 
 from core.models import Job, Project
+from core.stats import project_stats
 from learning.job_kinds import RETRAIN
 
 # Counting open items stops here: the labeling page shows "more than 200 remaining" rather than scan a big
@@ -38,6 +42,34 @@ def annotator_progress(project: Project, annotator) -> dict:
     percent = None if capped else (int(100 * done / total) if total else 100)
     return {"done": done, "remaining": remaining, "remaining_capped": capped, "percent": percent}
 
+
+# The project's counts under the labeling screen's progress bar, when they come from the stats snapshot (big
+# projects): the snapshot is itself up to QUORUM_STATS_MAX_AGE_SECONDS old, so each process keeps it a few
+# seconds more rather than read it (and try to claim its recount) on every next item and every submit.
+OVERALL_KEEP_SECONDS = 5.0
+_overall: dict[tuple, tuple[float, dict]] = {}
+_overall_lock = threading.Lock()
+
+
+def overall_progress(project: Project) -> dict | None:
+    """project_stats for the progress bar; a snapshot (counted_at set) is reused for OVERALL_KEEP_SECONDS.
+
+    Exact counts (small projects: counted_at None) and "not counted yet" (None) are never reused, so a
+    small project's bar moves with every label as before. The key holds created_at, so a project id that a
+    test database hands out again never meets an old entry.
+    """
+    key = (project.pk, project.created_at)
+    now = monotonic()
+    kept = _overall.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    stats = project_stats(project)
+    if stats is not None and stats["counted_at"] is not None:
+        with _overall_lock:
+            if len(_overall) > 1000:  # many projects in one process: drop the lot rather than grow
+                _overall.clear()
+            _overall[key] = (now + OVERALL_KEEP_SECONDS, stats)
+    return stats
 
 
 def ranking_paused(project: Project) -> str:

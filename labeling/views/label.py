@@ -10,9 +10,8 @@ from django_htmx.http import trigger_client_event
 from core.access import get_project_for_user
 from core.models import Annotation, LabelSource
 from core.selectors import project_labels
-from core.stats import project_stats
 from labeling.queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
-from labeling.selectors import annotator_progress, ranking_paused
+from labeling.selectors import annotator_progress, overall_progress, ranking_paused
 from quorum.lib.errors import QuorumError
 from quorum.lib.params import float_or, int_or_none
 
@@ -36,7 +35,7 @@ def _item_context(request, project, *, correcting: Annotation | None = None, err
         suggestion = next((lab for lab in labels if lab.pk == item.predicted_label_id), None)
     mine = annotator_progress(project, request.user)
     # More open items than the annotator's own count walks: the bar shows the project's counts instead.
-    overall = project_stats(project) if mine["remaining_capped"] else None
+    overall = overall_progress(project) if mine["remaining_capped"] else None
     return {
         "project": project, "labels": labels, "item": item, "assignment": assignment, "correcting": correcting,
         "suggestion": suggestion, "mine": mine, "overall": overall, "error": error,
