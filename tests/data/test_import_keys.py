@@ -10,7 +10,7 @@ from core.models import Item, Label, LabelEvent
 from core.services import project_create
 from data import copy_insert, one_pass
 
-pytestmark = [pytest.mark.pg_only]
+pytestmark = [pytest.mark.pg_only, pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL COPY")]
 
 JSONL = b"".join(b'{"text": "item %d", "label": "%s"}\n' % (i, b"positive" if i % 2 else b"negative")
                  for i in range(300))
