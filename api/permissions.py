@@ -1,8 +1,9 @@
 """Project access for API views: outsiders get 404, too-low roles 403, via core.access."""
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from core.access import get_project_for_user
-from core.models import Role
+from core.models import Annotation, Role
 
 MAX_ID = 2**63 - 1
 
@@ -21,3 +22,12 @@ def membership_for(request, project_id, role: str = Role.ANNOTATOR):
 
 def project_for(request, project_id, role: str = Role.ANNOTATOR):
     return membership_for(request, project_id, role)[0]
+
+
+def blind_items(items: QuerySet, request, membership) -> QuerySet:
+    """Blind labeling: an annotator reads only the items they labeled (as in the export); reviewers and
+    managers read every item. Without this an annotator could read gold answers and the consensus of items
+    still in their queue."""
+    if membership.allows(Role.REVIEWER):
+        return items
+    return items.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator=request.user)))

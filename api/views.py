@@ -19,7 +19,7 @@ from review.models import Flag
 from . import schema
 from .filters import AnnotationFilter, FinalLabelFilter, FlagFilter, ItemFilter, JobFilter, MemberFilter
 from .parsers import CsvParser, JsonLinesParser, JsonParser, RawUpload
-from .permissions import checked_id, project_for
+from .permissions import blind_items, checked_id, membership_for, project_for
 from .serializers import (
     AnnotationSerializer,
     FinalLabelSerializer,
@@ -92,7 +92,8 @@ IMPORT_REQUEST = {
     summary="Items, oldest first, with filters",
     description="Filter by final label, source, status, open flag reason, annotator, metadata "
                 "(`meta.time=night` or `metadata_key=time&metadata_value=night`) and `updated_since` for "
-                "incremental sync. Unknown parameters are ignored.",
+                "incremental sync. Unknown parameters are ignored. Annotators (blind labeling) see only the items "
+                "they labeled; reviewers and managers see every item.",
     responses={200: ItemSerializer(many=True), **schema.READ},
     examples=[OpenApiExample("A page", value=_page(ITEM_EXAMPLE), response_only=True)]))
 class ItemList(generics.ListAPIView):
@@ -102,8 +103,9 @@ class ItemList(generics.ListAPIView):
     parser_classes = [JsonParser, MultiPartParser, JsonLinesParser, CsvParser]
 
     def get_queryset(self):
-        project = project_for(self.request, self.kwargs["project_id"])
-        return Item.objects.filter(project=project).select_related("final_label", "given_label", "predicted_label")
+        project, membership = membership_for(self.request, self.kwargs["project_id"])
+        items = Item.objects.filter(project=project).select_related("final_label", "given_label", "predicted_label")
+        return blind_items(items, self.request, membership)
 
     @extend_schema(
         summary="Import items now, all or nothing (managers)",
@@ -145,9 +147,9 @@ def not_found(request, rest=""):
                examples=[OpenApiExample("An item", value=ITEM_EXAMPLE, response_only=True)])
 @api_view(["GET"])
 def item_detail(request, project_id, item_id):
-    project = project_for(request, project_id)
-    item = (Item.objects.filter(project=project, pk=checked_id(item_id))
-            .select_related("final_label", "given_label", "predicted_label").first())
+    project, membership = membership_for(request, project_id)
+    items = Item.objects.filter(project=project, pk=checked_id(item_id))
+    item = blind_items(items, request, membership).select_related("final_label", "given_label", "predicted_label").first()
     if item is None:
         raise Http404("No such item in this project")
     return Response(ItemSerializer(item).data)
@@ -243,7 +245,9 @@ class AnnotationList(generics.ListAPIView):
 
 
 @extend_schema_view(get=extend_schema(
-    summary="Final labels of labeled items", description="Use `updated_since` to sync only what changed.",
+    summary="Final labels of labeled items",
+    description="Use `updated_since` to sync only what changed. Annotators (blind labeling) get only the items "
+                "they labeled.",
     responses={200: FinalLabelSerializer(many=True), **schema.READ},
     examples=[OpenApiExample("A page", value=_page({
         "item": 42, "label": "negative", "source": "consensus", "confidence": 1.0, "label_quality": 0.93,
@@ -254,8 +258,9 @@ class FinalLabelList(generics.ListAPIView):
     filterset_class = FinalLabelFilter
 
     def get_queryset(self):
-        project = project_for(self.request, self.kwargs["project_id"])
-        return (Item.objects.filter(project=project, final_label__isnull=False).select_related("final_label")
+        project, membership = membership_for(self.request, self.kwargs["project_id"])
+        labeled = blind_items(Item.objects.filter(project=project, final_label__isnull=False), self.request, membership)
+        return (labeled.select_related("final_label")
                 .only("id", "final_label__name", "final_source", "final_confidence", "label_quality", "ambiguous",
                       "updated_at"))
 

@@ -29,7 +29,7 @@ def items(text_project):
 
 
 def test_list_items_oldest_first_with_cursor_pages(api_as, people, items):
-    client = api_as(people["alice"])
+    client = api_as(people["reviewer"])
     first = client.get(reverse("api:items", args=[items.pk]), {"page_size": 2}).json()
     assert [i["text"] for i in first["results"]] == ["good", "bad"] and first["next"]
     rest = client.get(first["next"]).json()
@@ -37,7 +37,7 @@ def test_list_items_oldest_first_with_cursor_pages(api_as, people, items):
 
 
 def test_filter_by_label_source_and_status(api_as, people, items):
-    client, url = api_as(people["alice"]), reverse("api:items", args=[items.pk])
+    client, url = api_as(people["reviewer"]), reverse("api:items", args=[items.pk])
     assert _texts(client.get(url, {"label": "negative"})) == ["bad"]
     assert _texts(client.get(url, {"source": "given"})) == ["good", "bad"]
     assert _texts(client.get(url, {"status": "unlabeled"})) == ["meh"]
@@ -45,7 +45,7 @@ def test_filter_by_label_source_and_status(api_as, people, items):
 
 
 def test_filter_by_metadata_both_spellings(api_as, people, items):
-    client, url = api_as(people["alice"]), reverse("api:items", args=[items.pk])
+    client, url = api_as(people["reviewer"]), reverse("api:items", args=[items.pk])
     assert _texts(client.get(url, {"meta.time": "night"})) == ["good"]
     assert _texts(client.get(url, {"metadata_key": "time", "metadata_value": "day"})) == ["bad"]
     assert _texts(client.get(url, {"meta.time": "night", "meta.shop": "B"})) == []
@@ -69,11 +69,11 @@ def test_updated_since_gives_only_changed_items(api_as, people, items):
     old = timezone.now() - timedelta(days=2)
     Item.objects.exclude(text="meh").update(updated_at=old)
     since = (timezone.now() - timedelta(days=1)).isoformat()
-    assert _texts(api_as(people["alice"]).get(reverse("api:items", args=[items.pk]), {"updated_since": since})) == ["meh"]
+    assert _texts(api_as(people["reviewer"]).get(reverse("api:items", args=[items.pk]), {"updated_since": since})) == ["meh"]
 
 
 def test_arbitrary_lookups_are_ignored_not_applied(api_as, people, items):
-    client, url = api_as(people["alice"]), reverse("api:items", args=[items.pk])
+    client, url = api_as(people["reviewer"]), reverse("api:items", args=[items.pk])
     everything = _texts(client.get(url))
     for probe in ({"annotations__annotator__password__startswith": "pbkdf2"},
                   {"project__memberships__user__password__startswith": "x"}, {"text__startswith": "zzz"}):
@@ -81,13 +81,13 @@ def test_arbitrary_lookups_are_ignored_not_applied(api_as, people, items):
 
 
 def test_invalid_filter_value_is_a_400_in_the_error_shape(api_as, people, items):
-    response = api_as(people["alice"]).get(reverse("api:items", args=[items.pk]), {"status": "sleeping"})
+    response = api_as(people["reviewer"]).get(reverse("api:items", args=[items.pk]), {"status": "sleeping"})
     assert response.status_code == 400 and "status" in response.json()["error"]["details"]
 
 
 def test_item_detail_and_outsider_404(api_as, people, items):
     item = Item.objects.get(text="good")
-    assert api_as(people["alice"]).get(reverse("api:item", args=[items.pk, item.pk])).json()["final_label"] == "positive"
+    assert api_as(people["reviewer"]).get(reverse("api:item", args=[items.pk, item.pk])).json()["final_label"] == "positive"
     assert api_as(people["outsider"]).get(reverse("api:item", args=[items.pk, item.pk])).status_code == 404
     assert api_as(people["outsider"]).get(reverse("api:items", args=[items.pk])).status_code == 404
 
@@ -195,3 +195,19 @@ def test_bulk_import_answers_with_the_whole_result_conflicting_copies_included(a
     assert (body["created"], body["duplicates"], body["conflicting_duplicates"]) == (2, 2, 1)
     assert body["conflicts"][0]["labels"] == {"positive": 2, "negative": 1}
     assert body["conflicts"][0]["label"] == "positive" and body["skipped"] == [] and body["notes"] == []
+
+
+def test_blind_labeling_an_annotator_reads_only_the_items_they_labeled(api_as, people, items):
+    alice = people["alice"]
+    assignment = next_assignment(project=items, annotator=alice)
+    submit_annotation(project=items, annotator=alice, assignment_id=assignment.pk,
+                      label_id=items.labels.get(name="neutral").pk)
+    client = api_as(alice)
+    assert _texts(client.get(reverse("api:items", args=[items.pk]))) == ["meh"]
+    rows = results(client.get(reverse("api:final_labels", args=[items.pk])))
+    assert [r["label"] for r in rows] == ["neutral"]  # not the given labels of "good" and "bad"
+    good = Item.objects.get(text="good")
+    assert client.get(reverse("api:item", args=[items.pk, good.pk])).status_code == 404
+    # Reviewers and managers still read everything.
+    assert sorted(_texts(api_as(people["reviewer"]).get(reverse("api:items", args=[items.pk])))) == ["bad", "good", "meh"]
+    assert len(results(api_as(people["manager"]).get(reverse("api:final_labels", args=[items.pk])))) == 3

@@ -35,7 +35,7 @@ def test_annotator_gets_403_on_annotations_and_flags(api_as, people, annotated):
 
 
 def test_final_labels_list_labeled_items_with_filters(api_as, people, annotated):
-    client, url = api_as(people["alice"]), reverse("api:final_labels", args=[annotated.pk])
+    client, url = api_as(people["reviewer"]), reverse("api:final_labels", args=[annotated.pk])
     rows = results(client.get(url))
     assert sorted(r["label"] for r in rows) == ["negative", "positive"]
     assert [r["label"] for r in results(client.get(url, {"label": "negative"}))] == ["negative"]
