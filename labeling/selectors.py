@@ -52,10 +52,11 @@ _overall_lock = threading.Lock()
 
 
 def overall_progress(project: Project) -> dict | None:
-    """project_stats for the progress bar; a snapshot (counted_at set) is reused for OVERALL_KEEP_SECONDS.
+    """project_stats for the progress bar; a big project's snapshot (counted_at set), or its "not counted
+    yet" (None), is reused for OVERALL_KEEP_SECONDS.
 
-    Exact counts (small projects: counted_at None) and "not counted yet" (None) are never reused, so a
-    small project's bar moves with every label as before. The key holds created_at, so a project id that a
+    Exact counts (small projects: counted_at None) are never reused, so a small project's bar moves with
+    every label as before. The key holds created_at, so a project id that a
     test database hands out again never meets an old entry.
     """
     key = (project.pk, project.created_at)
@@ -64,7 +65,7 @@ def overall_progress(project: Project) -> dict | None:
     if kept is not None and kept[0] > now:
         return kept[1]
     stats = project_stats(project)
-    if stats is not None and stats["counted_at"] is not None:
+    if stats is None or stats["counted_at"] is not None:
         with _overall_lock:
             if len(_overall) > 1000:  # many projects in one process: drop the lot rather than grow
                 _overall.clear()

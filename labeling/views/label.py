@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from core.access import get_project_for_user
+from core.access import get_project_and_labels_for_user, get_project_for_user
 from core.models import Annotation, LabelSource
 from core.selectors import project_labels
 from labeling.queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
@@ -52,7 +52,7 @@ def _respond(request, context, *, event: str | None = None):
 
 @login_required
 def label_page(request, project_id):
-    project, _ = get_project_for_user(request.user, project_id)
+    project, _ = get_project_and_labels_for_user(request.user, project_id)
     context = _item_context(request, project)
     if request.htmx:  # the next item only: the page around it is already in the browser
         return _respond(request, context)
@@ -64,7 +64,7 @@ def label_page(request, project_id):
 @login_required
 @require_POST
 def label_submit(request, project_id):
-    project, _ = get_project_for_user(request.user, project_id)
+    project, _ = get_project_and_labels_for_user(request.user, project_id)
     label_id = int_or_none(request.POST.get("label"))
     seconds = float_or(request.POST.get("seconds"))
     try:
@@ -83,7 +83,7 @@ def label_submit(request, project_id):
 @login_required
 @require_POST
 def label_skip(request, project_id):
-    project, _ = get_project_for_user(request.user, project_id)
+    project, _ = get_project_and_labels_for_user(request.user, project_id)
     skip(project=project, annotator=request.user, assignment_id=int_or_none(request.POST.get("assignment")))
     return _respond(request, _item_context(request, project))
 
@@ -91,7 +91,7 @@ def label_skip(request, project_id):
 @login_required
 @require_POST
 def label_undo(request, project_id):
-    project, _ = get_project_for_user(request.user, project_id)
+    project, _ = get_project_and_labels_for_user(request.user, project_id)
     previous = last_annotation(project=project, annotator=request.user)
     if previous is None:
         return _respond(request, _item_context(request, project, error="Nothing to undo yet."))
