@@ -9,7 +9,7 @@ Specs (setting ``QUORUM_EMBEDDER`` or a project's choice):
 
 * ``default``: ``descriptors`` for images, ``tfidf+wordllama`` for text;
 * ``pixels`` (images, 16x16 grey + RGB histogram) and ``tfidf`` (text): the features before issue 15;
-* ``descriptors``: HOG + LBP texture + chromaticity histogram (scikit-image);
+* ``descriptors``: HOG + silhouette moments + LBP texture + chromaticity histogram (scikit-image);
 * ``tfidf+wordllama``: TF-IDF plus wordllama's static token embeddings, loaded from the package folder;
 * ``onnx:/path/model.onnx?size=224&mean=0.485,0.456,0.406&std=0.229,0.224,0.225``: any ONNX image encoder
   (NCHW float input, RGB scaled to [0, 1], then (x - mean) / std), run with onnxruntime.
@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 from scipy import sparse
 
 from ml.features import image_features, text_features
@@ -45,21 +45,25 @@ HOG_DIM = 3 * 3 * 2 * 2 * 9
 TEXTURE_SIDE = 64
 LBP_POINTS, LBP_RADII = 8, (1, 2)
 CHROMA_BINS = 6
+SILHOUETTE_DIM = 12
 
 
 class DescriptorEmbedder:
-    """HOG (shape) + uniform LBP histograms at two radii (texture) + chromaticity and brightness histograms.
+    """HOG (local shape) + silhouette moments (global shape) + uniform LBP histograms at two radii (texture) +
+    chromaticity and brightness histograms.
 
     HOG and LBP are normalised locally, so a darker or noisier photo of the same thing keeps its vector; the
-    chromaticity histogram (r/(r+g+b), g/(r+g+b)) keeps colour without brightness. 449 dimensions.
+    chromaticity histogram (r/(r+g+b), g/(r+g+b)) keeps colour without brightness. HOG's cells are tied to
+    positions, so the same object moved or turned lands elsewhere: the silhouette block (``silhouette``)
+    describes the main foreground region wherever it is. 461 dimensions.
     """
 
-    name, version, kind = "descriptors", "2", "image"
+    name, version, kind = "descriptors", "3", "image"
 
     def embed(self, items) -> np.ndarray:
         return _stack([self._one(img) for img in items], self.dim)
 
-    dim = HOG_DIM + len(LBP_RADII) * (LBP_POINTS + 2) * 4 + CHROMA_BINS * CHROMA_BINS + 8 + 1
+    dim = HOG_DIM + SILHOUETTE_DIM + len(LBP_RADII) * (LBP_POINTS + 2) * 4 + CHROMA_BINS * CHROMA_BINS + 8 + 1
 
     def _one(self, image: Image.Image) -> np.ndarray:
         from skimage.feature import hog, local_binary_pattern
@@ -72,6 +76,7 @@ class DescriptorEmbedder:
         shape = hog(small, orientations=9, pixels_per_cell=(HOG_CELL, HOG_CELL), cells_per_block=(2, 2),
                     block_norm="L2-Hys", feature_vector=True)
         grey8 = (grey * 255).astype(np.uint8)
+        outline = silhouette(grey8)
         texture = []
         for radius in LBP_RADII:
             codes = local_binary_pattern(grey8, LBP_POINTS, radius, method="uniform")
@@ -84,7 +89,37 @@ class DescriptorEmbedder:
         chroma = chroma.ravel() / grey.size
         # Brightness, spread relative to the mean, so a dark copy differs only in the last value.
         spread = np.histogram(grey / max(grey.mean(), 1e-3), bins=8, range=(0, 3))[0] / grey.size
-        return np.concatenate([shape, *texture, chroma, spread, [grey.mean()]]).astype(np.float32)
+        return np.concatenate([shape, outline, *texture, chroma, spread, [grey.mean()]]).astype(np.float32)
+
+
+def silhouette(grey8: np.ndarray) -> np.ndarray:
+    """Rotation- and position-free shape of the largest foreground region, (SILHOUETTE_DIM,) float32.
+
+    The grey image (median-filtered against pixel noise) is split at Otsu's threshold; the side that covers
+    most of the border is background; an opening drops thin clutter. Of the largest remaining region: minor /
+    major axis ratio, extent (area over bounding box), solidity, eccentricity, area share and the seven Hu
+    moments (log-scaled). A flat image, or one with no region, gives zeros.
+    """
+    from scipy.ndimage import binary_opening
+    from skimage.filters import threshold_otsu
+    from skimage.measure import label, regionprops
+    from skimage.morphology import disk
+
+    out = np.zeros(SILHOUETTE_DIM, dtype=np.float32)
+    grey = np.asarray(Image.fromarray(grey8).filter(ImageFilter.MedianFilter(3)), dtype=np.float32) / 255
+    if grey.max() - grey.min() < 1e-3:
+        return out
+    mask = grey > threshold_otsu(grey)
+    if np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]]).mean() > 0.5:
+        mask = ~mask
+    regions = regionprops(label(binary_opening(mask, structure=disk(1))))
+    if not regions:
+        return out
+    r = max(regions, key=lambda region: region.area)
+    hu = np.sign(r.moments_hu) * np.log10(np.abs(r.moments_hu) + 1e-12)
+    out[:] = [r.axis_minor_length / max(r.axis_major_length, 1e-6), r.extent, r.solidity, r.eccentricity,
+              r.area / grey.size, *(np.clip(hu, -12, 0) / 12)]
+    return out
 
 
 def _quadrants(a: np.ndarray):

@@ -4,7 +4,7 @@ from collections import Counter
 from django.db import IntegrityError, transaction
 
 from core import jobs
-from core.models import Item, Job, Label, LabelSource
+from core.models import Item, Job, Label, LabelEvent, LabelSource
 from learning.featurize import project_features, project_seed
 from learning.models import ModelVersion, Prediction
 from learning.neighbours import ensure as ensure_neighbour_index
@@ -38,7 +38,7 @@ def flag_annotator_disagreement(*, item: Item, votes: list[int]) -> Flag | None:
 
 
 def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given: list[int], n_classes: int,
-                     *, slices, settled):
+                     *, slices, settled, reviewed=None):
     """Quorum's mislabel search (ml.noise.search_mislabels): for a model trained here, fresh out-of-fold
     probabilities of an ensemble on the item features; for uploaded predictions, the uploaded probabilities."""
     if model_version.origin == ModelVersion.Origin.TRAINED:
@@ -49,11 +49,11 @@ def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given:
         position = {int(i): n for n, i in enumerate(ids.tolist())}
         X_lab = X[[position[p.item_id] for p in rows]]
         if len(set(given)) > 1 and min(Counter(given).values()) >= 2:
-            return search_mislabels(X_lab, given, n_classes, slices=slices, settled=settled,
+            return search_mislabels(X_lab, given, n_classes, slices=slices, settled=settled, reviewed=reviewed,
                                     random_state=project_seed(model_version.project))
-        return search_mislabels(X_lab, given, n_classes, slices=slices, settled=settled,
+        return search_mislabels(X_lab, given, n_classes, slices=slices, settled=settled, reviewed=reviewed,
                                 proba=[p.probabilities for p in rows])
-    return search_mislabels(None, given, n_classes, slices=slices, settled=settled,
+    return search_mislabels(None, given, n_classes, slices=slices, settled=settled, reviewed=reviewed,
                             proba=[p.probabilities for p in rows])
 
 
@@ -78,6 +78,34 @@ def _settled(rows: list[Prediction]) -> dict[int, tuple[int, float]]:
         if p.item_id in latest or p.item.final_source == LabelSource.REVIEWER:
             orders[n] = latest.get(p.item_id, REVIEWER_SETTLED_SCORE)
     return orders
+
+
+def _verdicts(rows: list[Prediction], given: list[int], order: dict[int, int]) -> dict[int, tuple[int, bool]]:
+    """{row: (label order when flagged, label changed)}: reviewers' verdicts on each item's latest settled
+    model-disagreement flag. They tell the search how strongly the model must contradict a label for the flag
+    to be right on this project (ml.noise.verdict_threshold).
+
+    The label when flagged is the ``from_label`` of the item's first label event after the flag was raised
+    (the change the review made, or a later one), else the item's current label.
+    """
+    position = {p.item_id: n for n, p in enumerate(rows)}
+    latest = {}
+    for item_id, created, changed in (Flag.objects.filter(item_id__in=position, reason=Flag.Reason.MODEL_DISAGREEMENT,
+                                                          label_changed__isnull=False)
+                                      .exclude(status=Flag.Status.OPEN).order_by("item_id", "resolved_at", "id")
+                                      .values_list("item_id", "created_at", "label_changed")):
+        latest[item_id] = (created, bool(changed))
+    if not latest:
+        return {}
+    since = min(created for created, _ in latest.values())
+    before = {}
+    for item_id, created, from_label in (LabelEvent.objects.filter(item_id__in=latest, created_at__gte=since,
+                                                                    from_label__isnull=False)
+                                         .order_by("created_at", "id").values_list("item_id", "created_at", "from_label")):
+        if created >= latest[item_id][0] and item_id not in before and from_label in order:
+            before[item_id] = order[from_label]
+    return {position[item_id]: (before.get(item_id, given[position[item_id]]), changed)
+            for item_id, (_, changed) in latest.items()}
 
 
 MAX_SLICE_VALUES = 10
@@ -111,7 +139,8 @@ def flag_mislabels(*, model_version: ModelVersion) -> int:
         return 0
     given = [by_pk[p.item.final_label_id] for p in rows]
     settled = {n: (given[n], score) for n, score in _settled(rows).items()}
-    issues = _mislabel_issues(model_version, rows, given, len(labels), slices=_slices(rows), settled=settled)
+    issues = _mislabel_issues(model_version, rows, given, len(labels), slices=_slices(rows), settled=settled,
+                              reviewed=_verdicts(rows, given, by_pk))
     names = [lab.name for lab in labels]
     created = 0
     for issue in issues:

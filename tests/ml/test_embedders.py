@@ -29,6 +29,31 @@ def test_descriptors_barely_move_when_an_image_is_darkened():
     assert np.linalg.norm(a[:324] - b[:324]) < np.linalg.norm(a[:324] - c[:324])
 
 
+def _shape(kind, centre, size, fg=(230, 60, 40), bg=(20, 40, 90)):
+    from PIL import ImageDraw
+
+    img = Image.new("RGB", (96, 96), bg)
+    draw = ImageDraw.Draw(img)
+    cx, cy = centre
+    half_h = size if kind == "circle" else int(size * 0.6)
+    draw.ellipse([cx - size, cy - half_h, cx + size, cy + half_h], fill=fg)
+    draw.line([(0, 90), (95, 5)], fill=(200, 200, 200), width=1)  # thin clutter
+    return img
+
+
+def test_the_silhouette_block_tells_a_circle_from_an_ellipse_wherever_it_sits():
+    from ml.embedders import silhouette
+
+    def block(img):
+        return silhouette((np.asarray(img.convert("L").resize((64, 64)), dtype=np.float32)).astype(np.uint8))
+
+    circle, moved = block(_shape("circle", (30, 30), 18)), block(_shape("circle", (62, 60), 15, (10, 10, 10), (240, 240, 200)))
+    ellipse = block(_shape("ellipse", (50, 45), 20))
+    assert circle[0] > 0.9 and moved[0] > 0.9 and 0.5 < ellipse[0] < 0.7  # minor / major axis ratio
+    assert np.linalg.norm(circle - moved) < np.linalg.norm(circle - ellipse)
+    assert not silhouette(np.full((64, 64), 128, dtype=np.uint8)).any()  # a flat image has no silhouette
+
+
 def test_text_default_loads_wordllama_offline_and_similar_texts_are_close(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import huggingface_hub

@@ -90,3 +90,34 @@ def test_slices_come_from_the_first_metadata_field_with_a_few_values():
     assert _slices(rows(metas)) == [0, 1] * 10
     assert _slices(rows([{"channel": "email"}, {}])) is None  # a field some items lack is not a slice
     assert _slices(rows([None, None])) is None
+
+
+def test_reviewers_verdicts_reach_the_search_with_the_label_each_flag_doubted(image_project, people, monkeypatch):
+    from learning.models import Prediction
+    from review import services
+    from review.decisions import resolve_flag
+
+    version = _digits_project_with_flags(image_project)
+    flags = list(Flag.objects.filter(project=image_project, reason=Flag.Reason.MODEL_DISAGREEMENT).order_by("id"))
+    assert len(flags) >= 4
+    doubted = {f.item_id: f.item.final_label.order for f in flags}
+    changed, kept = flags[: len(flags) // 2], flags[len(flags) // 2:]
+    for flag in changed:
+        resolve_flag(flag_id=flag.pk, reviewer=people["reviewer"], version=flag.version, label_id=flag.suggested_label_id)
+    for flag in kept:
+        resolve_flag(flag_id=flag.pk, reviewer=people["reviewer"], version=flag.version, label_id=None)
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return []
+
+    monkeypatch.setattr(services, "search_mislabels", spy)
+    services.flag_mislabels(model_version=version)
+    rows = list(Prediction.objects.filter(model_version=version, out_of_fold=True, item__final_label__isnull=False)
+                .order_by("item_id").values_list("item_id", flat=True))
+    expected = {rows.index(f.item_id): (doubted[f.item_id], f in changed) for f in flags}
+    assert seen["reviewed"] == expected
+    # the label a changed flag doubted is the old one, not the reviewer's
+    assert all(seen["reviewed"][rows.index(f.item_id)][0] != f.suggested_label.order for f in changed)
