@@ -1,4 +1,6 @@
 """The one way views fetch projects and items for a user: outsiders get 404, too-low roles get 403."""
+import json
+
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404
@@ -27,36 +29,44 @@ def _check_role(membership: Membership, role: str) -> None:
         raise PermissionDenied(f"This needs the {role} role in {membership.project.name}.")
 
 
-# Every request of the labeling screen needs the member's role, the project and its labels. On PostgreSQL
-# one statement written out here reads all three (one round trip, no ORM query to build) instead of two;
-# nothing is cached, so a removed member or a changed label counts from the very next request.
+# Every request of the labeling screen needs the member's role, the project and its labels. One statement
+# written out here reads all three (one round trip, no ORM query to build) instead of two; nothing is
+# cached, so a removed member or a changed label counts from the very next request. The labels come as one
+# JSON array of [id, name, key, order] rows, built by each database's own JSON functions.
 MEMBER_PROJECT_LABELS_SQL = """
 SELECT p.*, m.id AS member_id, m.role AS member_role,
-  (SELECT json_agg(json_build_array(l.id, l.name, l.key, l."order") ORDER BY l."order")
-   FROM labeling_label l WHERE l.project_id = p.id) AS label_rows
+  (SELECT {labels} FROM labeling_label l WHERE l.project_id = p.id) AS label_rows
 FROM labeling_membership m JOIN labeling_project p ON p.id = m.project_id
 WHERE m.project_id = %s AND m.user_id = %s
 """
+LABEL_ROWS = {
+    "postgresql": '''json_agg(json_build_array(l.id, l.name, l.key, l."order"))''',
+    "sqlite": '''json_group_array(json_array(l.id, l.name, l.key, l."order"))''',
+}
 LABEL_FIELDS = ["id", "project_id", "name", "key", "order"]  # Label's field order, as from_db takes them
 
 
 def get_project_and_labels_for_user(user, project_id, role: str = Role.ANNOTATOR) -> tuple[Project, Membership]:
     """get_project_for_user, with the project's labels loaded as well (core.selectors.project_labels reads
     them without a query): the same 404 for outsiders and 403 for too-low roles."""
-    if connection.vendor != "postgresql":
+    if connection.vendor not in LABEL_ROWS:
         project, membership = get_project_for_user(user, project_id, role)
         project_labels(project)
         return project, membership
     project = None
     if user.is_authenticated:
-        project = next(iter(Project.objects.raw(MEMBER_PROJECT_LABELS_SQL, [project_id, user.pk])), None)
+        sql = MEMBER_PROJECT_LABELS_SQL.format(labels=LABEL_ROWS[connection.vendor])
+        project = next(iter(Project.objects.raw(sql, [project_id, user.pk])), None)
     if project is None:
         raise Http404("No such project")
     membership = Membership(pk=project.member_id, project=project, user=user, role=project.member_role)
     membership._state.adding = False
     _check_role(membership, role)
+    rows = project.label_rows or []
+    if isinstance(rows, str):  # SQLite hands back the JSON text
+        rows = json.loads(rows)
     labels = [Label.from_db(connection.alias, LABEL_FIELDS, (pk, project.pk, name, key, order))
-              for pk, name, key, order in project.label_rows or []]
+              for pk, name, key, order in sorted(rows, key=lambda row: row[3])]  # in key order, as Label.Meta
     # As prefetch_related_objects(project, "labels") leaves them: project.labels.all() reads no more rows.
     cached = project.labels.all()
     cached._result_cache, cached._prefetch_done = labels, True

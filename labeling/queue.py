@@ -236,6 +236,33 @@ def _project_label(project: Project, label_id) -> Label:
     return label
 
 
+# The submit's lock, written out (building the ORM's select_related FOR UPDATE cost more than running it):
+# the assignment and its item, both locked, in one statement. The item row serialises its annotations.
+SUBMIT_LOCK_SQL = """
+SELECT i.*, a.id AS a_id, a.project_id AS a_project_id, a.item_id AS a_item_id, a.annotator_id AS a_annotator_id,
+  a.state AS a_state, a.served_at AS a_served_at, a.expires_at AS a_expires_at
+FROM labeling_assignment a JOIN labeling_item i ON i.id = a.item_id
+WHERE a.id = %(assignment)s AND a.project_id = %(project)s AND a.annotator_id = %(annotator)s {lock}
+"""
+ASSIGNMENT_FIELDS = ["id", "project_id", "item_id", "annotator_id", "state", "served_at", "expires_at"]
+
+
+def _locked_assignment(project: Project, annotator, assignment_id: int | None) -> Assignment | None:
+    """The annotator's assignment in this project with its item, both rows locked (PostgreSQL); else None."""
+    if assignment_id is None:
+        return None
+    lock = "FOR UPDATE OF a, i" if connection.features.has_select_for_update_of else ""
+    rows = Item.objects.raw(SUBMIT_LOCK_SQL.format(lock=lock),
+                            {"assignment": assignment_id, "project": project.pk, "annotator": annotator.pk})
+    item = next(iter(rows), None)
+    if item is None:
+        return None
+    assignment = Assignment.from_db(connection.alias, ASSIGNMENT_FIELDS,
+                                    [getattr(item, f"a_{name}") for name in ASSIGNMENT_FIELDS])
+    assignment.item, assignment.project, assignment.annotator = item, project, annotator
+    return assignment
+
+
 @transaction.atomic
 def submit_annotation(*, project: Project, annotator, assignment_id: int, label_id: int, seconds: float = 0.0,
                       suggested_label_id: int | None = None) -> tuple[Annotation, bool]:
@@ -244,9 +271,7 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
     A retried or double-clicked submit for the same assignment returns the stored annotation. A submit
     after the lease expired is still saved: a label a person gave is never dropped.
     """
-    # One statement locks the assignment and its item (the item row serialises its annotations).
-    assignment = (Assignment.objects.select_for_update(of=("self", "item")).select_related("item")
-                  .filter(pk=assignment_id, project=project, annotator=annotator).first())
+    assignment = _locked_assignment(project, annotator, assignment_id)
     if assignment is None:
         raise NotAllowed("This item was not served to you; reload the page to get your next item.")
     if assignment.state == Assignment.State.DONE:  # DONE is set in the same transaction as the annotation
