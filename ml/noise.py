@@ -4,7 +4,8 @@ Entry points:
 
 * ``search_mislabels(X, labels, n_classes, slices=..., settled=...)``: what the product runs after every
   retrain: cleanlab's filter (also per noisier slice) plus confident contradictions it misses, settled
-  flags kept quiet unless the evidence grows much stronger;
+  flags kept quiet unless the evidence grows much stronger; after a reviewed round, the reviewers' verdicts
+  set how strong a contradiction must be (``verdict_threshold``);
 * ``detect_mislabels(X, labels, n_classes)``: fits the out-of-fold ensemble itself, then cleanlab's filter.
 * ``find_label_issues(labels, oof_proba, features=None)``: when the caller already has out-of-fold
   probabilities (for example uploaded predictions).
@@ -227,14 +228,14 @@ def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, re
     flags a reviewer settled: such a row is not flagged again while it keeps that label, unless its score
     is now at least MUCH_STRONGER higher than when it was settled.
 
-    ``reviewed``: optional verdicts on earlier flags, {row: (score when flagged, label changed)}. After a
-    reviewed round the few wrong labels left are hidden among hundreds of right ones, and budgets estimated
-    from scratch flag mostly right labels. The verdicts say how strong a flag had to be to be right: with at
-    least MIN_VERDICTS of them, both outcomes present, the search flags exactly the rows (not settled) whose
-    given label the model contradicts (``contradicts`` above) with a score at or above the lowest score at
-    which the verdicts' isotonic precision reaches VERDICT_PRECISION (``verdict_threshold``); no budget. The
-    rows the reviewer settled are trusted training labels: the caller's out-of-fold probabilities come from a
-    model that keeps them.
+    ``reviewed``: optional verdicts on earlier flags, {row: (label when flagged, label changed)}. After a
+    reviewed round the few wrong labels left hide among hundreds of right ones, and budgets estimated from
+    scratch flag mostly right labels. The verdicts say how strongly the model must contradict a label for
+    the flag to be right: with at least MIN_VERDICTS of them, both outcomes present, the search flags exactly
+    the rows (not settled) whose label the model contradicts (``contradicts`` above) by a margin
+    (``margins``) at or above ``verdict_threshold``, where the verdicts' isotonic precision reaches
+    VERDICT_PRECISION; no cleanlab pass and no budget then. The rows a reviewer settled are trusted training
+    labels: the caller's out-of-fold probabilities come from a model trained on them.
     """
     labels = np.asarray(labels, dtype=int)
     if proba is None:
@@ -252,9 +253,6 @@ def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, re
     def supported(found):  # beyond cleanlab's filter, the nearest neighbours must mostly agree with the model
         return not found.neighbours or found.neighbours_agreeing * 2 > len(found.neighbours)
 
-    slices = np.zeros(len(labels), dtype=int) if slices is None else np.asarray(slices)
-    found = {i.index for i in find_label_issues(labels, proba)} | _noisier_slice_issues(labels, proba, slices)
-    first = [i for i in (issue(r) for r in sorted(found)) if keep(i)]
     rows = np.arange(len(labels))
     given, top = proba[rows, labels], proba.max(axis=1)
     contradicts = (proba.argmax(axis=1) != labels) & (top >= CONTRADICT_MIN) & (top >= CONTRADICT_MARGIN * given)
@@ -262,6 +260,9 @@ def search_mislabels(X, labels, n_classes: int, *, slices=None, settled=None, re
     if threshold is not None:
         picked = (issue(r) for r in rows[contradicts & (margins(proba, labels) >= threshold - 1e-9)])
         return sorted((i for i in picked if keep(i) and supported(i)), key=lambda i: -i.score)
+    slices = np.zeros(len(labels), dtype=int) if slices is None else np.asarray(slices)
+    found = {i.index for i in find_label_issues(labels, proba)} | _noisier_slice_issues(labels, proba, slices)
+    first = [i for i in (issue(r) for r in sorted(found)) if keep(i)]
     taken = {int(i.index) for i in first}
     out = list(first)
     for value in np.unique(slices):
