@@ -12,7 +12,9 @@ are twice as noisy as the rest. Per set and features:
 * ``next_round_recall`` / ``next_round_precision``: a simulated reviewer fixes every flagged item (and settles
   the flag), the model retrains and the search runs again with the reviewer's verdicts (each flag's score and
   whether the label was wrong, as review.services passes them): its flags against the wrong labels that
-  remain (precision 1.0 when it flags nothing);
+  remain (precision 1.0 when it flags nothing). ``next_round_ceiling_recall``: the best recall any margin
+  threshold reaches in that round without a false flag; ``remaining_model_agrees``: the share of the wrong
+  labels left that the retrained model itself predicts (no rule on its probabilities can flag them);
 * ``labels_to_95`` / ``random_labels_to_95``: labels the default queue (and random picks) need before the
   mean test-accuracy curve over seeds reaches 95% of the set's common target, ``target_accuracy``: the best
   full-pool accuracy (a model trained on the whole pool, clean labels) among the candidate features on that
@@ -41,7 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from ml import active
 from ml.embedders import combine, get_embedder
-from ml.noise import search_mislabels
+from ml.noise import ensemble_oof_proba, margins, search_mislabels
 from ml.training import make_model
 
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
@@ -193,14 +195,29 @@ def two_rounds(X, y_true, noisy, n_classes, slices, seed) -> dict:
     # the reviewer's verdicts: each flagged label and whether the label was wrong (what review.services passes)
     reviewed = {i.index: (int(noisy[i.index]), bool(noisy[i.index] != y_true[i.index])) for i in issues}
     remaining = fixed != y_true
-    issues2 = search_mislabels(X, fixed, n_classes, slices=slices, random_state=seed + 1, settled=settled,
-                               reviewed=reviewed)
+    proba2 = ensemble_oof_proba(X, fixed, n_classes, random_state=seed + 1)  # the retrained model
+    issues2 = search_mislabels(X, fixed, n_classes, slices=slices, settled=settled, reviewed=reviewed, proba=proba2)
     flagged2 = np.zeros(len(y_true), bool)
     flagged2[[i.index for i in issues2]] = True
     p2, r2, _ = prf(flagged2, remaining)
     return {"mislabel_f1": f1, "mislabel_precision": p1, "mislabel_recall": r1, "slice_recall": slice_recall,
             "next_round_recall": r2, "next_round_precision": p2 if flagged2.any() else 1.0,
-            "remaining_after_round_1": int(remaining.sum()), "flagged_round_2": int(flagged2.sum())}
+            "remaining_after_round_1": int(remaining.sum()), "flagged_round_2": int(flagged2.sum()),
+            **next_round_ceiling(proba2, fixed, remaining, flagged)}
+
+
+def next_round_ceiling(proba, labels, remaining, reviewed) -> dict:
+    """What any margin threshold could do in round 2: the recall of the best one with no false flag among
+    the rows not reviewed (rows ranked by how strongly the retrained model contradicts their label), and
+    the share of the wrong labels left that the retrained model itself predicts (no rule can flag those)."""
+    rows = np.flatnonzero(~reviewed)
+    order = rows[np.argsort(-margins(proba[rows], labels[rows]), kind="stable")]
+    clean = np.flatnonzero(~remaining[order])
+    before_first_clean = order[: clean[0] if clean.size else len(order)]
+    left = max(int(remaining.sum()), 1)
+    agrees = int((proba.argmax(axis=1) == labels)[remaining].sum())
+    return {"next_round_ceiling_recall": float(remaining[before_first_clean].sum() / left) if remaining.any() else 1.0,
+            "remaining_model_agrees": float(agrees / left) if remaining.any() else 0.0}
 
 
 def curve(X, y, test_X, test_y, n_classes, *, strategy, start, batch, budget, seed) -> list[tuple[int, float]]:
