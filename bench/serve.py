@@ -203,11 +203,15 @@ def _generate(project_id: int, count: int) -> float:
 
 
 def _skip_open_leases(username: str) -> None:
-    """Give back the lease a submit just took, so the next GET measures a fresh pick from the queue."""
+    """Give back the lease a submit just took, so the next GET measures a fresh pick from the queue.
+
+    The lease is deleted, not marked skipped: a skipped item stays open at the top of the queue, and the
+    candidates query walks past every item this annotator skipped, so 300 rounds of skips made the last
+    rounds' picks ~1.4 ms slower than the first (measured), which no annotator labeling in order sees.
+    """
     from core.models import Assignment
 
-    Assignment.objects.filter(annotator__username=username, state=Assignment.State.LEASED).update(
-        state=Assignment.State.SKIPPED)
+    Assignment.objects.filter(annotator__username=username, state=Assignment.State.LEASED).delete()
 
 
 def _plans(project, username: str) -> str:
