@@ -107,12 +107,12 @@ def rank_merge(results: list[dict], version_id: int, job_id: int) -> None:
     """The chord callback: choose the head of the queue from every chunk's candidates, finish the job once."""
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     ranking.merge(version, results, job_id=job_id)
-    job = _finish_ranking(job_id, version)
+    job = _finish_ranking(job_id, version, chunk_db=ranking.chunk_db_seconds(results))
     if job is not None and job.kind == RETRAIN:
         _rerun_if_asked(job)
 
 
-def _finish_ranking(job_id: int, version: ModelVersion) -> Job | None:
+def _finish_ranking(job_id: int, version: ModelVersion, *, chunk_db: dict | None = None) -> Job | None:
     """Mark the job succeeded, once; after a retrain, look for mislabels. None if it was already finished."""
     with transaction.atomic():
         job = Job.objects.select_for_update().filter(pk=job_id, state=Job.State.RUNNING).first()
@@ -122,7 +122,8 @@ def _finish_ranking(job_id: int, version: ModelVersion) -> Job | None:
             jobs.finish(job, result={"model_version": version.pk, "cv_accuracy": version.cv_accuracy},
                         message=f"Trained {version.name}: cross-validated accuracy {version.cv_accuracy:.1%}")
         else:
-            jobs.finish(job, result={"model_version": version.pk}, message=f"Ranked the queue from {version.name}")
+            jobs.finish(job, result={"model_version": version.pk, **({"chunk_db_seconds": chunk_db} if chunk_db else {})},
+                        message=f"Ranked the queue from {version.name}")
     if job.kind == RETRAIN:  # all read the new model: flags, spot checks ahead of ranked items, annotator weights
         jobs.send_task("learning.tasks.auto_accept", args=[version.pk])
         jobs.send_task("learning.tasks.fit_annotators", args=[version.project_id])

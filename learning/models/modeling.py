@@ -52,8 +52,11 @@ class ModelVersion(models.Model):
 class Prediction(models.Model):
     """Class probabilities for one item from one model version, in the project's label order."""
 
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions")
+    # No single-column indexes: prediction_unique leads with the version, prediction_latest with the item, and
+    # every index is one more entry to write per prediction (a ranking stores one per item).
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions",
+                                      db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="predictions", db_index=False)
     probabilities = models.JSONField()
     out_of_fold = models.BooleanField(default=False, help_text="From a model that did not train on this item.")
     embedding = models.JSONField(null=True, blank=True, help_text="Optional vector uploaded with the prediction.")

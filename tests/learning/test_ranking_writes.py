@@ -1,0 +1,104 @@
+"""How a ranking chunk writes on PostgreSQL: only the items whose values change, its keys checked once per chunk,
+its database time reported; and the lookups of predictions keep an index without the single-column ones."""
+import io
+
+import psycopg
+import pytest
+from django.db import connection
+
+from core.models import Item
+from data.parse import parse_zip
+from data.write import import_rows
+from learning import ranking
+from learning.models import ModelVersion, Prediction
+from learning.retraining import retrain
+from tests.conftest import digits_zip
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.pg_only,
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes and plans")]
+
+
+def _ranked(project, settings) -> ModelVersion:
+    data, _ = digits_zip(160, wrong=4)
+    rows, errors = parse_zip("d.zip", io.BytesIO(data))
+    for row in rows[:60]:
+        row.label = None
+    import_rows(project=project, rows=rows, errors=errors, name="d.zip")
+    settings.QUORUM_RANK_CHUNK = 40
+    return retrain(project)
+
+
+def _row_versions(project) -> dict[int, str]:
+    """Each item's xmin: it changes whenever the row is written, even with the values it had."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, xmin::text FROM {Item._meta.db_table} WHERE project_id = %s", [project.pk])
+        return dict(cursor.fetchall())
+
+
+def _other_connection():
+    s = connection.settings_dict
+    return psycopg.connect(host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], password=s["PASSWORD"],
+                           dbname=s["NAME"], autocommit=True)
+
+
+def test_a_chunk_ranked_again_writes_no_item_whose_values_it_already_has(image_project, settings):
+    version = _ranked(image_project, settings)
+    before = _row_versions(image_project)
+    lo, hi = ranking.plan(version)[1]
+    changed = Item.objects.filter(pk__gte=lo, pk__lte=hi, needed__gt=0, priority__lt=1).order_by("pk").first()
+    Item.objects.filter(pk=changed.pk).update(priority=0.5)  # one item that the chunk must put back
+    # The merge moved the head batch to priority >= 1; the chunk alone gives them their chunk priority again.
+    head = set(Item.objects.filter(pk__gte=lo, pk__lte=hi, priority__gte=1).values_list("pk", flat=True))
+    before = _row_versions(image_project)
+
+    result = ranking.rank_chunk(version, lo, hi)
+
+    after = _row_versions(image_project)
+    assert {i for i in before if after[i] != before[i]} == {changed.pk} | head
+    assert len(before) == 160 and len(head) < 20
+    assert Item.objects.get(pk=changed.pk).priority == changed.priority
+    assert result["db_seconds"] > 0
+
+
+def test_the_chunk_locks_the_labels_its_pre_labels_point_at_while_it_writes(image_project, settings, monkeypatch):
+    version = _ranked(image_project, settings)
+    Item.objects.filter(project=image_project).update(predicted_label=None, priority=0.0)
+    label = image_project.labels.order_by("pk").first()
+    write, seen = ranking._update_items_pg, []
+
+    def checked(cursor, ids, values):
+        with _other_connection() as other, pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("SELECT 1 FROM labeling_label WHERE id = %s FOR UPDATE NOWAIT", [label.pk])
+        seen.append(len(ids))
+        write(cursor, ids, values)
+
+    monkeypatch.setattr(ranking, "_update_items_pg", checked)
+    lo, hi = ranking.plan(version)[0]
+    ranking.rank_chunk(version, lo, hi)
+    assert seen == [Item.objects.filter(pk__gte=lo, pk__lte=hi).count()]
+    assert not Item.objects.filter(pk__gte=lo, pk__lte=hi, predicted_label__isnull=True).exists()
+    with connection.cursor() as cursor:  # every key written with the per-row checks skipped holds
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone()[0] == "origin"
+        cursor.execute("SELECT COUNT(*) FROM labeling_prediction p LEFT JOIN labeling_item i ON i.id = p.item_id "
+                       "LEFT JOIN labeling_label l ON l.id = i.predicted_label_id "
+                       "WHERE i.id IS NULL OR (i.predicted_label_id IS NOT NULL AND l.id IS NULL)")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_the_job_reports_the_chunks_database_time():
+    results = [{"db_seconds": 0.5}, {"db_seconds": 1.5}, {"db_seconds": 1.0}]
+    assert ranking.chunk_db_seconds(results) == {"chunks": 3, "mean": 1.0, "max": 1.5, "total": 3.0}
+
+
+def test_predictions_by_item_and_by_version_still_use_an_index(image_project, settings):
+    version = _ranked(image_project, settings)
+    item = Item.objects.filter(project=image_project).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+    try:
+        assert "prediction_latest" in Prediction.objects.filter(item=item).explain()
+        assert "prediction_unique" in Prediction.objects.filter(model_version=version).explain()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_seqscan = on")
