@@ -8,6 +8,8 @@ is read from /proc after the download.
 
     python -m bench.api                 # 100,000 and 1,000,000 items
     python -m bench.api --items 100000
+
+The database: QUORUM_BENCH_API_DB (a database name on QUORUM_BENCH_PG, default quorum_bench_api), or DATABASE_URL.
 """
 import argparse
 import json
@@ -21,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/quorum_bench_api"
+PG = os.environ.get("QUORUM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DEFAULT_DB = f"{PG}/{os.environ.get('QUORUM_BENCH_API_DB', 'quorum_bench_api')}"
 RESULTS = Path(__file__).resolve().parent / "results" / "api.json"
 WORDS = ("battery screen great awful fast slow price delivery support refund quality broken love hate fine "
          "camera sound light heavy cheap expensive works failed again never always").split()
@@ -161,7 +164,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, action="append", help="items per run (repeatable); default 100000 and 1000000")
     args = parser.parse_args(argv)
-    url = os.environ.get("DATABASE_URL", DEFAULT_DB)
+    url = DEFAULT_DB if "QUORUM_BENCH_API_DB" in os.environ else os.environ.get("DATABASE_URL", DEFAULT_DB)
     if not url.startswith("postgres"):
         raise SystemExit("bench.api runs on PostgreSQL: set DATABASE_URL=postgres://...")
     _setup_django(url)
