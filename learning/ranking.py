@@ -268,8 +268,9 @@ def _write_pg(cursor, version: ModelVersion, out: dict, items: dict) -> None:
 def _lock_referenced(cursor, version: ModelVersion, label_ids: list[int]) -> bool:
     """Lock the version and the labels FOR KEY SHARE; True if the per-row key checks may then be skipped:
     the role may set session_replication_role and every label is one of the version's project."""
-    cursor.execute("SELECT rolsuper OR (current_setting('server_version_num')::int >= 150000 AND "
-                   "has_parameter_privilege('session_replication_role', 'SET')) FROM pg_roles WHERE rolname = current_user")
+    privilege = ("has_parameter_privilege('session_replication_role', 'SET')" if connection.pg_version >= 150000
+                 else "false")  # the function does not exist before 15: the query would not even parse
+    cursor.execute(f"SELECT rolsuper OR {privilege} FROM pg_roles WHERE rolname = current_user")
     row = cursor.fetchone()
     if not (row and row[0]):
         return False

@@ -55,3 +55,12 @@ def test_a_label_of_another_project_keeps_the_per_row_checks(text_project, peopl
     ours = [lab.pk for lab in text_project.labels.all()]
     assert copy_insert._lock_referenced(text_project, ours)
     assert not copy_insert._lock_referenced(text_project, [*ours, other.labels.get().pk])
+
+
+@pytest.mark.django_db
+def test_a_role_that_may_not_skip_the_checks_imports_the_same_with_per_row_checks(text_project, monkeypatch):
+    monkeypatch.setattr(copy_insert, "may_skip_row_checks", lambda cursor: False)
+    assert not copy_insert._lock_referenced(text_project, [lab.pk for lab in text_project.labels.all()])
+    result = one_pass.import_text(project=text_project, name="items.jsonl", stream=io.BytesIO(JSONL))
+    assert (result.created, result.labeled) == (300, 300)
+    assert LabelEvent.objects.filter(item__project=text_project, cause="import").count() == 300
