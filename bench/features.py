@@ -12,7 +12,7 @@ are twice as noisy as the rest. Per set and features:
 * ``next_round_recall`` / ``next_round_precision``: a simulated reviewer fixes every flagged item (and settles
   the flag), the model retrains and the search runs again with the reviewer's verdicts (each flag's score and
   whether the label was wrong, as review.services passes them): its flags against the wrong labels that
-  remain (precision 1.0 when it flags nothing). ``next_round_ceiling_recall``: the best recall any margin
+  remain (precision 1.0 when it flags nothing; ``next_round_pooled`` sums the counts over seeds). ``next_round_ceiling_recall``: the best recall any margin
   threshold reaches in that round without a false flag; ``remaining_model_agrees``: the share of the wrong
   labels left that the retrained model itself predicts (no rule on its probabilities can flag them);
 * ``labels_to_95`` / ``random_labels_to_95``: labels the default queue (and random picks) need before the
@@ -203,6 +203,7 @@ def two_rounds(X, y_true, noisy, n_classes, slices, seed) -> dict:
     return {"mislabel_f1": f1, "mislabel_precision": p1, "mislabel_recall": r1, "slice_recall": slice_recall,
             "next_round_recall": r2, "next_round_precision": p2 if flagged2.any() else 1.0,
             "remaining_after_round_1": int(remaining.sum()), "flagged_round_2": int(flagged2.sum()),
+            "right_round_2": int((flagged2 & remaining).sum()),
             **next_round_ceiling(proba2, fixed, remaining, flagged)}
 
 
@@ -319,6 +320,9 @@ def run_image_set(name: str, n: int, seeds, features: list[str]) -> dict:
         rounds = [two_rounds(X, y, noisy, n_classes, slices, seed) for seed in seeds]
         for key in rounds[0]:
             cell[key] = round(float(np.mean([r[key] for r in rounds])), 4)
+        # the same round pooled over seeds (a seed with no flag counts as precision 1.0 in the mean above)
+        cell["next_round_pooled"] = {key: int(sum(r[key] for r in rounds))
+                                     for key in ("remaining_after_round_1", "flagged_round_2", "right_round_2")}
         cell.update(active_cells(X, y, n_classes, seeds, start=20, batch=20, budget=min(400, int(0.7 * n))))
         out[feat] = cell
     reach({feat: out[feat] for feat in features})
