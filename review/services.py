@@ -60,7 +60,7 @@ def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given:
 REVIEWER_SETTLED_SCORE = 0.5  # a label a reviewer set without a flag is flagged again only above 0.5 + 0.25
 
 
-def _settled(rows: list[Prediction]) -> dict[int, tuple[int, float]]:
+def _settled(rows: list[Prediction], project_id: int) -> dict[int, float]:
     """{row: (label order, score)} of rows whose current label a reviewer settled.
 
     From each item's latest settled model-disagreement flag: its score if the reviewer kept the label, 0 if
@@ -69,10 +69,12 @@ def _settled(rows: list[Prediction]) -> dict[int, tuple[int, float]]:
     """
     position = {p.item_id: n for n, p in enumerate(rows)}
     latest = {}
-    for item_id, score, changed in (Flag.objects.filter(item_id__in=position, reason=Flag.Reason.MODEL_DISAGREEMENT)
+    # By project, not a list of every labeled item's id (too many parameters for SQLite at 100,000 items).
+    for item_id, score, changed in (Flag.objects.filter(project_id=project_id, reason=Flag.Reason.MODEL_DISAGREEMENT)
                                     .exclude(status=Flag.Status.OPEN).order_by("item_id", "resolved_at", "id")
                                     .values_list("item_id", "score", "label_changed")):
-        latest[item_id] = 0.0 if changed else float(score)
+        if item_id in position:
+            latest[item_id] = 0.0 if changed else float(score)
     orders = {}
     for n, p in enumerate(rows):
         if p.item_id in latest or p.item.final_source == LabelSource.REVIEWER:
@@ -80,7 +82,8 @@ def _settled(rows: list[Prediction]) -> dict[int, tuple[int, float]]:
     return orders
 
 
-def _verdicts(rows: list[Prediction], given: list[int], order: dict[int, int]) -> dict[int, tuple[int, bool]]:
+def _verdicts(rows: list[Prediction], given: list[int], order: dict[int, int], project_id: int,
+              ) -> dict[int, tuple[int, bool]]:
     """{row: (label order when flagged, label changed)}: reviewers' verdicts on each item's latest settled
     model-disagreement flag. They tell the search how strongly the model must contradict a label for the flag
     to be right on this project (ml.noise.verdict_threshold).
@@ -90,19 +93,20 @@ def _verdicts(rows: list[Prediction], given: list[int], order: dict[int, int]) -
     """
     position = {p.item_id: n for n, p in enumerate(rows)}
     latest = {}
-    for item_id, created, changed in (Flag.objects.filter(item_id__in=position, reason=Flag.Reason.MODEL_DISAGREEMENT,
+    for item_id, created, changed in (Flag.objects.filter(project_id=project_id, reason=Flag.Reason.MODEL_DISAGREEMENT,
                                                           label_changed__isnull=False)
                                       .exclude(status=Flag.Status.OPEN).order_by("item_id", "resolved_at", "id")
                                       .values_list("item_id", "created_at", "label_changed")):
-        latest[item_id] = (created, bool(changed))
+        if item_id in position:
+            latest[item_id] = (created, bool(changed))
     if not latest:
         return {}
     since = min(created for created, _ in latest.values())
     before = {}
-    for item_id, created, from_label in (LabelEvent.objects.filter(item_id__in=latest, created_at__gte=since,
+    for item_id, created, from_label in (LabelEvent.objects.filter(project_id=project_id, created_at__gte=since,
                                                                     from_label__isnull=False)
                                          .order_by("created_at", "id").values_list("item_id", "created_at", "from_label")):
-        if created >= latest[item_id][0] and item_id not in before and from_label in order:
+        if item_id in latest and created >= latest[item_id][0] and item_id not in before and from_label in order:
             before[item_id] = order[from_label]
     return {position[item_id]: (before.get(item_id, given[position[item_id]]), changed)
             for item_id, (_, changed) in latest.items()}
@@ -138,9 +142,9 @@ def flag_mislabels(*, model_version: ModelVersion) -> int:
     if not rows:
         return 0
     given = [by_pk[p.item.final_label_id] for p in rows]
-    settled = {n: (given[n], score) for n, score in _settled(rows).items()}
+    settled = {n: (given[n], score) for n, score in _settled(rows, project.pk).items()}
     issues = _mislabel_issues(model_version, rows, given, len(labels), slices=_slices(rows), settled=settled,
-                              reviewed=_verdicts(rows, given, by_pk))
+                              reviewed=_verdicts(rows, given, by_pk, project.pk))
     names = [lab.name for lab in labels]
     created = 0
     for issue in issues:
