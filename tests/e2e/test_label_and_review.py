@@ -18,12 +18,17 @@ def test_annotator_labels_three_items_with_the_keyboard_only(page_for, live_serv
     page = page_for("alice")
     page.goto(f"{live_server.url}/projects/{text_project.pk}/label/")
     page.wait_for_selector("text=I love it")
+    progress = page.locator("#my-progress")
+    assert progress.get_attribute("aria-valuenow") == "0"
     page.keyboard.press("1")  # positive
     page.wait_for_selector("text=It broke on day one")
+    assert progress.get_attribute("aria-valuenow") == "25"  # 1 of 4: the bar moves with every label
     page.keyboard.press("2")  # negative
     page.wait_for_selector("text=It is a phone")
     page.keyboard.press("3")  # neutral
     page.wait_for_selector("text=spare")
+    assert progress.get_attribute("aria-valuenow") == "75"
+    assert progress.locator("span").get_attribute("style") == "width:75%"
     assert page.url.endswith("/label/")  # no full page load happened: htmx swapped the items in
     page.keyboard.press("?")
     assert page.locator("#help-dialog").is_visible()
