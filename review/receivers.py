@@ -4,7 +4,7 @@ from collections import Counter
 from core import jobs
 from core.models import Item, LabelEvent
 from review.models import Flag
-from review.services import _open_flag, flag_annotator_disagreement, flag_gold_failure, flag_low_consensus
+from review.services import flag_annotator_disagreement, flag_gold_failure, flag_low_consensus, open_flag
 
 
 def on_annotations_complete(sender, *, item: Item, votes: list[int], disagreement: bool, confidence=None,
@@ -45,6 +45,6 @@ def on_given_labels_conflict(sender, *, project, item_ids: list[int], **kwargs):
         named = [f"{name} ({n})" if total > len(counts) else name for name, n in counts.most_common()]
         listed = ", ".join(named[:-1]) + " and " + named[-1]
         top, n_top = counts.most_common(1)[0]
-        _open_flag(item=item, reason=Flag.Reason.DATA_QUALITY, score=1.0 - n_top / total / 2,
+        open_flag(item=item, reason=Flag.Reason.DATA_QUALITY, score=1.0 - n_top / total / 2,
                    explanation=f"imported {times} with labels {listed}: exact copies whose given labels disagree",
                    suggested=labels[top] if n_top * 2 > total else None)

@@ -14,8 +14,8 @@ from review.job_kinds import FLAG
 from review.models import Flag
 
 
-def _open_flag(*, item: Item, reason: str, score: float, explanation: str, suggested: Label | None,
-               model_version: ModelVersion | None = None) -> Flag | None:
+def open_flag(*, item: Item, reason: str, score: float, explanation: str, suggested: Label | None,
+              model_version: ModelVersion | None = None) -> Flag | None:
     """Open a flag unless an open one for the same item and reason exists (then refresh its score)."""
     try:
         with transaction.atomic():
@@ -33,7 +33,7 @@ def flag_annotator_disagreement(*, item: Item, votes: list[int]) -> Flag | None:
     text = "; ".join(f"{n} × {labels[lid].name}" for lid, n in counts.most_common())
     top, top_n = counts.most_common(1)[0]
     share = top_n / len(votes)
-    return _open_flag(item=item, reason=Flag.Reason.ANNOTATOR_DISAGREEMENT, score=1.0 - share,
+    return open_flag(item=item, reason=Flag.Reason.ANNOTATOR_DISAGREEMENT, score=1.0 - share,
                       explanation=f"{len(votes)} annotators disagree: {text}", suggested=labels[top])
 
 
@@ -149,7 +149,7 @@ def flag_mislabels(*, model_version: ModelVersion) -> int:
     created = 0
     for issue in issues:
         item = rows[issue.index].item
-        if _open_flag(item=item, reason=Flag.Reason.MODEL_DISAGREEMENT, score=issue.score,
+        if open_flag(item=item, reason=Flag.Reason.MODEL_DISAGREEMENT, score=issue.score,
                       explanation=explain(issue, names), suggested=labels[issue.suggested],
                       model_version=model_version):
             created += 1
@@ -161,7 +161,7 @@ def flag_low_consensus(*, item: Item, votes: list[int], confidence: float, winne
     """The annotators' consensus is too weak to set a label on its own: a reviewer decides."""
     labels = {lab.pk: lab for lab in item.project.labels.all()}
     text = "; ".join(f"{n} × {labels[lid].name}" for lid, n in Counter(votes).most_common())
-    return _open_flag(item=item, reason=Flag.Reason.LOW_CONSENSUS, score=1.0 - confidence,
+    return open_flag(item=item, reason=Flag.Reason.LOW_CONSENSUS, score=1.0 - confidence,
                       explanation=(f"consensus {labels[winner].name} at {confidence:.0%} is below the project "
                                    f"threshold {threshold:.0%} ({text})"),
                       suggested=labels[winner])
@@ -170,7 +170,7 @@ def flag_low_consensus(*, item: Item, votes: list[int], confidence: float, winne
 def flag_gold_failure(*, item: Item, annotator, given: Label) -> Flag | None:
     """An annotator answered a gold item wrong: show the item (and the gold answer) to a reviewer."""
     gold = item.gold_label
-    return _open_flag(item=item, reason=Flag.Reason.GOLD_FAILURE, score=1.0,
+    return open_flag(item=item, reason=Flag.Reason.GOLD_FAILURE, score=1.0,
                       explanation=f"{annotator.get_username()} answered {given.name}; the gold answer is {gold.name}",
                       suggested=gold)
 
