@@ -139,6 +139,7 @@ def run(n: int, url: str) -> dict:
                 import_s = time.perf_counter() - started
             response.raise_for_status()
             assert response.json()["created"] == n, response.text
+            import_peak = server.worker_peak_mb()  # flat in the number of items: the import streams in batches
         finally:
             server.stop()
     server = Server(url)  # a fresh worker, so its peak memory is the export's alone
@@ -156,7 +157,8 @@ def run(n: int, url: str) -> dict:
     finally:
         server.stop()
     assert lines == n, (lines, n)
-    return {"items": n, "import_s": round(import_s, 2), "export_jsonl_s": round(export_s, 2),
+    return {"items": n, "import_s": round(import_s, 2), "import_peak_rss_mb": round(import_peak, 1),
+            "export_jsonl_s": round(export_s, 2),
             "export_peak_rss_mb": round(peak, 1)}
 
 
@@ -172,7 +174,8 @@ def main(argv=None) -> None:
     for n in args.items or [100_000, 1_000_000]:
         result = run(n, url)
         runs.append(result)
-        print(f"{n:>9,} items: import {result['import_s']:6.2f} s ({n / result['import_s']:,.0f}/s), "
+        print(f"{n:>9,} items: import {result['import_s']:6.2f} s ({n / result['import_s']:,.0f}/s, peak RSS "
+              f"{result['import_peak_rss_mb']:.0f} MB), "
               f"export JSONL {result['export_jsonl_s']:6.2f} s, export peak RSS {result['export_peak_rss_mb']:.0f} MB",
               flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
