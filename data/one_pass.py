@@ -19,6 +19,10 @@ from data.validate import Tally, lean_copy, project_labels
 from data.write import ImportResult, import_rows, record_copies
 
 BATCH = 20_000
+# Hashes of the upload kept in memory to find its duplicates without a query (about 200 bytes each). Past this
+# many, the set is dropped and each batch looks up the rows already written instead, so the memory of a large
+# upload stays flat: 1,000,000 rows held ~250 MB more than 100,000 before this cap (issue 18).
+SEEN_LIMIT = 200_000
 _DONE = object()
 
 
@@ -33,8 +37,8 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
     """Import a CSV or JSONL stream, all or nothing; in one pass where ``available``, else parse then write.
 
     ``on_progress(rows_read)`` is called after each batch. Duplicates within the upload are found with a set
-    of its hashes; with ``bounded_memory`` (files of any size) only within a batch, and across batches by the
-    per-batch lookup, which sees the rows this transaction already wrote.
+    of its hashes; with ``bounded_memory`` (files of any size), and past SEEN_LIMIT rows in any case, only within
+    a batch, and across batches by the per-batch lookup, which sees the rows this transaction already wrote.
     """
     if not available(project, name):
         rows, errors = parse_upload(name, stream)
@@ -47,8 +51,9 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
         check_existing = bounded_memory or Item.objects.filter(project=project).exists()
         writer = copy_insert.ItemWriter(project=project, labels=labels, queue_given=queue_given, name=name)
         for batch in _parsed_in_thread(iter_text_file(name, stream)):
-            if bounded_memory:
+            if bounded_memory or len(outcome.seen) >= SEEN_LIMIT:
                 outcome.seen.clear()
+                check_existing = True
             unique = outcome.take(batch)
             if outcome.tally:
                 continue  # keep parsing to report every problem; the transaction is rolled back below

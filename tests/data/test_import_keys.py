@@ -64,3 +64,23 @@ def test_a_role_that_may_not_skip_the_checks_imports_the_same_with_per_row_check
     result = one_pass.import_text(project=text_project, name="items.jsonl", stream=io.BytesIO(JSONL))
     assert (result.created, result.labeled) == (300, 300)
     assert LabelEvent.objects.filter(item__project=text_project, cause="import").count() == 300
+
+
+@pytest.mark.django_db
+def test_past_the_hash_limit_duplicates_across_batches_are_still_found(text_project, monkeypatch):
+    monkeypatch.setattr(one_pass, "BATCH", 3)
+    monkeypatch.setattr(one_pass, "SEEN_LIMIT", 4)  # the set is dropped after the second batch
+    texts = ["a", "b", "c", "d", "e", "f", "a", "g", "b", "h", "f", "h"]
+    data = b"".join(b'{"text": "%s"}\n' % t.encode() for t in texts)
+    take, held = one_pass._Outcome.take, []
+
+    def measured(self, batch):
+        unique = take(self, batch)
+        held.append(len(self.seen))
+        return unique
+
+    monkeypatch.setattr(one_pass._Outcome, "take", measured)
+    result = one_pass.import_text(project=text_project, name="items.jsonl", stream=io.BytesIO(data))
+    assert max(held) <= 4 + 3  # the limit and one batch: flat however long the upload
+    assert (result.created, result.duplicates) == (8, 4)
+    assert sorted(Item.objects.filter(project=text_project).values_list("text", flat=True)) == list("abcdefgh")
