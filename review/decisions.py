@@ -3,7 +3,7 @@
 Every decision claims the flag with ``_claim`` and closes it with ``_close``, and appends a LabelEvent whose
 cause names the flag ("flag:12"), so undo can find it and the item's history shows it.
 """
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.models import Item, Label, LabelEvent, LabelSource, Project
@@ -175,6 +175,8 @@ def settle_flags(*, item_ids: list[int], label_id: int | None, actor=None, cause
     Runs in the caller's transaction (the ``final_label_changed`` receiver). Returns the flags settled.
     """
     own = int(cause.split(":", 1)[1]) if cause.startswith("flag:") and cause[5:].isdigit() else None
+    if len(item_ids) == 1 and not _open_flag_ids(item_id=item_ids[0], exclude=own):
+        return 0  # the usual case on a submit: nothing open, and the ORM query below cost more to build than to run
     flags = list(Flag.objects.select_for_update(of=("self",)).filter(item_id__in=item_ids, status=Flag.Status.OPEN)
                  .exclude(pk=own).select_related("suggested_label").order_by("pk"))
     if not flags:
@@ -191,6 +193,21 @@ def settle_flags(*, item_ids: list[int], label_id: int | None, actor=None, cause
         elif label is not None and flag.reason == Flag.Reason.MODEL_DISAGREEMENT:
             _rescore(flag, label=label, who=who, why=why)
     return settled
+
+
+# The one item's open flags, locked, written out: every submit that sets a final label asks this, and the
+# answer is nearly always "none".
+OPEN_FLAGS_SQL = """
+SELECT id FROM review_flag WHERE item_id = %(item)s AND status = 'open' AND id <> %(own)s ORDER BY id {lock}
+"""
+
+
+def _open_flag_ids(*, item_id: int, exclude: int | None) -> list[int]:
+    """Ids of the item's open flags (but ``exclude``), locked until the transaction ends (PostgreSQL)."""
+    lock = "FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_FLAGS_SQL.format(lock=lock), {"item": item_id, "own": -1 if exclude is None else exclude})
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _rescore(flag: Flag, *, label: Label, who: str, why: str) -> None:

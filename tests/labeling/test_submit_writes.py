@@ -1,0 +1,77 @@
+"""A submit writes the annotation, its assignment's DONE, the label event and the item, and settles open flags:
+the same rows on both databases (PostgreSQL writes them in fewer statements)."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core.models import Annotation, Assignment, Item, LabelEvent, LabelSource
+from labeling.queue import next_assignment, submit_annotation
+from review.models import Flag
+from tests.conftest import add_texts
+from tests.review.helpers import flag
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _serve_and_submit(project, user, label_name):
+    assignment = next_assignment(project=project, annotator=user)
+    label = project.labels.get(name=label_name)
+    with CaptureQueriesContext(connection) as queries:
+        annotation, created = submit_annotation(project=project, annotator=user, assignment_id=assignment.pk,
+                                                label_id=label.pk, seconds=2.5)
+    assert created
+    return assignment, annotation, [q["sql"] for q in queries]
+
+
+def test_a_submit_writes_the_annotation_the_done_assignment_the_event_and_the_item(text_project, people):
+    add_texts(text_project, ["only item"])
+    before = Item.objects.get(project=text_project)
+    assignment, annotation, _ = _serve_and_submit(text_project, people["alice"], "negative")
+
+    stored = Annotation.objects.get(pk=annotation.pk)
+    negative = text_project.labels.get(name="negative")
+    assert (stored.item_id, stored.annotator, stored.label, stored.seconds, stored.assignment_id) == (
+        before.pk, people["alice"], negative, 2.5, assignment.pk)
+    assert stored.created_at == annotation.created_at
+    assert Assignment.objects.get(pk=assignment.pk).state == Assignment.State.DONE
+    item = Item.objects.get(pk=before.pk)
+    assert (item.final_label, item.final_source, item.final_confidence, item.annotation_count) == (
+        negative, LabelSource.ANNOTATOR, None, 1)
+    assert item.updated_at > before.updated_at
+    event = LabelEvent.objects.get(item=item, source=LabelSource.ANNOTATOR)
+    assert (event.actor, event.from_label_id, event.to_label, event.cause, event.reason, event.undoes_id) == (
+        people["alice"], None, negative, f"annotation:{annotation.pk}", "labelled by annotator", None)
+    assert annotation.created_at <= event.created_at <= item.updated_at
+    # The history stays append-only: the event the submit returned through cannot be saved over.
+    with pytest.raises(ValueError):
+        event.save()
+
+
+def test_a_submit_settles_the_items_open_flags_and_leaves_other_items_flags(text_project, people):
+    add_texts(text_project, ["flagged item", "other item"])
+    flagged, other = (Item.objects.get(project=text_project, text=t) for t in ("flagged item", "other item"))
+    Item.objects.filter(pk=other.pk).update(priority=-1.0)  # the flagged item is served first
+    open_one = flag(flagged, reason=Flag.Reason.DATA_QUALITY, suggested="positive")
+    untouched = flag(other, reason=Flag.Reason.DATA_QUALITY, suggested="positive")
+
+    _, annotation, _ = _serve_and_submit(text_project, people["alice"], "neutral")
+
+    assert annotation.item_id == flagged.pk
+    open_one.refresh_from_db()
+    assert (open_one.status, open_one.action, open_one.resolved_by, open_one.label_changed, open_one.version) == (
+        Flag.Status.RESOLVED, "settled", people["alice"], True, 2)
+    assert open_one.resolution == f"settled: alice set the label to neutral (annotation:{annotation.pk})"
+    assert Flag.objects.get(pk=untouched.pk).status == Flag.Status.OPEN
+
+
+def test_a_submit_on_an_item_without_open_flags_asks_for_them_once_and_reads_no_flag_rows(text_project, people):
+    add_texts(text_project, ["plain item"])
+    _, _, queries = _serve_and_submit(text_project, people["alice"], "positive")
+    on_flags = [sql for sql in queries if "review_flag" in sql]
+    # One written-out id lookup; before, the ORM read whole flag rows (with their suggested label) to find none.
+    assert len(on_flags) == 1 and '"review_flag"."explanation"' not in on_flags[0]
+    statements = {"postgresql": 9, "sqlite": 11}[connection.vendor]
+    # Savepoint, lock, the project's labels (the view has them with the membership), annotation (+ assignment
+    # DONE), event (+ item), open flags, retrain check (two before the first retrain), release; SQLite writes
+    # the annotation, the DONE, the event and the item in a statement each.
+    assert len(queries) == statements, "\n".join(q[:60] for q in queries)
