@@ -17,7 +17,7 @@ from core.selectors import project_labels
 from core.services import set_final_label
 from core.signals import annotations_complete, gold_answered
 from labeling.consensus import consensus
-from learning.schedule import maybe_retrain
+from learning.schedule import NOT_READ, RETRAIN_DUE_SQL, maybe_retrain, retrain_due_params
 from quorum.lib.errors import NotAllowed, QuorumError
 
 CANDIDATES = 5  # rows locked per attempt: the query already leaves out full items, so the first one usually fits
@@ -265,32 +265,38 @@ def _locked_assignment(project: Project, annotator, assignment_id: int | None) -
 
 # PostgreSQL: the annotation and its assignment's DONE in one statement (a data-modifying WITH runs to
 # completion whether or not the INSERT reads it): one round trip and no ORM insert to build per submit.
-RECORD_SQL = """
-WITH done AS (UPDATE labeling_assignment SET state = 'done' WHERE id = %(assignment)s)
-INSERT INTO labeling_annotation (project_id, item_id, annotator_id, label_id, seconds, assignment_id,
-  suggested_label_id, accepted_suggestion, supersedes_id, created_at)
-VALUES (%(project)s, %(item)s, %(annotator)s, %(label)s, %(seconds)s, %(assignment)s, %(suggested)s,
-  %(accepted)s, NULL, %(created)s)
-RETURNING id
+# The retrain check (learning.schedule) rides along: its row is read in the same statement, which cannot
+# see the annotation it inserts (hence unseen=1).
+RECORD_SQL = f"""
+WITH done AS (UPDATE labeling_assignment SET state = 'done' WHERE id = %(assignment)s),
+new AS (
+  INSERT INTO labeling_annotation (project_id, item_id, annotator_id, label_id, seconds, assignment_id,
+    suggested_label_id, accepted_suggestion, supersedes_id, created_at)
+  VALUES (%(project)s, %(item)s, %(annotator)s, %(label)s, %(seconds)s, %(assignment)s, %(suggested)s,
+    %(accepted)s, NULL, %(created)s)
+  RETURNING id)
+SELECT new.id, due.* FROM new LEFT JOIN LATERAL ({RETRAIN_DUE_SQL}) due ON true
 """
 
 
-def _record(annotation: Annotation) -> Annotation:
-    """Insert a served item's annotation and mark its assignment done (one statement on PostgreSQL)."""
+def _record(annotation: Annotation, project: Project):
+    """Insert a served item's annotation and mark its assignment done (one statement on PostgreSQL, which
+    also reads the retrain check's row). Returns the annotation and that row (NOT_READ on other databases)."""
     if connection.vendor != "postgresql":
         annotation.save(force_insert=True)
         Assignment.objects.filter(pk=annotation.assignment_id).update(state=Assignment.State.DONE)
-        return annotation
+        return annotation, NOT_READ
     annotation.created_at = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(RECORD_SQL, {
+            **retrain_due_params(project, unseen=1),
             "assignment": annotation.assignment_id, "project": annotation.project_id, "item": annotation.item_id,
             "annotator": annotation.annotator_id, "label": annotation.label_id, "seconds": annotation.seconds,
             "suggested": annotation.suggested_label_id, "accepted": annotation.accepted_suggestion,
             "created": annotation.created_at})
-        annotation.pk = cursor.fetchone()[0]
+        annotation.pk, *due = cursor.fetchone()
     annotation._state.adding, annotation._state.db = False, connection.alias
-    return annotation
+    return annotation, (None if due[0] is None else tuple(due))  # no state: the project has no retrain job
 
 
 @transaction.atomic
@@ -310,11 +316,11 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
             return existing, False
     label = _project_label(project, label_id)
     item = assignment.item
-    annotation = _record(Annotation(
+    annotation, due = _record(Annotation(
         project=project, item=item, annotator=annotator, label=label, seconds=max(0.0, min(seconds, 86400.0)),
         assignment=assignment, suggested_label_id=suggested_label_id,
         accepted_suggestion=suggested_label_id is not None and suggested_label_id == label.pk,
-    ))
+    ), project)
     # The item row is locked (and SQLite transactions are serial), so its count is current: the new value is
     # written by _resolve together with the final label, one UPDATE instead of two.
     first = item.annotation_count == 0
@@ -324,7 +330,7 @@ def submit_annotation(*, project: Project, annotator, assignment_id: int, label_
         _check_gold(item, annotation)
         return annotation, True
     _resolve(item, project, active=[annotation] if first else None, unsaved=("annotation_count",))
-    maybe_retrain(project=project)
+    maybe_retrain(project=project, due=due, unseen=1)
     return annotation, True
 
 

@@ -19,23 +19,34 @@ ORDER BY j.created_at DESC, j.id DESC LIMIT 1
 """
 
 
-def maybe_retrain(*, project: Project) -> Job | None:
+def retrain_due_params(project: Project, *, unseen: int = 0) -> dict:
+    """RETRAIN_DUE_SQL's parameters; ``unseen``: new annotations the statement cannot see yet (0 or 1), as
+    when it runs in the same statement that inserts the annotation (labeling.queue)."""
+    return {"project": project.pk, "offset": max(max(project.retrain_every, 1) - 1 - unseen, 0)}
+
+
+NOT_READ = object()
+
+
+def maybe_retrain(*, project: Project, due=NOT_READ, unseen: int = 0) -> Job | None:
     """Queue a retrain after ``retrain_every`` new annotations; never two at once for one project.
 
     Runs in every submit, so it is one indexed query (RETRAIN_DUE_SQL, written out: building it through the
-    ORM cost more than running it). Before the project's first retrain, a second query asks the same of all
-    its annotations.
+    ORM cost more than running it), or none when the caller read its row (``due``, None when the project has
+    no retrain job) along with its own write, ``unseen`` annotations short. Before the project's first
+    retrain, a second query asks the same of all its annotations.
     """
     every = max(project.retrain_every, 1)
-    with connection.cursor() as cursor:
-        cursor.execute(RETRAIN_DUE_SQL, {"project": project.pk, "offset": every - 1})
-        last = cursor.fetchone()
-    if last is not None:
-        state, params, enough = last
+    if due is NOT_READ:
+        with connection.cursor() as cursor:
+            cursor.execute(RETRAIN_DUE_SQL, retrain_due_params(project))
+            due, unseen = cursor.fetchone(), 0
+    if due is not None:
+        state, params, enough = due
         params = json.loads(params) if isinstance(params, str) else (params or {})
         if state == Job.State.QUEUED or (state == Job.State.RUNNING and params.get("rerun")):
             return None  # a retrain that has not started (or will run again) takes the new labels anyway
-        if enough is None:
+        if enough is None and unseen < every:
             return None
     elif not list(Annotation.objects.filter(project=project, supersedes__isnull=True).order_by()
                   .values_list("pk", flat=True)[every - 1:every]):

@@ -22,10 +22,10 @@ HX = {"HTTP_HX_REQUEST": "true"}
 # open lease, candidates, lease with room re-checked, RELEASE) and the annotator's progress. The partial here
 # finds the lease the page took: one more query (the lease and its item, locked) than when there is none.
 # submit: +1 for final_label_changed (the open flags); every endpoint -1 since the labels come with the membership
-# PostgreSQL, submit -2: the annotation and its assignment's DONE are one statement, the label event and the
-# item's UPDATE another (data-modifying WITH, which SQLite does not have).
+# PostgreSQL, submit -3: the annotation, its assignment's DONE and the retrain check are one statement, the
+# label event and the item's UPDATE another (data-modifying WITH, which SQLite does not have).
 EXPECTED = {"page": 10, "partial": 9, "submit": 19, "skip": 12}
-EXPECTED_POSTGRESQL = {**EXPECTED, "submit": 17}
+EXPECTED_POSTGRESQL = {**EXPECTED, "submit": 16}
 
 
 def _project(people, n):

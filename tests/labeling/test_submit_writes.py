@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.models import Annotation, Assignment, Item, LabelEvent, LabelSource
+from core.models import Annotation, Assignment, Item, Job, LabelEvent, LabelSource
 from labeling.queue import next_assignment, submit_annotation
+from learning.job_kinds import RETRAIN
 from review.models import Flag
 from tests.conftest import add_texts
 from tests.review.helpers import flag
@@ -70,8 +71,24 @@ def test_a_submit_on_an_item_without_open_flags_asks_for_them_once_and_reads_no_
     on_flags = [sql for sql in queries if "review_flag" in sql]
     # One written-out id lookup; before, the ORM read whole flag rows (with their suggested label) to find none.
     assert len(on_flags) == 1 and '"review_flag"."explanation"' not in on_flags[0]
-    statements = {"postgresql": 9, "sqlite": 11}[connection.vendor]
-    # Savepoint, lock, the project's labels (the view has them with the membership), annotation (+ assignment
-    # DONE), event (+ item), open flags, retrain check (two before the first retrain), release; SQLite writes
-    # the annotation, the DONE, the event and the item in a statement each.
+    statements = {"postgresql": 8, "sqlite": 11}[connection.vendor]
+    # Savepoint, lock, the project's labels (the view has them with the membership), annotation, open flags,
+    # retrain check (two before the first retrain), release. PostgreSQL: the annotation statement also marks
+    # the assignment DONE and reads the retrain check's first query; the label event and the item's UPDATE are
+    # one statement. SQLite writes and asks each in its own statement.
     assert len(queries) == statements, "\n".join(q[:60] for q in queries)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_a_retrain_is_queued_by_the_every_th_submit_since_the_last_one(text_project, people, every):
+    add_texts(text_project, [f"item {n}" for n in range(5)])
+    text_project.retrain_every = every
+    text_project.save(update_fields=["retrain_every"])
+    Job.objects.create(project=text_project, kind=RETRAIN, state=Job.State.SUCCEEDED)
+    queued = []
+    for _ in range(every + 1):
+        _serve_and_submit(text_project, people["alice"], "positive")
+        queued.append(Job.objects.filter(project=text_project, kind=RETRAIN, state=Job.State.QUEUED).count())
+    # The every-th label queues it (the statement that reads the check cannot see the label it inserts, and
+    # counts it all the same); the next one finds it queued and adds none.
+    assert queued == [0] * (every - 1) + [1, 1]
