@@ -18,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.models import Item, Label, LabelEvent, Project
+from quorum.lib import pg
 
 BATCH = 20_000
 ANALYZE_AFTER = 10_000
@@ -90,23 +91,20 @@ class ItemWriter:
         with connection.cursor() as cursor:
             ids = self._next_ids(cursor, len(batch))
             events = []
-            if self.checked_once:
-                cursor.execute("SET LOCAL session_replication_role = replica")
-            with cursor.cursor.copy(self.item_sql) as copy:
-                lines = []
-                for item_id, r in zip(ids, batch, strict=True):
-                    events_line = self._line(lines, item_id, r)
-                    if events_line:
-                        events.append(events_line)
-                    if len(lines) == 1000:  # send as we go: the server inserts while Python formats
-                        copy.write("".join(lines))
-                        lines = []
-                copy.write("".join(lines))
-            if events:
-                with cursor.cursor.copy(self.event_sql) as copy:
-                    copy.write("".join(events))
-            if self.checked_once:  # whatever else the transaction writes is checked row by row again
-                cursor.execute("SET LOCAL session_replication_role = origin")
+            with pg.row_checks_off(cursor, self.checked_once):
+                with cursor.cursor.copy(self.item_sql) as copy:
+                    lines = []
+                    for item_id, r in zip(ids, batch, strict=True):
+                        events_line = self._line(lines, item_id, r)
+                        if events_line:
+                            events.append(events_line)
+                        if len(lines) == 1000:  # send as we go: the server inserts while Python formats
+                            copy.write("".join(lines))
+                            lines = []
+                    copy.write("".join(lines))
+                if events:
+                    with cursor.cursor.copy(self.event_sql) as copy:
+                        copy.write("".join(events))
         self.written += len(batch)
 
     def _line(self, lines: list, item_id: int, r) -> str | None:
@@ -143,25 +141,8 @@ def _lock_referenced(project: Project, label_ids) -> bool:
     False (per-row checks stay on) where the role may not set session_replication_role, or a label is gone.
     """
     with connection.cursor() as cursor:
-        if not may_skip_row_checks(cursor):
-            return False
-        project_table, label_table = (connection.ops.quote_name(m._meta.db_table) for m in (Project, Label))
-        cursor.execute(f"SELECT 1 FROM {project_table} WHERE id = %s FOR KEY SHARE", [project.pk])
-        if cursor.fetchone() is None:
-            return False
-        wanted = sorted({int(i) for i in label_ids})
-        cursor.execute(f"SELECT id FROM {label_table} WHERE project_id = %s AND id = ANY(%s) FOR KEY SHARE",
-                       [project.pk, wanted])
-        return len(cursor.fetchall()) == len(wanted)
-
-
-def may_skip_row_checks(cursor) -> bool:
-    """Whether this database role may set session_replication_role: a superuser, or (PostgreSQL 15+) granted it."""
-    privilege = ("has_parameter_privilege('session_replication_role', 'SET')" if connection.pg_version >= 150000
-                 else "false")  # the function does not exist before 15: the query would not even parse
-    cursor.execute(f"SELECT rolsuper OR {privilege} FROM pg_roles WHERE rolname = current_user")
-    row = cursor.fetchone()
-    return bool(row and row[0])
+        return (pg.may_skip_row_checks(cursor) and pg.key_share(cursor, Project._meta.db_table, [project.pk])
+                and pg.key_share(cursor, Label._meta.db_table, label_ids, project_id=project.pk))
 
 
 def _copy_sql(model, per_row: list[str], values: dict) -> tuple[str, str]:

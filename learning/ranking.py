@@ -28,6 +28,7 @@ from core.models import Item, Job, Label
 from learning.models import ModelVersion, Prediction
 from ml import active
 from ml.training import predict_proba_full
+from quorum.lib import pg
 
 BATCH = 2000
 UPLOADED_STRATEGY = "margin"  # uploaded probabilities: plain margin, as the upload always ranked
@@ -252,34 +253,15 @@ def _write_pg(cursor, version: ModelVersion, out: dict, items: dict) -> None:
     the items by PREDICTIONS_SQL, which is what each per-row check does, and the per-row triggers are
     skipped (``session_replication_role``) for these two statements only, where the role may set it.
     """
-    label_ids = sorted({i for i in out["label"] if i is not None})
-    skip = _lock_referenced(cursor, version, label_ids)
-    if skip:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-    _update_items_pg(cursor, out["id"], items)
-    ids = out["id"]
-    if ids:
-        cursor.execute(PREDICTIONS_SQL, [ids, min(ids), max(ids), version.pk, ids,
-                                         [json.dumps(p) for p in out["probabilities"]], out["out_of_fold"]])
-    if skip:
-        cursor.execute("SET LOCAL session_replication_role = origin")
-
-
-def _lock_referenced(cursor, version: ModelVersion, label_ids: list[int]) -> bool:
-    """Lock the version and the labels FOR KEY SHARE; True if the per-row key checks may then be skipped:
-    the role may set session_replication_role and every label is one of the version's project."""
-    privilege = ("has_parameter_privilege('session_replication_role', 'SET')" if connection.pg_version >= 150000
-                 else "false")  # the function does not exist before 15: the query would not even parse
-    cursor.execute(f"SELECT rolsuper OR {privilege} FROM pg_roles WHERE rolname = current_user")
-    row = cursor.fetchone()
-    if not (row and row[0]):
-        return False
-    cursor.execute(f"SELECT 1 FROM {ModelVersion._meta.db_table} WHERE id = %s FOR KEY SHARE", [version.pk])
-    if cursor.fetchone() is None:
-        return False
-    cursor.execute(f"SELECT id FROM {Label._meta.db_table} WHERE project_id = %s AND id = ANY(%s) FOR KEY SHARE",
-                   [version.project_id, label_ids])
-    return len(cursor.fetchall()) == len(label_ids)
+    labels = {i for i in out["label"] if i is not None}
+    skip = (pg.may_skip_row_checks(cursor) and pg.key_share(cursor, ModelVersion._meta.db_table, [version.pk])
+            and pg.key_share(cursor, Label._meta.db_table, labels, project_id=version.project_id))
+    with pg.row_checks_off(cursor, skip):
+        _update_items_pg(cursor, out["id"], items)
+        ids = out["id"]
+        if ids:
+            cursor.execute(PREDICTIONS_SQL, [ids, min(ids), max(ids), version.pk, ids,
+                                             [json.dumps(p) for p in out["probabilities"]], out["out_of_fold"]])
 
 
 ITEM_COLUMNS = {"label": "predicted_label_id", "confidence": "predicted_confidence", "quality": "label_quality",

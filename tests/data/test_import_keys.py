@@ -9,6 +9,7 @@ from django.db import connection
 from core.models import Item, Label, LabelEvent
 from core.services import project_create
 from data import copy_insert, one_pass
+from quorum.lib import pg
 
 pytestmark = [pytest.mark.pg_only, pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL COPY")]
 
@@ -59,7 +60,7 @@ def test_a_label_of_another_project_keeps_the_per_row_checks(text_project, peopl
 
 @pytest.mark.django_db
 def test_a_role_that_may_not_skip_the_checks_imports_the_same_with_per_row_checks(text_project, monkeypatch):
-    monkeypatch.setattr(copy_insert, "may_skip_row_checks", lambda cursor: False)
+    monkeypatch.setattr(pg, "may_skip_row_checks", lambda cursor: False)
     assert not copy_insert._lock_referenced(text_project, [lab.pk for lab in text_project.labels.all()])
     result = one_pass.import_text(project=text_project, name="items.jsonl", stream=io.BytesIO(JSONL))
     assert (result.created, result.labeled) == (300, 300)
