@@ -1,7 +1,7 @@
 """A submit writes the annotation, its assignment's DONE, the label event and the item, and settles open flags:
 the same rows on both databases (PostgreSQL writes them in fewer statements)."""
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from core.models import Annotation, Assignment, Item, Job, LabelEvent, LabelSource
@@ -92,3 +92,44 @@ def test_a_retrain_is_queued_by_the_every_th_submit_since_the_last_one(text_proj
     # The every-th label queues it (the statement that reads the check cannot see the label it inserts, and
     # counts it all the same); the next one finds it queued and adds none.
     assert queued == [0] * (every - 1) + [1, 1]
+
+
+def _synchronous_commit_per_statement(call):
+    """Run ``call``; return the session's synchronous_commit as each of its statements left it."""
+    seen, asking = [], []
+
+    def wrapper(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not asking:
+            asking.append(True)
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW synchronous_commit")
+                seen.append(cursor.fetchone()[0])
+            asking.clear()
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        out = call()
+    return out, seen
+
+
+@pytest.mark.pg_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_commits_without_waiting_for_the_disk_and_a_submit_waits(text_project, people):
+    add_texts(text_project, ["one", "two"])
+    alice = people["alice"]
+    assignment, serving = _synchronous_commit_per_statement(
+        lambda: next_assignment(project=text_project, annotator=alice))
+    assert serving[0] == "off" and set(serving) == {"off"}  # from the open-lease query on, to its COMMIT
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # SET LOCAL: gone with the serving transaction
+    label = text_project.labels.get(name="positive").pk
+    _, submitting = _synchronous_commit_per_statement(lambda: submit_annotation(
+        project=text_project, annotator=alice, assignment_id=assignment.pk, label_id=label))
+    assert submitting and set(submitting) == {"on"}  # a label is committed durably
+    # Inside a caller's transaction, serving leaves the caller's setting alone.
+    with transaction.atomic():
+        _, nested = _synchronous_commit_per_statement(lambda: next_assignment(project=text_project, annotator=alice))
+    assert nested and set(nested) == {"on"}
