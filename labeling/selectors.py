@@ -13,29 +13,37 @@ from learning.job_kinds import RETRAIN
 REMAINING_CAP = 200
 
 
-# Both counts in one statement (one round trip, nothing for the ORM to build on the hot path).
-PROGRESS_SQL = """
-SELECT
+# Both counts in one statement (one round trip, nothing for the ORM to build on the hot path). The two
+# columns also ride on the statement that leases the next item (labeling.queue.LEASE_SQL), which saves the
+# labeling screen this statement whenever it serves a new item.
+PROGRESS_COLUMNS = """
   (SELECT COUNT(*) FROM labeling_annotation
    WHERE project_id = %(project)s AND annotator_id = %(annotator)s AND supersedes_id IS NULL),
   (SELECT COUNT(*) FROM (SELECT 1 FROM labeling_item
    WHERE project_id = %(project)s AND annotation_count < needed AND NOT excluded
    ORDER BY priority DESC, id LIMIT %(cap)s) open_items)
 """
+PROGRESS_SQL = f"SELECT {PROGRESS_COLUMNS}"
 
 
-def annotator_progress(project: Project, annotator) -> dict:
+def progress_params(project: Project, annotator) -> dict:
+    return {"project": project.pk, "annotator": annotator.pk, "cap": REMAINING_CAP + 1}
+
+
+def annotator_progress(project: Project, annotator, *, counts: tuple[int, int] | None = None) -> dict:
     """The annotator's own labels (exact) and the open items (exact up to REMAINING_CAP, then "at least").
 
     Both counts walk an index and stop early, so the cost per request does not grow with the project:
     ``done`` reads the annotator's entries of annotation_first_by_annotator, ``remaining`` at most
     REMAINING_CAP + 1 entries of the partial item_queue index (the ORDER BY steers the planner onto it).
     ``percent`` is None when the remaining count is only a lower bound, so the page never shows a made-up
-    figure.
+    figure. ``counts``: (done, open items up to the cap) when the caller read them already (PROGRESS_COLUMNS).
     """
-    with connection.cursor() as cursor:
-        cursor.execute(PROGRESS_SQL, {"project": project.pk, "annotator": annotator.pk, "cap": REMAINING_CAP + 1})
-        done, remaining = cursor.fetchone()
+    if counts is None:
+        with connection.cursor() as cursor:
+            cursor.execute(PROGRESS_SQL, progress_params(project, annotator))
+            counts = cursor.fetchone()
+    done, remaining = counts
     capped = remaining > REMAINING_CAP
     remaining = min(remaining, REMAINING_CAP)
     total = done + remaining

@@ -33,7 +33,7 @@ def _item_context(request, project, *, correcting: Annotation | None = None, err
     # measure how often people click the suggestion rather than how often the model is right.
     if item is not None and item.predicted_label_id and correcting is None and item.final_source != LabelSource.MODEL:
         suggestion = next((lab for lab in labels if lab.pk == item.predicted_label_id), None)
-    mine = annotator_progress(project, request.user)
+    mine = annotator_progress(project, request.user, counts=getattr(assignment, "progress_counts", None))
     # More open items than the annotator's own count walks: the bar shows the project's counts instead.
     overall = overall_progress(project) if mine["remaining_capped"] else None
     return {

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import Annotation, Assignment, Item, Job, LabelEvent, LabelSource
 from labeling.queue import next_assignment, submit_annotation
+from labeling.selectors import annotator_progress
 from learning.job_kinds import RETRAIN
 from review.models import Flag
 from tests.conftest import add_texts
@@ -133,3 +134,17 @@ def test_a_lease_commits_without_waiting_for_the_disk_and_a_submit_waits(text_pr
     with transaction.atomic():
         _, nested = _synchronous_commit_per_statement(lambda: next_assignment(project=text_project, annotator=alice))
     assert nested and set(nested) == {"on"}
+
+
+def test_the_progress_that_comes_back_with_a_lease_counts_as_the_progress_query(text_project, people, client):
+    add_texts(text_project, ["a", "b", "c"])
+    client.force_login(people["alice"])
+    url = f"/projects/{text_project.pk}/label/"
+    page = client.get(url, HTTP_HX_REQUEST="true")
+    assert page.context["mine"] == {"done": 0, "remaining": 3, "remaining_capped": False, "percent": 0}
+    label = text_project.labels.get(name="positive").pk
+    after = client.post(f"{url}submit/", {"assignment": page.context["assignment"].pk, "label": label},
+                        HTTP_HX_REQUEST="true")
+    assert after.context["assignment"].progress_counts == (1, 2)  # read with the lease, not by its own query
+    assert after.context["mine"] == {"done": 1, "remaining": 2, "remaining_capped": False, "percent": 33}
+    assert after.context["mine"] == annotator_progress(text_project, people["alice"])
