@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.access import raw_instances
 from core.models import Annotation, Assignment, Item, Label, LabelSource, Project
 from core.selectors import project_labels
 from core.services import set_final_label
@@ -122,7 +123,7 @@ def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: b
         names = [f"x{n}" for n in range(len(exclude))]
         params.update(zip(names, exclude, strict=True))
         clause = "AND i.id NOT IN (" + ", ".join(f"%({n})s" for n in names) + ")"
-    return list(Item.objects.raw(CANDIDATES_SQL.format(exclude=clause, lock=lock), params))
+    return raw_instances(Item, CANDIDATES_SQL.format(exclude=clause, lock=lock), params)
 
 
 def _lease(project: Project, item: Item, annotator, now) -> Assignment | None:
@@ -264,8 +265,8 @@ def _locked_assignment(project: Project, annotator, assignment_id: int | None) -
     if assignment_id is None:
         return None
     lock = "FOR UPDATE OF a, i" if connection.features.has_select_for_update_of else ""
-    rows = Item.objects.raw(SUBMIT_LOCK_SQL.format(lock=lock),
-                            {"assignment": assignment_id, "project": project.pk, "annotator": annotator.pk})
+    rows = raw_instances(Item, SUBMIT_LOCK_SQL.format(lock=lock),
+                        {"assignment": assignment_id, "project": project.pk, "annotator": annotator.pk})
     item = next(iter(rows), None)
     if item is None:
         return None
