@@ -221,7 +221,7 @@ def _plans(project, username: str) -> str:
     from django.utils import timezone
 
     from core.models import Assignment, Item
-    from labeling.queue import CANDIDATES, CANDIDATES_SQL
+    from labeling.queue import CANDIDATES, CANDIDATES_SQL, LEASE_SQL
     from labeling.selectors import PROGRESS_SQL, REMAINING_CAP
 
     user = get_user_model().objects.get(username=username)
@@ -232,6 +232,10 @@ def _plans(project, username: str) -> str:
          {"project": project.pk, "annotator": user.pk, "now": now, "limit": CANDIDATES}),
         ("progress (own labels, open items capped)", PROGRESS_SQL,
          {"project": project.pk, "annotator": user.pk, "cap": REMAINING_CAP + 1}),
+        # Rolled back below, as every statement here.
+        ("lease of one item, with the progress counts in its RETURNING", LEASE_SQL,
+         {"project": project.pk, "annotator": user.pk, "cap": REMAINING_CAP + 1, "item": item, "now": now,
+          "expires": now}),
     ]
     out = []
     with transaction.atomic():
