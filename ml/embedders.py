@@ -73,36 +73,107 @@ class DescriptorEmbedder:
     name, version, kind = "descriptors", "4", "image"
 
     def embed(self, items) -> np.ndarray:
-        return _stack([self._one(img) for img in items], self.dim)
+        items = list(items)
+        rows = [self._batch(items[start:start + EMBED_BATCH]) for start in range(0, len(items), EMBED_BATCH)]
+        return _stack(rows, self.dim)
 
     dim = HOG_DIM + SILHOUETTE_DIM + len(LBP_RADII) * (LBP_POINTS + 2) * 4 + CHROMA_BINS * CHROMA_BINS + 8 + 1 + TEXTURE_DIM
 
-    def _one(self, image: Image.Image) -> np.ndarray:
-        from skimage.feature import hog, local_binary_pattern
+    def _batch(self, images: list) -> np.ndarray:
+        """Vectors of up to EMBED_BATCH images: HOG, silhouette and the colour histograms one image at a time,
+        the LBP and texture blocks on the stacked batch (same values as image by image)."""
+        from skimage.feature import hog
 
-        rgb = np.asarray(image.convert("RGB").resize((TEXTURE_SIDE, TEXTURE_SIDE), Image.BILINEAR),
-                         dtype=np.float32) / 255
-        grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        small = np.asarray(Image.fromarray((grey * 255).astype(np.uint8)).resize((HOG_SIDE, HOG_SIDE), Image.BILINEAR),
-                           dtype=np.float32) / 255
-        shape = hog(small, orientations=9, pixels_per_cell=(HOG_CELL, HOG_CELL), cells_per_block=(2, 2),
-                    block_norm="L2-Hys", feature_vector=True)
-        grey8 = (grey * 255).astype(np.uint8)
-        outline = silhouette(grey8)
-        texture = []
+        luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        greys, singles = [], []
+        for image in images:
+            rgb = np.asarray(image.convert("RGB").resize((TEXTURE_SIDE, TEXTURE_SIDE), Image.BILINEAR),
+                             dtype=np.float32) / 255
+            grey = rgb @ luma
+            grey8 = (grey * 255).astype(np.uint8)
+            small = np.asarray(Image.fromarray(grey8).resize((HOG_SIDE, HOG_SIDE), Image.BILINEAR),
+                               dtype=np.float32) / 255
+            shape = hog(small, orientations=9, pixels_per_cell=(HOG_CELL, HOG_CELL), cells_per_block=(2, 2),
+                        block_norm="L2-Hys", feature_vector=True)
+            total = rgb.sum(axis=2) + 1e-6
+            chroma, _, _ = np.histogram2d((rgb[..., 0] / total).ravel(), (rgb[..., 1] / total).ravel(),
+                                          bins=CHROMA_BINS, range=[[0, 1], [0, 1]])
+            chroma = chroma.ravel() / grey.size
+            # Brightness, spread relative to the mean, so a dark copy differs only in the last value.
+            spread = np.histogram(grey / max(grey.mean(), 1e-3), bins=8, range=(0, 3))[0] / grey.size
+            greys.append(grey)
+            singles.append((shape, silhouette(grey8), chroma, spread, [grey.mean()]))
+        greys = np.stack(greys)
+        grey8s = (greys * 255).astype(np.uint8)
+        quads = []
         for radius in LBP_RADII:
-            codes = local_binary_pattern(grey8, LBP_POINTS, radius, method="uniform")
-            for quad in _quadrants(codes):  # four quadrants keep a little layout
-                hist = np.bincount(quad.astype(int).ravel(), minlength=LBP_POINTS + 2)[: LBP_POINTS + 2]
-                texture.append(hist / max(quad.size, 1))
-        total = rgb.sum(axis=2) + 1e-6
-        chroma, _, _ = np.histogram2d((rgb[..., 0] / total).ravel(), (rgb[..., 1] / total).ravel(),
-                                      bins=CHROMA_BINS, range=[[0, 1], [0, 1]])
-        chroma = chroma.ravel() / grey.size
-        # Brightness, spread relative to the mean, so a dark copy differs only in the last value.
-        spread = np.histogram(grey / max(grey.mean(), 1e-3), bins=8, range=(0, 3))[0] / grey.size
-        return np.concatenate([shape, outline, *texture, chroma, spread, [grey.mean()],
-                               texture_block(grey)]).astype(np.float32)
+            codes = uniform_lbp(grey8s, LBP_POINTS, radius)
+            for quad in _quadrants(codes.transpose(1, 2, 0)):  # four quadrants keep a little layout
+                quad = quad.reshape(-1, len(images))
+                quads.append(_histograms(quad.T, LBP_POINTS + 2) / max(quad.shape[0], 1))
+        quads = np.concatenate(quads, axis=1)
+        textures = texture_blocks(greys)
+        n_quad = len(LBP_RADII) * 4 * (LBP_POINTS + 2)
+        out = np.empty((len(images), self.dim), dtype=np.float32)
+        for k, (shape, outline, chroma, spread, mean) in enumerate(singles):
+            out[k] = np.concatenate([shape, outline, quads[k], chroma, spread, mean, textures[k]])
+        assert n_quad == quads.shape[1]
+        return out
+
+
+EMBED_BATCH = 64  # images stacked per batch: bounds memory (the Gabor responses are the largest array)
+
+
+def _histograms(codes: np.ndarray, bins: int) -> np.ndarray:
+    """Per-row bincount of small non-negative integer codes (n, m) -> (n, bins) counts."""
+    n = codes.shape[0]
+    flat = (codes.astype(np.int64) + bins * np.arange(n)[:, None]).ravel()
+    return np.bincount(flat, minlength=n * bins).reshape(n, bins)
+
+
+def uniform_lbp(images: np.ndarray, points: int, radius: float) -> np.ndarray:
+    """``skimage.feature.local_binary_pattern(image, points, radius, method="uniform")`` for a stack of images
+    (B, H, W) -> (B, H, W) ints, vectorised with the same float64 arithmetic (bilinear neighbours, 0 outside
+    the image; 0-1 changes counted without the wrap-around pair, as skimage does), so the codes are identical.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    b, h, w = images.shape
+    angles = 2 * np.pi * np.arange(points, dtype=np.float64) / points
+    rp, cp = np.round(-radius * np.sin(angles), 5), np.round(radius * np.cos(angles), 5)
+    pad = int(np.ceil(radius)) + 1
+    padded = np.zeros((b, h + 2 * pad, w + 2 * pad))
+    padded[:, pad:pad + h, pad:pad + w] = images
+    rows, cols = np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64)
+    signed = np.empty((points, b, h, w), dtype=bool)
+    acc, tmp = np.empty((b, h, w)), np.empty((b, h, w))
+
+    def at(r0, c0):
+        return padded[:, r0 + pad:r0 + pad + h, c0 + pad:c0 + pad + w]
+
+    for i in range(points):
+        r, c = rows + rp[i], cols + cp[i]
+        minr, minc = np.floor(r), np.floor(c)
+        r0, c0 = int(minr[0]), int(minc[0])
+        if (minr - rows != r0).any() or (minc - cols != c0).any():
+            raise AssertionError("LBP neighbour offsets are not uniform")  # cannot happen: rp, cp have 5 decimals
+        r1, c1 = int(np.ceil(r[0])), int(np.ceil(c[0]))
+        dr, dc = (r - minr)[:, None], (c - minc)[None, :]
+        if not dr.any() and not dc.any():
+            np.subtract(at(r0, c0), images, out=acc)
+        else:  # top = (1 - dc) tl + dc tr, bottom likewise, then (1 - dr) top + dr bottom: skimage's order
+            np.multiply(1 - dc, at(r0, c0), out=acc)
+            np.multiply(dc, at(r0, c1), out=tmp)
+            acc += tmp
+            acc *= 1 - dr
+            np.multiply(1 - dc, at(r1, c0), out=tmp)
+            bottom = dc * at(r1, c1)
+            bottom += tmp
+            bottom *= dr
+            acc += bottom
+            acc -= images
+        np.greater_equal(acc, 0, out=signed[i])
+    changes = (signed[:-1] != signed[1:]).sum(axis=0)
+    return np.where(changes <= 2, signed.sum(axis=0), points + 1)
 
 
 def texture_block(grey: np.ndarray) -> np.ndarray:
@@ -119,27 +190,40 @@ def texture_block(grey: np.ndarray) -> np.ndarray:
     * grey-level co-occurrence (graycomatrix, GLCM_LEVELS levels after scaling the brightest pixel to the top
       level) at GLCM_DISTANCES: graycoprops' GLCM_PROPS, mean and spread over four directions.
     """
-    from scipy.ndimage import gaussian_filter
-    from skimage.feature import graycomatrix, graycoprops, local_binary_pattern
+    return texture_blocks(np.asarray(grey, dtype=np.float32)[None])[0]
 
-    grey = gaussian_filter(np.asarray(grey, dtype=np.float32), TEXTURE_SMOOTH)
-    grey8 = (grey * 255).astype(np.uint8)
+
+def texture_blocks(greys: np.ndarray) -> np.ndarray:
+    """``texture_block`` of a stack of grey images (B, TEXTURE_SIDE, TEXTURE_SIDE) -> (B, TEXTURE_DIM) float32."""
+    from scipy.ndimage import gaussian_filter
+    from skimage.feature import graycomatrix, graycoprops
+
+    greys = np.asarray(greys, dtype=np.float32)
+    n = len(greys)
+    greys = np.stack([gaussian_filter(grey, TEXTURE_SMOOTH) for grey in greys])
+    grey8s = (greys * 255).astype(np.uint8)
     out = []
     for points, radius in MULTI_LBP:
-        codes = local_binary_pattern(grey8, points, radius, method="uniform").astype(int)
-        out.append(np.bincount(codes.ravel(), minlength=points + 2)[: points + 2] / codes.size)
-    out.append(_gabor_energies(grey))
-    q = np.minimum(grey / max(float(grey.max()), 1e-3) * GLCM_LEVELS, GLCM_LEVELS - 1).astype(np.uint8)
-    glcm = graycomatrix(q, distances=list(GLCM_DISTANCES), angles=[0, np.pi / 4, np.pi / 2, 3 * np.pi / 4],
-                        levels=GLCM_LEVELS, symmetric=True, normed=True)
-    for prop in GLCM_PROPS:
-        values = graycoprops(glcm, prop)  # (distances, angles)
-        out += [values.mean(axis=1), values.std(axis=1)]
-    return np.nan_to_num(np.concatenate(out)).astype(np.float32)
+        codes = uniform_lbp(grey8s, points, radius).reshape(n, -1)
+        out.append(_histograms(codes, points + 2) / codes.shape[1])
+    out.append(_gabor_energies(greys))
+    top = np.maximum(greys.max(axis=(1, 2)), 1e-3)[:, None, None]
+    qs = np.minimum(greys / top * GLCM_LEVELS, GLCM_LEVELS - 1).astype(np.uint8)
+    for q in qs:
+        glcm = graycomatrix(q, distances=list(GLCM_DISTANCES), angles=[0, np.pi / 4, np.pi / 2, 3 * np.pi / 4],
+                            levels=GLCM_LEVELS, symmetric=True, normed=True)
+        row = []
+        for prop in GLCM_PROPS:
+            values = graycoprops(glcm, prop)  # (distances, angles)
+            row += [values.mean(axis=1), values.std(axis=1)]
+        out.append(np.concatenate(row))
+    glcm_rows = np.stack(out[len(MULTI_LBP) + 1:])
+    return np.nan_to_num(np.concatenate([*out[:len(MULTI_LBP) + 1], glcm_rows], axis=1)).astype(np.float32)
 
 
 _GABOR_BANK: dict = {}
 GABOR_PAD = 16
+GABOR_CHUNK = 1
 
 
 def _gabor_bank(side: int) -> np.ndarray:
@@ -164,17 +248,25 @@ def _gabor_bank(side: int) -> np.ndarray:
     return _GABOR_BANK[side]
 
 
-def _gabor_energies(grey: np.ndarray) -> np.ndarray:
+def _gabor_energies(greys: np.ndarray) -> np.ndarray:
+    """Gabor statistics of a stack of grey images (B, side, side) -> (B, 3 * len(GABOR_FREQUENCIES))."""
     from scipy import fft
 
-    side = grey.shape[0]
-    x = (grey - grey.mean()) / (grey.std() + 1e-3)
-    spectrum = fft.fft2(np.pad(x, GABOR_PAD, mode="reflect").astype(np.float32))
-    response = np.abs(fft.ifft2(spectrum[None] * _gabor_bank(side)))[:, GABOR_PAD:GABOR_PAD + side,
-                                                                      GABOR_PAD:GABOR_PAD + side]
-    energy = response.mean(axis=(1, 2)).reshape(len(GABOR_FREQUENCIES), GABOR_ORIENTATIONS)
-    mean = energy.mean(axis=1)
-    return np.concatenate([mean, energy.std(axis=1), energy.max(axis=1) / (mean + 1e-6)])
+    side = greys.shape[-1]
+    mean = greys.mean(axis=(1, 2), keepdims=True)
+    std = np.stack([grey.std() for grey in greys])[:, None, None]  # per image, as the single-image code did
+    x = (greys - mean) / (std + 1e-3)
+    pad = ((0, 0), (GABOR_PAD, GABOR_PAD), (GABOR_PAD, GABOR_PAD))
+    spectra = fft.fft2(np.pad(x, pad, mode="reflect").astype(np.float32))
+    bank = _gabor_bank(side)
+    energy = np.empty((len(greys), len(bank)), dtype=np.float32)
+    for start in range(0, len(greys), GABOR_CHUNK):  # one image at a time: the responses stay in cache
+        response = fft.ifft2(spectra[start:start + GABOR_CHUNK, None] * bank)
+        inner = np.abs(response[..., GABOR_PAD:GABOR_PAD + side, GABOR_PAD:GABOR_PAD + side])
+        energy[start:start + GABOR_CHUNK] = inner.mean(axis=(2, 3))
+    energy = energy.reshape(len(greys), len(GABOR_FREQUENCIES), GABOR_ORIENTATIONS)
+    mean = energy.mean(axis=2)
+    return np.concatenate([mean, energy.std(axis=2), energy.max(axis=2) / (mean + 1e-6)], axis=1)
 
 
 def silhouette(grey8: np.ndarray) -> np.ndarray:

@@ -186,3 +186,66 @@ def test_onnx_is_refused_for_text_projects(tmp_path):
 def test_an_empty_text_gets_a_zero_vector_not_nan():
     V = get_embedder("default", "text").embed(["", "a real ticket about a refund"])
     assert np.isfinite(V).all() and not V[0].any() and V[1].any()
+
+
+def _pinned_images():
+    """Six fixed images (noise, stripes, drawn shapes, a flat one, a dark blurred one, a non-square grey one)."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(1234)
+    noise = Image.fromarray((rng.random((48, 48, 3)) * 255).astype("uint8"))
+    yy, xx = np.mgrid[0:48, 0:48]
+    stripes = (127 + 100 * np.sin(xx * 0.7 + yy * 0.3))[..., None] * np.array([1.0, 0.8, 0.5])
+    stripes = Image.fromarray(stripes.astype("uint8"))
+    shape = Image.new("RGB", (96, 96), (20, 40, 90))
+    draw = ImageDraw.Draw(shape)
+    draw.ellipse([20, 30, 70, 60], fill=(230, 60, 40))
+    draw.rectangle([60, 10, 85, 35], fill=(40, 200, 90))
+    draw.line([(0, 90), (95, 5)], fill=(200, 200, 200), width=1)
+    flat = Image.new("RGB", (48, 48), (128, 128, 128))
+    dark = Image.fromarray((np.asarray(noise) * 0.3).astype("uint8")).filter(ImageFilter.GaussianBlur(1.5))
+    wide = Image.fromarray((rng.random((30, 70, 3)) * 255).astype("uint8")).convert("L")
+    return [noise, stripes, shape, flat, dark, wide]
+
+
+def test_descriptors_v4_output_is_pinned():
+    """tests/ml/data/descriptors_v4.npy holds the vectors the first v4 code (commit 39e3017, one image at a
+    time) gave for these images. A change to what the embedder computes must bump its version (and re-pin)."""
+    from pathlib import Path
+
+    emb = get_embedder("descriptors", "image")
+    pinned = np.load(Path(__file__).parent / "data" / "descriptors_v4.npy")
+    X = emb.embed(_pinned_images())
+    assert emb.version == "4", "re-pin tests/ml/data for the new version"
+    assert X.shape == pinned.shape == (6, 563)
+    np.testing.assert_allclose(X, pinned, rtol=0, atol=1e-5)
+
+
+def test_descriptors_of_an_image_do_not_depend_on_its_batch():
+    from ml import embedders
+
+    images = _pinned_images()
+    emb = get_embedder("descriptors", "image")
+    together = emb.embed(images * 12)  # 72 images: more than one batch
+    assert embedders.EMBED_BATCH < 72
+    alone = np.vstack([emb.embed([img]) for img in images])
+    np.testing.assert_array_equal(together[:6], alone)
+    np.testing.assert_array_equal(together[66:], alone)
+
+
+@pytest.mark.parametrize("points,radius", [(8, 1), (8, 2), (16, 2), (24, 3)])
+def test_the_batched_lbp_gives_skimage_codes(points, radius):
+    from scipy.ndimage import gaussian_filter
+    from skimage.feature import local_binary_pattern
+
+    from ml.embedders import uniform_lbp
+
+    rng = np.random.default_rng(points + radius)
+    noise = (rng.random((64, 64)) * 255).astype(np.uint8)
+    smooth = (gaussian_filter(noise / 255, 1.0) * 255).astype(np.uint8)
+    flat = np.full((64, 64), 77, dtype=np.uint8)  # ties everywhere: the >= comparison must match exactly
+    steps = np.repeat(np.arange(8, dtype=np.uint8) * 30, 8)[None].repeat(64, axis=0)
+    stack = np.stack([noise, smooth, flat, steps])
+    codes = uniform_lbp(stack, points, radius)
+    for image, got in zip(stack, codes):
+        np.testing.assert_array_equal(got, local_binary_pattern(image, points, radius, method="uniform"))
