@@ -144,7 +144,8 @@ def uniform_lbp(images: np.ndarray, points: int, radius: float) -> np.ndarray:
     padded = np.zeros((b, h + 2 * pad, w + 2 * pad))
     padded[:, pad:pad + h, pad:pad + w] = images
     rows, cols = np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64)
-    signed = np.empty((points, b, h, w), dtype=bool)
+    ones, changes = np.zeros((b, h, w), dtype=np.uint8), np.zeros((b, h, w), dtype=np.uint8)  # < 256 points
+    signed, previous = np.empty((b, h, w), dtype=bool), np.empty((b, h, w), dtype=bool)
     acc, tmp = np.empty((b, h, w)), np.empty((b, h, w))
 
     def at(r0, c0):
@@ -171,9 +172,12 @@ def uniform_lbp(images: np.ndarray, points: int, radius: float) -> np.ndarray:
             bottom *= dr
             acc += bottom
             acc -= images
-        np.greater_equal(acc, 0, out=signed[i])
-    changes = (signed[:-1] != signed[1:]).sum(axis=0)
-    return np.where(changes <= 2, signed.sum(axis=0), points + 1)
+        np.greater_equal(acc, 0, out=signed)
+        ones += signed
+        if i:
+            changes += signed != previous  # neighbours i - 1 and i; the last and the first are not compared
+        signed, previous = previous, signed
+    return np.where(changes <= 2, ones, np.uint8(points + 1))
 
 
 def texture_block(grey: np.ndarray) -> np.ndarray:
@@ -196,7 +200,6 @@ def texture_block(grey: np.ndarray) -> np.ndarray:
 def texture_blocks(greys: np.ndarray) -> np.ndarray:
     """``texture_block`` of a stack of grey images (B, TEXTURE_SIDE, TEXTURE_SIDE) -> (B, TEXTURE_DIM) float32."""
     from scipy.ndimage import gaussian_filter
-    from skimage.feature import graycomatrix, graycoprops
 
     greys = np.asarray(greys, dtype=np.float32)
     n = len(greys)
@@ -209,16 +212,52 @@ def texture_blocks(greys: np.ndarray) -> np.ndarray:
     out.append(_gabor_energies(greys))
     top = np.maximum(greys.max(axis=(1, 2)), 1e-3)[:, None, None]
     qs = np.minimum(greys / top * GLCM_LEVELS, GLCM_LEVELS - 1).astype(np.uint8)
-    for q in qs:
-        glcm = graycomatrix(q, distances=list(GLCM_DISTANCES), angles=[0, np.pi / 4, np.pi / 2, 3 * np.pi / 4],
-                            levels=GLCM_LEVELS, symmetric=True, normed=True)
-        row = []
-        for prop in GLCM_PROPS:
-            values = graycoprops(glcm, prop)  # (distances, angles)
-            row += [values.mean(axis=1), values.std(axis=1)]
-        out.append(np.concatenate(row))
-    glcm_rows = np.stack(out[len(MULTI_LBP) + 1:])
-    return np.nan_to_num(np.concatenate([*out[:len(MULTI_LBP) + 1], glcm_rows], axis=1)).astype(np.float32)
+    out.append(_glcm_stats(qs))
+    return np.nan_to_num(np.concatenate(out, axis=1)).astype(np.float32)
+
+
+GLCM_ANGLES = (0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
+GLCM_CHUNK = 16
+
+
+def _glcm_stats(qs: np.ndarray) -> np.ndarray:
+    """GLCM statistics of a stack of quantised images (B, H, W) in [0, GLCM_LEVELS) -> (B, 2 * distances *
+    props): per prop, the mean over GLCM_ANGLES at each distance, then the spread. The same counts and
+    formulas as skimage's ``graycomatrix(symmetric=True, normed=True)`` and ``graycoprops``, for the batch."""
+    if len(qs) > GLCM_CHUNK:  # bounds memory: five (chunk, distances, angles, levels, levels) float64 arrays
+        return np.concatenate([_glcm_stats(qs[start:start + GLCM_CHUNK]) for start in range(0, len(qs), GLCM_CHUNK)])
+    n, h, w = qs.shape
+    levels = GLCM_LEVELS
+    counts = np.empty((n, len(GLCM_DISTANCES), len(GLCM_ANGLES), levels, levels), dtype=np.float64)
+    base = (np.arange(n) * levels * levels)[:, None, None]
+    q = qs.astype(np.int64)
+    for d_idx, distance in enumerate(GLCM_DISTANCES):
+        for a_idx, angle in enumerate(GLCM_ANGLES):
+            dr, dc = round(np.sin(angle) * distance), round(np.cos(angle) * distance)  # as skimage's _glcm_loop
+            first = q[:, max(0, -dr):h - max(0, dr), max(0, -dc):w - max(0, dc)]
+            second = q[:, max(0, dr):h - max(0, -dr), max(0, dc):w - max(0, -dc)]
+            pairs = np.bincount((base + first * levels + second).ravel(), minlength=n * levels * levels)
+            counts[:, d_idx, a_idx] = pairs.reshape(n, levels, levels)
+    P = counts + counts.swapaxes(-1, -2)  # symmetric
+    for _ in range(2):  # graycomatrix(normed=True) normalises, then graycoprops does again
+        sums = P.sum(axis=(-2, -1), keepdims=True)
+        sums[sums == 0] = 1
+        P = P / sums
+    i, j = np.ogrid[0:levels, 0:levels]
+    asm = np.sum(P ** 2, axis=(-2, -1))
+    diff_i = i - np.sum(i * P, axis=(-2, -1))[..., None, None]
+    diff_j = j - np.sum(j * P, axis=(-2, -1))[..., None, None]
+    std_i = np.sqrt(np.sum(P * diff_i ** 2, axis=(-2, -1)))
+    std_j = np.sqrt(np.sum(P * diff_j ** 2, axis=(-2, -1)))
+    cov = np.sum(P * (diff_i * diff_j), axis=(-2, -1))
+    flat = (std_i < 1e-15) | (std_j < 1e-15)
+    correlation = np.where(flat, 1.0, cov / np.where(flat, 1.0, std_i * std_j))
+    values = {"contrast": np.sum(P * (i - j) ** 2, axis=(-2, -1)),
+              "dissimilarity": np.sum(P * np.abs(i - j), axis=(-2, -1)),
+              "homogeneity": np.sum(P * (1.0 / (1.0 + (i - j) ** 2)), axis=(-2, -1)),
+              "energy": np.sqrt(asm), "correlation": correlation, "ASM": asm}  # each (B, distances, angles)
+    return np.concatenate([part for prop in GLCM_PROPS
+                           for part in (values[prop].mean(axis=2), values[prop].std(axis=2))], axis=1)
 
 
 _GABOR_BANK: dict = {}

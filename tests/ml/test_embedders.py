@@ -247,5 +247,5 @@ def test_the_batched_lbp_gives_skimage_codes(points, radius):
     steps = np.repeat(np.arange(8, dtype=np.uint8) * 30, 8)[None].repeat(64, axis=0)
     stack = np.stack([noise, smooth, flat, steps])
     codes = uniform_lbp(stack, points, radius)
-    for image, got in zip(stack, codes):
+    for image, got in zip(stack, codes, strict=True):
         np.testing.assert_array_equal(got, local_binary_pattern(image, points, radius, method="uniform"))
