@@ -68,6 +68,10 @@ class DescriptorEmbedder:
     describes the main foreground region wherever it is. The texture block tells look-alike textures apart
     (grass from gravel) by their grain at several scales, independent of brightness and of a quarter turn.
     563 dimensions.
+
+    ``embed`` works on batches of EMBED_BATCH images: HOG, silhouette and colour histograms image by image,
+    the LBP histograms and the texture block on the stacked batch (numpy, the same arithmetic as scikit-image's
+    per-image functions: the vectors are identical to image-by-image ones, pinned by tests/ml/data).
     """
 
     name, version, kind = "descriptors", "4", "image"
@@ -108,20 +112,18 @@ class DescriptorEmbedder:
         quads = []
         for radius in LBP_RADII:
             codes = uniform_lbp(grey8s, LBP_POINTS, radius)
-            for quad in _quadrants(codes.transpose(1, 2, 0)):  # four quadrants keep a little layout
-                quad = quad.reshape(-1, len(images))
-                quads.append(_histograms(quad.T, LBP_POINTS + 2) / max(quad.shape[0], 1))
+            for quad in _quadrants(codes):  # four quadrants keep a little layout
+                quad = quad.reshape(len(images), -1)
+                quads.append(_histograms(quad, LBP_POINTS + 2) / max(quad.shape[1], 1))
         quads = np.concatenate(quads, axis=1)
         textures = texture_blocks(greys)
-        n_quad = len(LBP_RADII) * 4 * (LBP_POINTS + 2)
         out = np.empty((len(images), self.dim), dtype=np.float32)
         for k, (shape, outline, chroma, spread, mean) in enumerate(singles):
             out[k] = np.concatenate([shape, outline, quads[k], chroma, spread, mean, textures[k]])
-        assert n_quad == quads.shape[1]
         return out
 
 
-EMBED_BATCH = 64  # images stacked per batch: bounds memory (the Gabor responses are the largest array)
+EMBED_BATCH = 64  # images stacked per batch: bounds memory (17 MB traced for 64 images, float64 LBP stacks)
 
 
 def _histograms(codes: np.ndarray, bins: int) -> np.ndarray:
@@ -339,8 +341,9 @@ def silhouette(grey8: np.ndarray) -> np.ndarray:
 
 
 def _quadrants(a: np.ndarray):
-    h, w = a.shape[0] // 2, a.shape[1] // 2
-    return a[:h, :w], a[:h, w:], a[h:, :w], a[h:, w:]
+    """The four quadrants of an image, or of each image in a stack (the last two axes)."""
+    h, w = a.shape[-2] // 2, a.shape[-1] // 2
+    return a[..., :h, :w], a[..., :h, w:], a[..., h:, :w], a[..., h:, w:]
 
 
 class TfidfEmbedder:
