@@ -126,8 +126,8 @@ def set_final_label(*, item: Item, label: Label | None, source: str, actor=None,
 # trip, and nothing for the ORM to build on every submit.
 EVENT_AND_ITEM_SQL = """
 WITH event AS (
-  INSERT INTO labeling_labelevent ({event_columns}) VALUES ({event_values}) RETURNING id)
-UPDATE labeling_item SET {item_sets} WHERE id = %s
+  INSERT INTO {event_table} ({event_columns}) VALUES ({event_values}) RETURNING id)
+UPDATE {item_table} SET {item_sets} WHERE id = %s
 RETURNING (SELECT id FROM event)
 """
 
@@ -143,7 +143,8 @@ def _write_event_and_item(event: LabelEvent, item: Item, fields: list[str]) -> N
     event.created_at = item.updated_at = timezone.now()
     event_columns, event_values = _values(event, [f.name for f in LabelEvent._meta.concrete_fields if not f.primary_key])
     item_columns, item_values = _values(item, fields)
-    sql = EVENT_AND_ITEM_SQL.format(event_columns=", ".join(event_columns),
+    sql = EVENT_AND_ITEM_SQL.format(event_table=LabelEvent._meta.db_table, item_table=Item._meta.db_table,
+                                    event_columns=", ".join(event_columns),
                                     event_values=", ".join(["%s"] * len(event_values)),
                                     item_sets=", ".join(f"{column} = %s" for column in item_columns))
     with connection.cursor() as cursor:
