@@ -2,6 +2,7 @@
 whole import, as PostgreSQL's per-row checks would lock them, and every key holds afterwards."""
 import io
 
+import numpy as np
 import psycopg
 import pytest
 from django.db import connection
@@ -85,3 +86,28 @@ def test_past_the_hash_limit_duplicates_across_batches_are_still_found(text_proj
     assert max(held) <= 4 + 3  # the limit and one batch: flat however long the upload
     assert (result.created, result.duplicates) == (8, 4)
     assert sorted(Item.objects.filter(project=text_project).values_list("text", flat=True)) == list("abcdefgh")
+
+
+@pytest.mark.django_db
+def test_duplicates_across_batches_are_found_from_8_byte_prefixes_confirmed_in_the_database(text_project, monkeypatch):
+    monkeypatch.setattr(one_pass, "BATCH", 3)
+    # Every hash gets the same prefix: every row after the first batch is a "maybe", and only the database
+    # tells real copies from rows that merely share a prefix (nothing distinct may be dropped).
+    monkeypatch.setattr(one_pass, "_prefix", lambda content_hash: 7)
+    texts = ["a", "b", "c", "d", "a", "e", "b", "f", "f", "g", "c", "h"]
+    data = b"".join(b'{"text": "%s"}\n' % t.encode() for t in texts)
+    result = one_pass.import_text(project=text_project, name="items.jsonl", stream=io.BytesIO(data))
+    assert (result.created, result.duplicates) == (8, 4)
+    assert sorted(Item.objects.filter(project=text_project).values_list("text", flat=True)) == list("abcdefgh")
+
+
+def test_the_upload_prefixes_take_8_bytes_a_row_and_find_what_was_added():
+    prefixes = one_pass.Prefixes()
+    rng = np.random.default_rng(0)
+    added = rng.integers(0, 2**63, 100_000, dtype=np.uint64)
+    for start in range(0, len(added), 20_000):
+        prefixes.add(added[start:start + 20_000])
+    assert sum(run.nbytes for run in prefixes.runs) == 8 * len(np.unique(added)) and len(prefixes.runs) <= 3
+    others = rng.integers(0, 2**63, 1_000, dtype=np.uint64)
+    assert prefixes.contains(added[::97]).all()
+    assert not prefixes.contains(np.setdiff1d(others, added)).any()
