@@ -60,21 +60,27 @@ def _mislabel_issues(model_version: ModelVersion, rows: list[Prediction], given:
 REVIEWER_SETTLED_SCORE = 0.5  # a label a reviewer set without a flag is flagged again only above 0.5 + 0.25
 
 
-def _settled(rows: list[Prediction], project_id: int) -> dict[int, float]:
-    """{row: (label order, score)} of rows whose current label a reviewer settled.
+def _settled_flags(project_id: int, rows: list[Prediction]) -> list[tuple]:
+    """(item_id, score, created_at, label_changed) of the settled model-disagreement flags on these rows'
+    items, oldest decision first: one read for both ``_settled`` and ``_verdicts``.
 
-    From each item's latest settled model-disagreement flag: its score if the reviewer kept the label, 0 if
-    the review changed it (the new label was never judged by the model); a label a reviewer set otherwise
-    counts as settled at REVIEWER_SETTLED_SCORE.
+    By project, not a list of every labeled item's id (too many parameters for SQLite at 100,000 items).
     """
-    position = {p.item_id: n for n, p in enumerate(rows)}
-    latest = {}
-    # By project, not a list of every labeled item's id (too many parameters for SQLite at 100,000 items).
-    for item_id, score, changed in (Flag.objects.filter(project_id=project_id, reason=Flag.Reason.MODEL_DISAGREEMENT)
-                                    .exclude(status=Flag.Status.OPEN).order_by("item_id", "resolved_at", "id")
-                                    .values_list("item_id", "score", "label_changed")):
-        if item_id in position:
-            latest[item_id] = 0.0 if changed else float(score)
+    wanted = {p.item_id for p in rows}
+    found = (Flag.objects.filter(project_id=project_id, reason=Flag.Reason.MODEL_DISAGREEMENT)
+             .exclude(status=Flag.Status.OPEN).order_by("item_id", "resolved_at", "id")
+             .values_list("item_id", "score", "created_at", "label_changed"))
+    return [flag for flag in found if flag[0] in wanted]
+
+
+def _settled(rows: list[Prediction], flags: list[tuple]) -> dict[int, float]:
+    """{row: score} of rows whose current label a reviewer settled.
+
+    From each item's latest settled model-disagreement flag (``flags``: ``_settled_flags``): its score if the
+    reviewer kept the label, 0 if the review changed it (the new label was never judged by the model); a label
+    a reviewer set otherwise counts as settled at REVIEWER_SETTLED_SCORE.
+    """
+    latest = {item_id: 0.0 if changed else float(score) for item_id, score, _, changed in flags}
     orders = {}
     for n, p in enumerate(rows):
         if p.item_id in latest or p.item.final_source == LabelSource.REVIEWER:
@@ -83,22 +89,17 @@ def _settled(rows: list[Prediction], project_id: int) -> dict[int, float]:
 
 
 def _verdicts(rows: list[Prediction], given: list[int], order: dict[int, int], project_id: int,
-              ) -> dict[int, tuple[int, bool]]:
+              flags: list[tuple]) -> dict[int, tuple[int, bool]]:
     """{row: (label order when flagged, label changed)}: reviewers' verdicts on each item's latest settled
-    model-disagreement flag. They tell the search how strongly the model must contradict a label for the flag
-    to be right on this project (ml.noise.verdict_threshold).
+    model-disagreement flag with a recorded verdict (``flags``: ``_settled_flags``). They tell the search how
+    strongly the model must contradict a label for the flag to be right on this project
+    (ml.noise.verdict_threshold).
 
     The label when flagged is the ``from_label`` of the item's first label event after the flag was raised
     (the change the review made, or a later one), else the item's current label.
     """
     position = {p.item_id: n for n, p in enumerate(rows)}
-    latest = {}
-    for item_id, created, changed in (Flag.objects.filter(project_id=project_id, reason=Flag.Reason.MODEL_DISAGREEMENT,
-                                                          label_changed__isnull=False)
-                                      .exclude(status=Flag.Status.OPEN).order_by("item_id", "resolved_at", "id")
-                                      .values_list("item_id", "created_at", "label_changed")):
-        if item_id in position:
-            latest[item_id] = (created, bool(changed))
+    latest = {item_id: (created, bool(changed)) for item_id, _, created, changed in flags if changed is not None}
     if not latest:
         return {}
     since = min(created for created, _ in latest.values())
@@ -142,9 +143,10 @@ def flag_mislabels(*, model_version: ModelVersion) -> int:
     if not rows:
         return 0
     given = [by_pk[p.item.final_label_id] for p in rows]
-    settled = {n: (given[n], score) for n, score in _settled(rows, project.pk).items()}
+    flags = _settled_flags(project.pk, rows)
+    settled = {n: (given[n], score) for n, score in _settled(rows, flags).items()}
     issues = _mislabel_issues(model_version, rows, given, len(labels), slices=_slices(rows), settled=settled,
-                              reviewed=_verdicts(rows, given, by_pk, project.pk))
+                              reviewed=_verdicts(rows, given, by_pk, project.pk, flags))
     names = [lab.name for lab in labels]
     created = 0
     for issue in issues:
