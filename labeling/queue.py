@@ -111,19 +111,24 @@ RETURNING id, {PROGRESS_COLUMNS}
 """
 
 
-def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: bool = False) -> list[Item]:
+def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: bool = False,
+                lock: bool = True) -> list[Item]:
     """Open items with room left, best first, locked (PostgreSQL) so no one else takes them meanwhile.
 
     ``wait``: lock the best one item, waiting for whoever holds it, instead of skipping locked rows.
+    ``lock=False``: only look (one row), from a fresh snapshot.
     """
-    lock = ("FOR UPDATE OF i" if wait else "FOR UPDATE OF i SKIP LOCKED") if _locks() else ""
-    params = {"project": project.pk, "annotator": annotator.pk, "now": now, "limit": 1 if wait else CANDIDATES}
+    lock_clause = ""
+    if lock and _locks():
+        lock_clause = "FOR UPDATE OF i" if wait else "FOR UPDATE OF i SKIP LOCKED"
+    limit = 1 if wait or not lock else CANDIDATES
+    params = {"project": project.pk, "annotator": annotator.pk, "now": now, "limit": limit}
     clause = ""
     if exclude:
         names = [f"x{n}" for n in range(len(exclude))]
         params.update(zip(names, exclude, strict=True))
         clause = "AND i.id NOT IN (" + ", ".join(f"%({n})s" for n in names) + ")"
-    return raw_instances(Item, CANDIDATES_SQL.format(exclude=clause, lock=lock), params)
+    return raw_instances(Item, CANDIDATES_SQL.format(exclude=clause, lock=lock_clause), params)
 
 
 def _lease(project: Project, item: Item, annotator, now) -> Assignment | None:
@@ -161,6 +166,12 @@ def next_assignment(*, project: Project, annotator) -> Assignment | None:
                 # Every open item may just be locked by other annotators' short serving transactions:
                 # "all done" would be wrong, so wait for the best one (holding no other lock, so no deadlock).
                 batch = _candidates(project, annotator, tried, now, wait=True)
+                if not batch and _candidates(project, annotator, tried, now, lock=False):
+                    # The wait re-checks the item row it waited for at its new version but counts leases as
+                    # of the statement's start: a submit that just turned a lease into an annotation is
+                    # counted twice, and a free slot looks full. A fresh look decides; if it finds room,
+                    # try again rather than tell the annotator the queue is empty.
+                    continue
             if not batch:
                 return None
             for item in batch:

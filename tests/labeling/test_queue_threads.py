@@ -82,3 +82,71 @@ def test_eight_threads_with_overlap_3_give_each_item_exactly_3_distinct_annotato
     assert len(per_item) == 40
     assert all(row["n"] == 3 and row["distinct"] == 3 for row in per_item)
     assert set(Item.objects.filter(project=project).values_list("annotation_count", flat=True)) == {3}
+
+
+def _wait_until_blocked_on_a_lock(deadline_s: float = 60.0) -> None:
+    """Wait (by condition) until another backend of this database waits for a row lock."""
+    import time
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+    raise AssertionError("no backend ever waited for the item's row lock")
+
+
+def test_a_submit_that_commits_while_another_annotator_waits_leaves_the_item_to_them(people, make_user):
+    """The last open slot must not look full to the annotator who waited for the submit's row lock.
+
+    A's submit holds the only item's row; B's queue finds every open item locked and waits for it. When A
+    commits, the item has one annotation and no lease: B must get it, not "the queue is empty" (the waiting
+    statement saw A's lease as still open and the fresh annotation count too, and counted A twice).
+    """
+    from django.db import transaction
+
+    project = project_create(name="wait", kind=Project.Kind.TEXT, labels=["a", "b"], owner=people["manager"],
+                             overlap=2, retrain_every=10_000)
+    a, b = make_user("waiter_a"), make_user("waiter_b")
+    for user in (a, b):
+        membership_set(project=project, user=user, role=Role.ANNOTATOR)
+    add_texts(project, ["only item"])
+    lease_a = next_assignment(project=project, annotator=a)
+    label_id = project.labels.first().pk
+    submitted, release, results, failures = threading.Event(), threading.Event(), [], []
+
+    def submit_and_hold():
+        try:
+            with transaction.atomic():
+                submit_annotation(project=project, annotator=a, assignment_id=lease_a.pk, label_id=label_id)
+                submitted.set()
+                release.wait(120)
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assert below
+            failures.append(exc)
+            submitted.set()
+        finally:
+            connections.close_all()
+
+    def serve_b():
+        try:
+            results.append(next_assignment(project=project, annotator=b))
+        except Exception as exc:  # noqa: BLE001
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=submit_and_hold)
+    holder.start()
+    assert submitted.wait(120)
+    waiter = threading.Thread(target=serve_b)
+    waiter.start()
+    try:
+        _wait_until_blocked_on_a_lock()
+    finally:
+        release.set()
+    holder.join(120)
+    waiter.join(120)
+    assert not failures, failures
+    assert results and results[0] is not None, "B was told the queue is empty while the item needed B"
+    assert results[0].item_id == lease_a.item_id
