@@ -21,6 +21,7 @@ from core.models import Item, Label, LabelEvent, Project
 from quorum.lib import pg
 
 BATCH = 20_000
+SEND = 2_000  # rows formatted and sent to the server at a time
 ANALYZE_AFTER = 10_000
 ANALYZED = ("project", "final_label", "given_label", "predicted_label", "annotation_count", "needed", "excluded",
             "updated_at")
@@ -80,7 +81,9 @@ class ItemWriter:
             "project_id": project.pk, "source": "given", "cause": "import", "created_at": now})
         self.name = name
         self.label_ids = {label_name: str(label.pk) for label_name, label in labels.items()}
-        self.open_needed, self.given_needed = str(project.overlap), str(project.overlap if queue_given else 0)
+        given_needed = project.overlap if queue_given else 0
+        self.labeled = {None: f"\\N\t\\N\t\t{project.overlap}",
+                        **{label_name: f"{pk}\t{pk}\tgiven\t{given_needed}" for label_name, pk in self.label_ids.items()}}
         self.written = 0
         self.sequence = None
         self.checked_once = _lock_referenced(project, self.label_ids.values())
@@ -90,32 +93,38 @@ class ItemWriter:
             return
         with connection.cursor() as cursor:
             ids = self._next_ids(cursor, len(batch))
-            events = []
             with pg.row_checks_off(cursor, self.checked_once):
                 with cursor.cursor.copy(self.item_sql) as copy:
-                    lines = []
-                    for item_id, r in zip(ids, batch, strict=True):
-                        events_line = self._line(lines, item_id, r)
-                        if events_line:
-                            events.append(events_line)
-                        if len(lines) == 1000:  # send as we go: the server inserts while Python formats
-                            copy.write("".join(lines))
-                            lines = []
-                    copy.write("".join(lines))
+                    # Sent in parts, so the server inserts one part while Python formats the next.
+                    for start in range(0, len(batch), SEND):
+                        copy.write(self._items(ids[start:start + SEND], batch[start:start + SEND]))
+                events = self._events(ids, batch)
                 if events:
                     with cursor.cursor.copy(self.event_sql) as copy:
-                        copy.write("".join(events))
+                        copy.write(events)
         self.written += len(batch)
 
-    def _line(self, lines: list, item_id: int, r) -> str | None:
-        """Append the item's COPY line; return its label event's line, if it has a given label."""
-        given_id = self.label_ids[r.label] if r.label else None
-        head = f"{item_id}\t{_escape(r.text)}\t{_escape(r.source_name[:500])}\t{_escape(r.metadata_json)}\t{r.content_hash}"
-        if given_id is None:
-            lines.append(f"{head}\t\\N\t\\N\t\t{self.open_needed}\t{self.rng.random()!r}{self.item_tail}")
-            return None
-        lines.append(f"{head}\t{given_id}\t{given_id}\tgiven\t{self.given_needed}\t{self.rng.random()!r}{self.item_tail}")
-        return f"{item_id}\t{given_id}\t{_escape('imported from ' + r.origin(self.name))}{self.event_tail}"
+    def _items(self, ids: list[int], rows: list) -> str:
+        """The rows' COPY lines, built a column at a time: str.join and zip do the per-row work in C (issue 18).
+
+        ``labeled`` holds each label's four columns (given and final label, final source, copies still needed).
+        """
+        labeled, random = self.labeled, self.rng.random
+        columns = (map(str, ids), _escape_all([r.text for r in rows]),
+                   _escape_all([r.source_name[:500] for r in rows]), _escape_all([r.metadata_json for r in rows]),
+                   [r.content_hash for r in rows], [labeled[r.label] for r in rows],
+                   [repr(random()) for _ in rows])
+        return self.item_tail.join(map("\t".join, zip(*columns, strict=True))) + self.item_tail
+
+    def _events(self, ids: list[int], rows: list) -> str:
+        """The COPY lines of the 'given' label events of the labeled rows."""
+        given = [(item_id, r) for item_id, r in zip(ids, rows, strict=True) if r.label is not None]
+        if not given:
+            return ""
+        label_ids = self.label_ids
+        columns = ([f"{item_id}\t{label_ids[r.label]}" for item_id, r in given],
+                   _escape_all(["imported from " + r.origin(self.name) for _, r in given]))
+        return self.event_tail.join(map("\t".join, zip(*columns, strict=True))) + self.event_tail
 
     def _next_ids(self, cursor, n: int) -> list[int]:
         """``n`` ids from the item table's sequence, in one round trip."""
@@ -159,6 +168,20 @@ def _copy_sql(model, per_row: list[str], values: dict) -> tuple[str, str]:
 def _escape(value: str) -> str:
     """COPY text format: backslash, tab, newline and carriage return are escaped."""
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _escape_all(values: list[str]) -> list[str]:
+    """``_escape`` of each value: the values joined by NUL (which none of them holds: PostgreSQL text cannot),
+    escaped in one go and split again, instead of four calls per value; untouched when nothing needs it."""
+    joined = "\x00".join(values)
+    if not any(c in joined for c in _SPECIAL):
+        return values
+    if joined.count("\x00") != len(values) - 1:
+        return [_escape(v) for v in values]
+    return _escape(joined).split("\x00")
+
+
+_SPECIAL = ("\\", "\t", "\n", "\r")
 
 
 def _text(value) -> str:

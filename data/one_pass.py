@@ -105,8 +105,9 @@ class Prefixes:
         self.count += len(keys)
 
 
-def _prefix(content_hash: str) -> int:
-    return int(content_hash[:16], 16)
+def _prefixes(hashes: list[str]) -> np.ndarray:
+    """The first 8 bytes of each hex SHA-256, as 64-bit keys (one hex decode for the whole list)."""
+    return np.frombuffer(bytes.fromhex("".join([h[:16] for h in hashes])), dtype=">u8").astype(np.uint64)
 
 
 class _Outcome:
@@ -122,10 +123,22 @@ class _Outcome:
     def take(self, batch: list) -> list[Row]:
         """The batch's new rows (not seen earlier in the upload, as far as prefixes tell: see ``maybe``);
         records its problems."""
+        rows = self.tally.check_all(batch)
+        hashes = [r.content_hash for r in rows]
+        unique = rows if len(set(hashes)) == len(hashes) else self._first_of_each(rows)
+        keys = _prefixes([r.content_hash for r in unique] if unique is not rows else hashes)
+        seen = np.flatnonzero(self.seen.contains(keys)) if len(self.seen) else ()
+        self.maybe = [unique[i] for i in seen]
+        self.seen.add(keys)
+        if not self.tally:
+            self.created += len(unique)
+            self.labeled += len(unique) - [r.label for r in unique].count(None)
+        return unique
+
+    def _first_of_each(self, rows: list[Row]) -> list[Row]:
+        """The rows whose content is not earlier in the same list; the others count as duplicates."""
         unique, in_batch = [], set()
-        for r in batch:
-            if not self.tally.check(r):
-                continue
+        for r in rows:
             if r.content_hash in in_batch:
                 self.duplicates += 1
                 if r.label is not None:
@@ -133,13 +146,6 @@ class _Outcome:
             else:
                 in_batch.add(r.content_hash)
                 unique.append(r)
-        keys = np.fromiter((_prefix(r.content_hash) for r in unique), dtype=np.uint64, count=len(unique))
-        seen = self.seen.contains(keys) if len(self.seen) else np.zeros(len(unique), dtype=bool)
-        self.maybe = [r for r, hit in zip(unique, seen, strict=True) if hit]
-        self.seen.add(keys)
-        if not self.tally:
-            self.created += len(unique)
-            self.labeled += sum(r.label is not None for r in unique)
         return unique
 
     def confirm_maybe(self, project: Project, unique: list[Row]) -> list[Row]:

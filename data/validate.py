@@ -139,6 +139,29 @@ class Tally:
             return False
         return True
 
+    def check_all(self, batch: list) -> list[Row]:
+        """``check`` each of ``batch`` in order (the same problems kept); the rows that may be written."""
+        rows = [r for r in batch if not isinstance(r, ImportRowError)]
+        if len(rows) != len(batch):
+            for r in batch:
+                if isinstance(r, ImportRowError):
+                    self.problems.add(r)
+        self.rows += len(rows)
+        used = {r.label for r in rows}
+        used.discard(None)
+        if not self.labels:
+            self.label_names |= used
+            return rows
+        if used <= self.labels.keys():  # the usual batch: every label known
+            return rows
+        return [r for r in rows if not self._label_problem(r)]
+
+    def _label_problem(self, r: Row) -> bool:
+        if error := label_error(r, self.labels, self.name):
+            self.label_problems.add(error)
+            return True
+        return False
+
     def raise_any(self) -> None:
         """Every problem found, the rows' own and their labels', in the order of the file (as import_rows does)."""
         if not self and not self.rows:

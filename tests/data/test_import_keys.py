@@ -93,7 +93,7 @@ def test_duplicates_across_batches_are_found_from_8_byte_prefixes_confirmed_in_t
     monkeypatch.setattr(one_pass, "BATCH", 3)
     # Every hash gets the same prefix: every row after the first batch is a "maybe", and only the database
     # tells real copies from rows that merely share a prefix (nothing distinct may be dropped).
-    monkeypatch.setattr(one_pass, "_prefix", lambda content_hash: 7)
+    monkeypatch.setattr(one_pass, "_prefixes", lambda hashes: np.full(len(hashes), 7, dtype=np.uint64))
     texts = ["a", "b", "c", "d", "a", "e", "b", "f", "f", "g", "c", "h"]
     data = b"".join(b'{"text": "%s"}\n' % t.encode() for t in texts)
     result = one_pass.import_text(project=text_project, name="items.jsonl", stream=io.BytesIO(data))
