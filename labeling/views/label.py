@@ -1,4 +1,6 @@
 """The labeling screen: one item at a time, keyboard first; htmx swaps in the next item."""
+from functools import wraps
+
 import markdown
 import nh3
 from django.contrib.auth.decorators import login_required
@@ -7,10 +9,18 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from core.access import get_project_and_labels_for_user, get_project_for_user
+from core.access import get_project_and_labels_for_request, get_project_and_labels_for_user, get_project_for_user
 from core.models import Annotation, LabelSource
 from core.selectors import project_labels
-from labeling.queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
+from labeling.queue import (
+    OPEN_LEASE_COLUMN,
+    UNREAD,
+    correct_annotation,
+    last_annotation,
+    next_assignment,
+    skip,
+    submit_annotation,
+)
 from labeling.selectors import annotator_progress, overall_progress, ranking_paused
 from quorum.lib.errors import QuorumError
 from quorum.lib.params import float_or, int_or_none
@@ -21,12 +31,12 @@ def render_guidelines(text: str) -> str:
     return nh3.clean(markdown.markdown(text or "", extensions=["extra"]))
 
 
-def _item_context(request, project, *, correcting: Annotation | None = None, error: str = ""):
+def _item_context(request, project, *, correcting: Annotation | None = None, error: str = "", open_lease=UNREAD):
     labels = project_labels(project)
     if correcting is not None:
         item, assignment = correcting.item, None
     else:
-        assignment = next_assignment(project=project, annotator=request.user)
+        assignment = next_assignment(project=project, annotator=request.user, open_lease=open_lease)
         item = assignment.item if assignment else None
     suggestion = None
     # A model-labelled item in the queue is an auto-accept spot check: it is labelled blind, or it would
@@ -50,10 +60,40 @@ def _respond(request, context, *, event: str | None = None):
     return response
 
 
-@login_required
-def label_page(request, project_id):
-    project, _ = get_project_and_labels_for_user(request.user, project_id)
-    context = _item_context(request, project)
+def _labeling_view(*, post_only: bool = False, gives_up=None):
+    """login_required (and require_POST) with the member's project and labels, as the view's ``project``; its
+    ``open_lease``: the annotator's open lease (for next_assignment) apart from the one the request gives up,
+    ``gives_up(request)``, or UNREAD.
+
+    The signed-in user is read in the same statement as the membership and that open lease when the session
+    vouches for them there (core.access.get_project_and_labels_for_request); in any other case Django's own
+    get_user and login_required decide, then get_project_and_labels_for_user, exactly as before.
+    """
+    def decorate(view):
+        def member(request, project_id):
+            project, _ = get_project_and_labels_for_user(request.user, project_id)
+            return view(request, project, open_lease=UNREAD)
+
+        ordinary = login_required(require_POST(member) if post_only else member)
+
+        @wraps(view)
+        def wrapper(request, project_id):
+            found = None
+            if not post_only or request.method == "POST":
+                given_up = _lease_id(gives_up(request)) if gives_up is not None else 0
+                found = get_project_and_labels_for_request(
+                    request, project_id, columns={"open_lease": OPEN_LEASE_COLUMN}, params={"given_up": given_up})
+            if found is None:
+                return ordinary(request, project_id)
+            project, _, read = found
+            return view(request, project, open_lease=read["open_lease"])
+        return wrapper
+    return decorate
+
+
+@_labeling_view()
+def label_page(request, project, *, open_lease):
+    context = _item_context(request, project, open_lease=open_lease)
     if request.htmx:  # the next item only: the page around it is already in the browser
         return _respond(request, context)
     context["guidelines_html"] = render_guidelines(project.guidelines)
@@ -61,10 +101,18 @@ def label_page(request, project_id):
     return render(request, "labeling/label.html", context)
 
 
-@login_required
-@require_POST
-def label_submit(request, project_id):
-    project, _ = get_project_and_labels_for_user(request.user, project_id)
+def _lease_id(value: int | None) -> int:
+    """An assignment id as the database can compare it; 0 (no assignment has it) for none or out of range."""
+    return value if value is not None and 0 < value < 2**63 else 0
+
+
+def _submitted(request) -> int | None:
+    """The lease a submit gives up, if it succeeds (a correction gives up none)."""
+    return None if request.POST.get("correcting") else int_or_none(request.POST.get("assignment"))
+
+
+@_labeling_view(post_only=True, gives_up=_submitted)
+def label_submit(request, project, *, open_lease):
     label_id = int_or_none(request.POST.get("label"))
     seconds = float_or(request.POST.get("seconds"))
     try:
@@ -75,26 +123,22 @@ def label_submit(request, project_id):
             submit_annotation(project=project, annotator=request.user, label_id=label_id, seconds=seconds,
                               assignment_id=int_or_none(request.POST.get("assignment")),
                               suggested_label_id=int_or_none(request.POST.get("suggested")))
-    except QuorumError as exc:
+    except QuorumError as exc:  # nothing was given up: the lease submitted is still open
         return _respond(request, _item_context(request, project, error=exc.message))
-    return _respond(request, _item_context(request, project), event="labelSaved")
+    return _respond(request, _item_context(request, project, open_lease=open_lease), event="labelSaved")
 
 
-@login_required
-@require_POST
-def label_skip(request, project_id):
-    project, _ = get_project_and_labels_for_user(request.user, project_id)
+@_labeling_view(post_only=True, gives_up=lambda request: int_or_none(request.POST.get("assignment")))
+def label_skip(request, project, *, open_lease):
     skip(project=project, annotator=request.user, assignment_id=int_or_none(request.POST.get("assignment")))
-    return _respond(request, _item_context(request, project))
+    return _respond(request, _item_context(request, project, open_lease=open_lease))
 
 
-@login_required
-@require_POST
-def label_undo(request, project_id):
-    project, _ = get_project_and_labels_for_user(request.user, project_id)
+@_labeling_view(post_only=True)
+def label_undo(request, project, *, open_lease):
     previous = last_annotation(project=project, annotator=request.user)
     if previous is None:
-        return _respond(request, _item_context(request, project, error="Nothing to undo yet."))
+        return _respond(request, _item_context(request, project, error="Nothing to undo yet.", open_lease=open_lease))
     return _respond(request, _item_context(request, project, correcting=previous))
 
 
