@@ -8,6 +8,7 @@ is read from /proc after the download.
 
     python -m bench.api                 # 100,000 and 1,000,000 items
     python -m bench.api --items 100000
+    python -m bench.api --split         # the import alone, in-process: where its time goes (Python or PostgreSQL)
 
 The database: QUORUM_BENCH_API_DB (a database name on QUORUM_BENCH_PG, default quorum_bench_api), or DATABASE_URL.
 """
@@ -162,14 +163,51 @@ def run(n: int, url: str) -> dict:
             "export_peak_rss_mb": round(peak, 1)}
 
 
+def split(n: int) -> dict:
+    """The import alone, in this process (no HTTP): its wall time, this process's CPU time (parsing, checks and
+    formatting, both threads) and the PostgreSQL backend's (COPY, indexes, ANALYZE), read from /proc when the
+    server runs on this machine. On a shared machine compare these, run back to back, rather than wall times."""
+    from django.db import connection
+
+    from data.one_pass import import_text
+
+    project, _ = _fresh_project()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "items.jsonl"
+        _write_jsonl(path, n)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        backend_cpu = (lambda: _cpu_seconds(backend)) if backend.exists() else (lambda: float("nan"))
+        with path.open("rb") as fh:
+            started, cpu, pg = time.perf_counter(), time.process_time(), backend_cpu()
+            result = import_text(project=project, name="items.jsonl", stream=fh)
+            wall, cpu, pg = time.perf_counter() - started, time.process_time() - cpu, backend_cpu() - pg
+    assert result.created == n
+    return {"items": n, "import_s": round(wall, 2), "python_cpu_s": round(cpu, 2), "postgres_cpu_s": round(pg, 2)}
+
+
+def _cpu_seconds(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, action="append", help="items per run (repeatable); default 100000 and 1000000")
+    parser.add_argument("--split", action="store_true", help="the import alone, in-process: wall, Python CPU and "
+                        "PostgreSQL backend CPU (nothing written to bench/results)")
     args = parser.parse_args(argv)
     url = DEFAULT_DB if "QUORUM_BENCH_API_DB" in os.environ else os.environ.get("DATABASE_URL", DEFAULT_DB)
     if not url.startswith("postgres"):
         raise SystemExit("bench.api runs on PostgreSQL: set DATABASE_URL=postgres://...")
     _setup_django(url)
+    if args.split:
+        for n in args.items or [100_000, 1_000_000]:
+            r = split(n)
+            print(f"{n:>9,} items in-process: import {r['import_s']:6.2f} s, Python CPU {r['python_cpu_s']:.2f} s, "
+                  f"PostgreSQL backend CPU {r['postgres_cpu_s']:.2f} s", flush=True)
+        return
     runs = []
     for n in args.items or [100_000, 1_000_000]:
         result = run(n, url)

@@ -24,6 +24,10 @@ from core.models import Item, Label, LabelEvent, Project
 from quorum.lib import pg
 
 BATCH = 20_000
+# PostgreSQL's documented input for "the current transaction's start time" (what now() returns). For an import
+# whose transaction is its own, that is the moment it began, and PostgreSQL parses it in half the time of an
+# ISO timestamp with its offset (three timestamps per labeled item were ~4% of the database's work; issue 18).
+TRANSACTION_START = "now"
 SEND = 2_000  # rows formatted and sent to the server at a time
 ANALYZE_AFTER = 10_000
 ANALYZED = ("project", "final_label", "given_label", "predicted_label", "annotation_count", "needed", "excluded",
@@ -70,11 +74,13 @@ class ItemWriter:
     """Writes batches of validated, de-duplicated text rows with COPY, inside the caller's transaction.
 
     Item ids come from the table's sequence up front, so the 'given' label events are written by a second
-    COPY that names their items directly (no join back on content hashes).
+    COPY that names their items directly (no join back on content hashes). ``own_transaction``: the caller
+    began the transaction just now, so its start time is the items' creation time.
     """
 
-    def __init__(self, *, project: Project, labels: dict, queue_given: bool, name: str):
-        now = timezone.now()
+    def __init__(self, *, project: Project, labels: dict, queue_given: bool, name: str, own_transaction: bool = False):
+        # Inside a caller's longer transaction its start could be long ago: then the time now, spelled out.
+        now = TRANSACTION_START if own_transaction else timezone.now()
         self.rng = random.Random()
         per_row = ["id", "text", "source_name", "metadata", "content_hash", "given_label_id", "final_label_id",
                    "final_source", "needed", "priority"]
@@ -132,9 +138,9 @@ class ItemWriter:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Item._meta.db_table])
             self.sequence = cursor.fetchone()[0]
         # The sequence as a constant: nextval() alone, not a catalog lookup per row (10x faster). One string,
-        # split in C, rather than n result rows.
-        cursor.execute("SELECT string_agg(id::text, ' ' ORDER BY id) FROM "
-                       "(SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) AS ids", [self.sequence, n])
+        # split in C, rather than n result rows; in the series' order (ascending), without a sort.
+        cursor.execute("SELECT string_agg(nextval(%s::regclass)::text, ' ') FROM generate_series(1, %s)",
+                       [self.sequence, n])
         return cursor.fetchone()[0].split(" ")
 
     def finish(self) -> None:

@@ -6,9 +6,11 @@ nothing is ever visible from an upload with a problem, and every problem is repo
 both at once lets the database insert (and check indexes and foreign keys) on one core while Python parses
 on the other, which roughly halves the time of a large import (issue #7).
 """
+import gc
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,12 +50,14 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
         rows, errors = parse_upload(name, stream)
         return import_rows(project=project, rows=rows, errors=errors, name=name, queue_given=queue_given)
     labels = project_labels(project)
-    with transaction.atomic():
+    own_transaction = not connection.in_atomic_block
+    with _collector_paused(), transaction.atomic():
         upload, written = _Outcome(name, labels), _Written()
         # Hashes already in the project are looked up per batch (one indexed query), so the cost does not
         # depend on how many items the project holds; a project that was empty needs no lookup at all.
         check_existing = bounded_memory or Item.objects.filter(project=project).exists()
-        writer = copy_insert.ItemWriter(project=project, labels=labels, queue_given=queue_given, name=name)
+        writer = copy_insert.ItemWriter(project=project, labels=labels, queue_given=queue_given, name=name,
+                                        own_transaction=own_transaction)
         for taken in _ahead(_taken(upload, writer, iter_text_file(name, stream), bounded_memory)):
             if taken.prepared is None:
                 continue  # keep parsing to report every problem; the transaction is rolled back below
@@ -74,6 +78,20 @@ def import_text(*, project: Project, name: str, stream, queue_given: bool = Fals
         record_copies(project=project, labels=labels, copies=written.copies, name=name, queue_given=queue_given,
                       result=result)
     return result
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused for the import: it allocates millions of objects, none in a
+    cycle, and the collector's passes over them took 15-30% of the parsing time (issue 18). Reference counting
+    still frees every batch once written; the collector runs again afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 @dataclass

@@ -1,14 +1,17 @@
 """The import's fast paths (issue 18) give exactly what the field-by-field paths give: the same rows, the same
 COPY text, the same problems."""
+import gc
 import io
 import json
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from core.models import Item, LabelEvent
 from data import copy_insert, one_pass, parse
 from data.parse import Row
+from quorum.lib.errors import ImportErrors
 
 RECORDS = [
     {"text": "plain"},
@@ -117,3 +120,49 @@ def test_special_characters_reach_the_database_unchanged_in_one_pass(text_projec
     reasons = list(LabelEvent.objects.filter(item__project=text_project, cause="import").order_by("item_id")
                    .values_list("reason", flat=True))
     assert reasons == [f"imported from we\tird\\name.jsonl, line {n}" for n in range(1, 6)]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL COPY")
+@pytest.mark.pg_only
+def test_the_garbage_collector_is_paused_during_a_one_pass_import_and_runs_again_after(text_project, monkeypatch):
+    monkeypatch.setattr(one_pass, "BATCH", 2)
+    during = []
+    data = b"".join(b'{"text": "item %d"}\n' % i for i in range(5))
+    assert gc.isenabled()
+    one_pass.import_text(project=text_project, name="items.jsonl", stream=io.BytesIO(data),
+                         on_progress=lambda rows: during.append(gc.isenabled()))
+    assert during == [False, False, False] and gc.isenabled()
+    with pytest.raises(ImportErrors, match="missing the 'text' field"):
+        one_pass.import_text(project=text_project, name="bad.jsonl", stream=io.BytesIO(b'{"label": "positive"}\n'))
+    assert gc.isenabled()
+
+
+def _import_timestamps(project):
+    before = timezone.now()
+    data = b'{"text": "one", "label": "positive"}\n{"text": "two"}\n'
+    one_pass.import_text(project=project, name="items.jsonl", stream=io.BytesIO(data))
+    after = timezone.now()
+    items = list(Item.objects.filter(project=project).values_list("created_at", "updated_at"))
+    events = list(LabelEvent.objects.filter(item__project=project, cause="import").values_list("created_at", flat=True))
+    return before, after, {t for pair in items for t in pair} | set(events)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL COPY")
+@pytest.mark.pg_only
+def test_an_import_in_its_own_transaction_is_stamped_with_that_transactions_start(text_project):
+    before, after, stamps = _import_timestamps(text_project)
+    assert len(stamps) == 1 and before <= stamps.pop() <= after
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL COPY")
+@pytest.mark.pg_only
+def test_an_import_inside_a_longer_transaction_is_stamped_with_the_time_it_ran(text_project):
+    with connection.cursor() as cursor:  # the test's transaction began before the project was made
+        cursor.execute("SELECT now()")
+        began = cursor.fetchone()[0]
+    before, after, stamps = _import_timestamps(text_project)
+    stamp = stamps.pop()
+    assert not stamps and began < before <= stamp <= after
