@@ -2,10 +2,11 @@
 
 A per-row foreign-key check locks the referenced row FOR KEY SHARE and looks it up. For a bulk write whose
 keys all point at a few known rows (the project, its labels, a model version) or at rows the same statement
-locks, the caller locks those rows once (``key_share``), then runs its statements with the per-row triggers
-off (``row_checks_off``): the same guarantee, without hundreds of thousands of lookups. Only where the
-database role may set ``session_replication_role`` (``may_skip_row_checks``); elsewhere the per-row checks run.
-The constraints themselves stay in the schema.
+locks, the caller locks those rows once (``key_share``; ``existing_key_share`` where some may be gone), then
+runs its statements with the per-row triggers off (``row_checks_off``): the same guarantee, without hundreds
+of thousands of lookups. Only where the database role may set ``session_replication_role``
+(``may_skip_row_checks``); elsewhere the per-row checks run. The constraints themselves stay in the schema.
+``commit_without_waiting`` is for writes that can be recomputed.
 """
 from contextlib import contextmanager
 
@@ -31,6 +32,28 @@ def key_share(cursor, table: str, ids, *, project_id: int | None = None) -> bool
     params = [wanted] + ([project_id] if project_id is not None else [])
     cursor.execute(f"SELECT id FROM {connection.ops.quote_name(table)} WHERE {where} FOR KEY SHARE", params)
     return len(cursor.fetchall()) == len(wanted)
+
+
+def existing_key_share(cursor, table: str, ids) -> set[int]:
+    """Lock the rows of ``table`` with these ids FOR KEY SHARE (as a per-row check would); return the ids found
+    (a row deleted meanwhile is not). One join over the ids, bounded by their range for the planner; the ids go
+    as a binary array, so ``cursor`` is a psycopg cursor (not Django's, which quotes parameters into the SQL)."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return set()
+    name = connection.ops.quote_name(table)
+    cursor.execute(f"SELECT t.id FROM {name} AS t JOIN unnest(%b::bigint[]) AS v(id) ON t.id = v.id "
+                   "WHERE t.id BETWEEN %s AND %s FOR KEY SHARE OF t", [wanted, wanted[0], wanted[-1]])
+    return {row[0] for row in cursor.fetchall()}
+
+
+def commit_without_waiting(cursor) -> None:
+    """Let this transaction's COMMIT return before its WAL is on disk (``synchronous_commit = off``, SET LOCAL).
+
+    For writes that can be recomputed only: the transaction stays atomic and consistent, but if the database
+    server itself crashes within about three ``wal_writer_delay`` (0.6 s by default) of the commit, the
+    transaction may be lost although the caller saw it commit."""
+    cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 @contextmanager

@@ -70,7 +70,7 @@ def test_the_chunk_locks_the_labels_its_pre_labels_point_at_while_it_writes(imag
         with _other_connection() as other, pytest.raises(psycopg.errors.LockNotAvailable):
             other.execute("SELECT 1 FROM labeling_label WHERE id = %s FOR UPDATE NOWAIT", [label.pk])
         seen.append(len(ids))
-        write(cursor, ids, values)
+        return write(cursor, ids, values)
 
     monkeypatch.setattr(ranking, "_update_items_pg", checked)
     lo, hi = ranking.plan(version)[0]
@@ -102,3 +102,102 @@ def test_predictions_by_item_and_by_version_still_use_an_index(image_project, se
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET enable_seqscan = on")
+
+
+def _chunk_state(lo, hi) -> tuple[dict, dict]:
+    """The chunk's items' written columns, and its predictions' row ids by item."""
+    items = {i.pk: (i.priority, i.predicted_label_id, i.predicted_confidence, i.label_quality)
+             for i in Item.objects.filter(pk__gte=lo, pk__lte=hi)}
+    return items, dict(Prediction.objects.filter(item_id__gte=lo, item_id__lte=hi).values_list("item_id", "pk"))
+
+
+def test_items_a_chunk_does_not_write_are_still_locked_against_deletion_and_its_commit_does_not_wait(
+        image_project, settings, monkeypatch):
+    version = _ranked(image_project, settings)
+    lo, hi = ranking.plan(version)[1]
+    head = set(Item.objects.filter(pk__gte=lo, pk__lte=hi, priority__gte=1).values_list("pk", flat=True))
+    unwritten = Item.objects.filter(pk__gte=lo, pk__lte=hi, priority__lt=1).order_by("pk").first()
+    store, seen = ranking._store_predictions, []
+
+    def checked(cursor, version, out, present):
+        cursor.execute("SHOW synchronous_commit")
+        seen.append((cursor.fetchone()[0], len(present)))
+        with _other_connection() as other, pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("SELECT 1 FROM labeling_item WHERE id = %s FOR UPDATE NOWAIT", [unwritten.pk])
+        return store(cursor, version, out, present)
+
+    monkeypatch.setattr(ranking, "_store_predictions", checked)
+    before = _row_versions(image_project)
+    ranking.rank_chunk(version, lo, hi)  # ranked already: only the merge's head batch is written again
+    after = _row_versions(image_project)
+    assert {i for i in before if after[i] != before[i]} == head and len(head) < 20
+    assert seen == [("off", Item.objects.filter(pk__gte=lo, pk__lte=hi).count())]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_a_twin_run_that_stored_the_predictions_first_leaves_the_chunk_to_store_only_the_missing_ones(
+        image_project, settings, monkeypatch):
+    version = _ranked(image_project, settings)
+    lo, hi = ranking.plan(version)[1]
+    ranking.rank_chunk(version, lo, hi)  # the merge's head batch back to its chunk priority
+    items, stored = _chunk_state(lo, hi)
+    gone = sorted(stored)[::3]
+    Prediction.objects.filter(model_version=version, item_id__in=gone).delete()
+    moved = sorted(items)[1]
+    Item.objects.filter(pk=moved).update(priority=0.123)
+    # As if the twin committed its predictions between this chunk's look and its COPY: the COPY collides.
+    monkeypatch.setattr(ranking, "STORED_SQL", ranking.STORED_SQL.replace("WHERE", "WHERE false AND"))
+
+    ranking.rank_chunk(version, lo, hi)
+
+    items_after, stored_after = _chunk_state(lo, hi)
+    assert items_after == items  # the item writes before the COPY stay: only the COPY was rolled back
+    assert set(stored_after) == set(stored)
+    assert {i: stored_after[i] for i in stored if i not in gone} == {i: stored[i] for i in stored if i not in gone}
+
+
+def test_a_chunk_with_some_items_deleted_since_training_ranks_and_stores_the_others(image_project, settings):
+    version = _ranked(image_project, settings)
+    lo, hi = ranking.plan(version)[2]
+    ids = list(Item.objects.filter(pk__gte=lo, pk__lte=hi).order_by("pk").values_list("pk", flat=True))
+    Prediction.objects.filter(model_version=version, item_id__gte=lo, item_id__lte=hi).delete()
+    Item.objects.filter(pk__in=ids[::4]).delete()
+    Item.objects.filter(pk__in=ids).update(priority=0.0, predicted_label=None)
+
+    result = ranking.rank_chunk(version, lo, hi)
+
+    kept = [i for i in ids if i not in ids[::4]]
+    assert result["items"] == len(kept)
+    assert sorted(Prediction.objects.filter(model_version=version, item_id__gte=lo, item_id__lte=hi)
+                  .values_list("item_id", flat=True)) == kept
+    assert not Item.objects.filter(pk__in=kept, predicted_label__isnull=True).exists()
+
+
+def test_an_item_deleted_while_the_chunk_writes_gets_no_prediction(image_project, settings, monkeypatch):
+    version = _ranked(image_project, settings)
+    lo, hi = ranking.plan(version)[1]
+    ranking.rank_chunk(version, lo, hi)  # the merge's head batch back to its chunk priority: nothing left to write
+    Prediction.objects.filter(model_version=version, item_id__gte=lo, item_id__lte=hi).delete()
+    victim = Item.objects.filter(pk__gte=lo, pk__lte=hi, final_label__isnull=True).order_by("pk").first()
+    write = ranking._update_items_pg
+
+    def deleted_meanwhile(cursor, ids, values):
+        written = write(cursor, ids, values)
+        assert victim.pk in ids and victim.pk not in written
+        with _other_connection() as other:  # not locked yet: the delete goes through
+            other.execute("DELETE FROM labeling_prediction WHERE item_id = %s", [victim.pk])
+            other.execute("DELETE FROM labeling_item WHERE id = %s", [victim.pk])
+        return written
+
+    monkeypatch.setattr(ranking, "_update_items_pg", deleted_meanwhile)
+    ranking.rank_chunk(version, lo, hi)
+
+    stored = set(Prediction.objects.filter(model_version=version).values_list("item_id", flat=True))
+    others = set(Item.objects.filter(pk__gte=lo, pk__lte=hi).values_list("pk", flat=True))
+    assert victim.pk not in stored and others <= stored and others
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM labeling_prediction p LEFT JOIN labeling_item i ON i.id = p.item_id "
+                       "WHERE i.id IS NULL")
+        assert cursor.fetchone()[0] == 0
