@@ -174,7 +174,7 @@ def raw_instances(model, sql: str, params, *, related: tuple[tuple[str, type, st
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = tuple(column[0] for column in cursor.description)
+        names = _column_names(cursor)
         rows = cursor.fetchall()
     key = (connection.alias, model, names, related)
     plan = _ROW_PLANS.get(key)
@@ -196,6 +196,15 @@ def raw_instances(model, sql: str, params, *, related: tuple[tuple[str, type, st
             setattr(instance, name, row[position])
         instances.append(instance)
     return instances
+
+
+def _column_names(cursor) -> tuple[str, ...]:
+    """The result's column names. psycopg's cursor.description builds a Column object, type info and all, for
+    each column (~0.15 ms for the labeling screen's 45): its result hands out the bare names."""
+    result = getattr(cursor.cursor, "pgresult", None)
+    if result is not None:
+        return tuple(result.fname(n).decode() for n in range(result.nfields))
+    return tuple(column[0] for column in cursor.description)
 
 
 def _row_plan(model, names: tuple[str, ...], related: tuple = ()) -> tuple:

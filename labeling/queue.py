@@ -116,7 +116,7 @@ WHERE i.id = %(item)s AND i.needed > i.annotation_count + (
     WHERE l.item_id = i.id AND l.state = 'leased' AND l.expires_at > %(now)s)
 ON CONFLICT (item_id, annotator_id) DO NOTHING
 RETURNING id, {PROGRESS_COLUMNS}"""
-LEASE_NO_FLUSH_SQL = LEASE_SQL + NO_FLUSH  # when no open-lease query set it for the serving transaction
+LEASE_NO_FLUSH_SQL = LEASE_SQL + NO_FLUSH  # set here too: a caller may have read the open lease already
 
 
 def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: bool = False,

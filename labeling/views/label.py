@@ -6,6 +6,7 @@ import nh3
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
@@ -31,6 +32,21 @@ def render_guidelines(text: str) -> str:
     return nh3.clean(markdown.markdown(text or "", extensions=["extra"]))
 
 
+# The partial's form targets, reversed once per project rather than six times in every render (~0.25 ms of a
+# next item): a URL depends on nothing but the URL conf, the script prefix and the project.
+_urls: dict[tuple, dict[str, str]] = {}
+
+
+def _screen_urls(project_id: int) -> dict[str, str]:
+    key = (get_urlconf(), get_script_prefix(), project_id)
+    urls = _urls.get(key)
+    if urls is None:
+        if len(_urls) > 10_000:  # many projects in one process: drop the lot rather than grow
+            _urls.clear()
+        urls = _urls[key] = {name: reverse(f"labeling:{name}", args=[project_id]) for name in ("submit", "skip", "undo")}
+    return urls
+
+
 def _item_context(request, project, *, correcting: Annotation | None = None, error: str = "", open_lease=UNREAD):
     labels = project_labels(project)
     if correcting is not None:
@@ -48,7 +64,7 @@ def _item_context(request, project, *, correcting: Annotation | None = None, err
     overall = overall_progress(project) if mine["remaining_capped"] else None
     return {
         "project": project, "labels": labels, "item": item, "assignment": assignment, "correcting": correcting,
-        "suggestion": suggestion, "mine": mine, "overall": overall, "error": error,
+        "suggestion": suggestion, "mine": mine, "overall": overall, "error": error, "urls": _screen_urls(project.pk),
     }
 
 
