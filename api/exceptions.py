@@ -12,7 +12,9 @@ def exception_handler(exc, context):
     if isinstance(exc, QuorumError):
         details = getattr(exc, "details", None)
         if isinstance(exc, ImportErrors):
-            details = [{"file": e.file, "line": e.line, "reason": e.reason} for e in exc.errors[:1000]]
+            # the column too where the problem has one (a CSV cell, the character of a JSON line)
+            details = [{"file": e.file, "line": e.line, **({"column": e.column} if e.column is not None else {}),
+                        "reason": e.reason} for e in exc.errors[:1000]]
         return Response({"error": {"code": exc.code, "message": exc.message, "details": details}}, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")

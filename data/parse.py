@@ -250,7 +250,33 @@ def iter_jsonl_records(name: str, stream):
         if not isinstance(obj, dict):
             yield ImportRowError(file=name, line=line_no, reason="each line must be a JSON object")
             continue
+        column = _lone_surrogate_column(decoded)
+        if column is not None:
+            yield ImportRowError(file=name, line=line_no, column=column, reason=(
+                f"'{decoded[column - 1:column + 5]}' is half of a UTF-16 surrogate pair, not a character, and "
+                "cannot be stored; write the character itself (or its full pair of escapes) or remove it"))
+            continue
         yield line_no, obj
+
+
+def _lone_surrogate_column(line: str) -> int | None:
+    """The 1-based column of the first \\uXXXX escape of a surrogate that is not half of a high-low pair, or
+    None. JSON's standard library reads one into a string no database or UTF-8 file can hold (orjson refuses
+    it, so only lines read the long way can hold one). ``line`` is valid JSON, so every backslash starts an
+    escape inside a string."""
+    at = line.find("\\")
+    while at >= 0:
+        if line[at + 1] != "u":
+            at = line.find("\\", at + 2)
+            continue
+        code = int(line[at + 2:at + 6], 16)
+        if 0xD800 <= code < 0xDC00 and line[at + 6:at + 8] == "\\u" and 0xDC00 <= int(line[at + 8:at + 12], 16) < 0xE000:
+            at = line.find("\\", at + 12)
+            continue
+        if 0xD800 <= code < 0xE000:
+            return at + 1
+        at = line.find("\\", at + 6)
+    return None
 
 
 def iter_jsonl(name: str, stream: io.BufferedIOBase):
@@ -296,9 +322,30 @@ def parse_records(name: str, records: list) -> tuple[list[Row], list[ImportRowEr
         if not isinstance(obj, dict):
             errors.append(ImportRowError(file=name, line=i, reason="each entry must be a JSON object"))
             continue
+        bad = _surrogate_key(obj)
+        if bad is not None:
+            errors.append(ImportRowError(file=name, line=i, reason=(
+                f"the value of '{bad}' holds half of a UTF-16 surrogate pair (an escape from \\ud800 to \\udfff "
+                "on its own), which is not a character and cannot be stored; write the character itself or remove it")))
+            continue
         r = _text_row(name, i, obj)
         (rows.append(r) if isinstance(r, Row) else errors.extend(r))
     return rows, errors
+
+
+def _surrogate_key(obj: dict) -> str | None:
+    """The first key of an already-parsed record whose key or value (at any depth) holds a lone surrogate."""
+    try:
+        orjson.dumps(obj)  # refuses lone surrogates (and integers over 64 bits): the usual record passes here
+        return None
+    except TypeError:
+        pass
+    for key, value in obj.items():
+        try:
+            json.dumps({key: value}, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return key.encode("utf-8", "backslashreplace").decode()
+    return None
 
 
 # ---- CSV: the csv module in strict mode, fed one physical line at a time ------------------------------------

@@ -168,7 +168,7 @@ def test_bulk_import_raw_jsonl_and_csv_bodies(api_as, people, text_project):
         {"created": 1, "duplicates": 1, "labels_created": []}
     bad = client.generic("POST", url, b'{"text": "four"}\nnot json\n', content_type="application/x-ndjson")
     assert bad.status_code == 400 and bad.json()["error"]["details"][0] == {
-        "file": "request body.jsonl", "line": 2, "reason": "not valid JSON (Expecting value)"}
+        "file": "request body.jsonl", "line": 2, "column": 1, "reason": "not valid JSON (Expecting value)"}
     assert not Item.objects.filter(text="four").exists()
 
 
@@ -211,3 +211,18 @@ def test_blind_labeling_an_annotator_reads_only_the_items_they_labeled(api_as, p
     # Reviewers and managers still read everything.
     assert sorted(_texts(api_as(people["reviewer"]).get(reverse("api:items", args=[items.pk])))) == ["bad", "good", "meh"]
     assert len(results(api_as(people["manager"]).get(reverse("api:final_labels", args=[items.pk])))) == 3
+
+
+def test_a_lone_surrogate_in_any_body_is_a_400_naming_the_row_and_nothing_is_written(api_as, people, text_project):
+    client, url = api_as(people["manager"]), reverse("api:items", args=[text_project.pk])
+    body = b'{"text": "kept out"}\n{"text": "bad \\ud800 here"}\n'
+    bad = client.generic("POST", url, body, content_type="application/x-ndjson")
+    assert bad.status_code == 400
+    detail = bad.json()["error"]["details"][0]
+    assert (detail["line"], detail["column"]) == (2, 15) and "surrogate" in detail["reason"]
+    as_json = client.generic("POST", url, b'[{"text": "kept out"}, {"text": "x", "note": "\\udfff"}]',
+                             content_type="application/json")
+    assert as_json.status_code == 400
+    detail = as_json.json()["error"]["details"][0]
+    assert detail["line"] == 2 and "'note'" in detail["reason"] and "surrogate" in detail["reason"]
+    assert not Item.objects.filter(project=text_project, text="kept out").exists()

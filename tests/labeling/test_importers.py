@@ -110,3 +110,18 @@ def test_images_over_the_pixel_limit_are_refused(image_project, settings):
 def test_text_file_into_image_project_is_refused_clearly(image_project):
     with pytest.raises(QuorumError, match="Image classification project; import images"):
         _import(image_project, "t.jsonl", json.dumps({"text": "x"}).encode())
+
+
+@pytest.mark.parametrize("line", [r'{"text": "a\ud800b"}', r'{"text": "ok", "note": "\udc00"}',
+                                  r'{"text": "ok \ud83d\ude00", "label": "\ud83d"}'])
+def test_a_lone_surrogate_escape_in_jsonl_is_a_clear_problem_not_a_crash(line):
+    column = line.rindex("\\") + 1  # the escape on its own (the pair before it in the last case is fine)
+    rows, errors = parse_jsonl("s.jsonl", io.BytesIO(f'{{"text": "fine"}}\n{line}\n'.encode()))
+    assert [r.text for r in rows] == ["fine"]
+    assert [(e.line, e.column) for e in errors] == [(2, column)]
+    assert "half of a UTF-16 surrogate pair" in errors[0].message and line[column - 1:column + 5] in errors[0].message
+
+
+def test_a_surrogate_pair_is_one_character_and_imports():
+    rows, errors = parse_jsonl("s.jsonl", io.BytesIO(rb'{"text": "smile \ud83d\ude00", "n": "nan"}' + b"\n"))
+    assert not errors and rows[0].text == "smile \U0001F600"
