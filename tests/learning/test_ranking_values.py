@@ -1,19 +1,15 @@
 """What a ranking chunk computes for its items, on any database: the stored probabilities (out-of-fold where
 the model trained on the item), the pre-label, its confidence, the label quality; and the JSON text of the
 probabilities, which must be json.dumps's."""
-import io
 import json
 
 import numpy as np
 import pytest
 
 from core.models import Item
-from data.parse import parse_zip
-from data.write import import_rows
 from learning import ranking
 from learning.models import Prediction
-from learning.retraining import retrain
-from tests.conftest import digits_zip
+from tests.learning.ranked import ranked_version
 
 
 def test_the_json_of_rounded_probabilities_is_json_dumps_of_them():
@@ -31,13 +27,7 @@ def test_probabilities_that_are_not_rounded_in_range_are_written_one_by_one(valu
 
 @pytest.mark.django_db(transaction=True)
 def test_a_chunk_stores_out_of_fold_probabilities_pre_labels_and_label_quality(image_project, settings):
-    data, _ = digits_zip(120, wrong=3)
-    rows, errors = parse_zip("d.zip", io.BytesIO(data))
-    for row in rows[:50]:
-        row.label = None
-    import_rows(project=image_project, rows=rows, errors=errors, name="d.zip")
-    settings.QUORUM_RANK_CHUNK = 35
-    version = retrain(image_project)
+    version = ranked_version(image_project, settings, items=120, wrong=3, unlabeled=50, chunk=35)
     art = ranking.Artifact(ranking.artifact_dir(version))
     oof = dict(zip(art._load("oof_ids").tolist(), np.asarray(art._load("oof_proba")), strict=True))
     label_pks = list(image_project.labels.values_list("pk", flat=True))

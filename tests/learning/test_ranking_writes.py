@@ -1,31 +1,21 @@
 """How a ranking chunk writes on PostgreSQL: only the items whose values change, its keys checked once per chunk,
 its database time reported; and the lookups of predictions keep an index without the single-column ones."""
-import io
 
 import psycopg
 import pytest
 from django.db import connection
 
 from core.models import Item
-from data.parse import parse_zip
-from data.write import import_rows
 from learning import ranking
 from learning.models import ModelVersion, Prediction
-from learning.retraining import retrain
-from tests.conftest import digits_zip
+from tests.learning.ranked import ranked_version
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.pg_only,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes and plans")]
 
 
 def _ranked(project, settings) -> ModelVersion:
-    data, _ = digits_zip(160, wrong=4)
-    rows, errors = parse_zip("d.zip", io.BytesIO(data))
-    for row in rows[:60]:
-        row.label = None
-    import_rows(project=project, rows=rows, errors=errors, name="d.zip")
-    settings.QUORUM_RANK_CHUNK = 40
-    return retrain(project)
+    return ranked_version(project, settings, items=160, wrong=4, unlabeled=60, chunk=40)
 
 
 def _row_versions(project) -> dict[int, str]:
