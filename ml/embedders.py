@@ -88,12 +88,11 @@ class DescriptorEmbedder:
         the LBP and texture blocks on the stacked batch (same values as image by image)."""
         from skimage.feature import hog
 
-        luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
         greys, singles = [], []
         for image in images:
             rgb = np.asarray(image.convert("RGB").resize((TEXTURE_SIDE, TEXTURE_SIDE), Image.BILINEAR),
                              dtype=np.float32) / 255
-            grey = rgb @ luma
+            grey = grey_of(rgb)
             grey8 = (grey * 255).astype(np.uint8)
             small = np.asarray(Image.fromarray(grey8).resize((HOG_SIDE, HOG_SIDE), Image.BILINEAR),
                                dtype=np.float32) / 255
@@ -121,6 +120,20 @@ class DescriptorEmbedder:
         for k, (shape, outline, chroma, spread, mean) in enumerate(singles):
             out[k] = np.concatenate([shape, outline, quads[k], chroma, spread, mean, textures[k]])
         return out
+
+
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def grey_of(rgb: np.ndarray) -> np.ndarray:
+    """Luma of (..., 3) float32 RGB in [0, 1], as float32, the same on every CPU.
+
+    Not ``rgb @ LUMA``: a float32 matrix product goes through BLAS, whose kernel (and so its rounding) depends
+    on the CPU, and a grey pixel's luma could come out one float32 step under its value, which the uint8
+    truncation that follows turns into a whole grey level lower (seen on a second machine: 155 of 2,304 pixels
+    of a grey image). Element-wise products and a sum in float64, then rounded to float32, give the exact value.
+    """
+    return (rgb.astype(np.float64) * LUMA.astype(np.float64)).sum(axis=-1).astype(np.float32)
 
 
 EMBED_BATCH = 64  # images stacked per batch: bounds memory (17 MB traced for 64 images, float64 LBP stacks)

@@ -249,3 +249,13 @@ def test_the_batched_lbp_gives_skimage_codes(points, radius):
     codes = uniform_lbp(stack, points, radius)
     for image, got in zip(stack, codes, strict=True):
         np.testing.assert_array_equal(got, local_binary_pattern(image, points, radius, method="uniform"))
+
+
+def test_the_luma_of_a_grey_pixel_is_its_own_grey_level_on_any_cpu():
+    """Every grey level k (R = G = B = k / 255) truncates back to k: a BLAS float32 product did not on one
+    machine, so a grey image's descriptors depended on the CPU (the pinned test above caught it)."""
+    from ml.embedders import grey_of
+
+    levels = np.arange(256, dtype=np.float32)
+    rgb = np.repeat((levels / 255)[:, None], 3, axis=1).reshape(16, 16, 3)
+    assert ((grey_of(rgb) * 255).astype(np.uint8).ravel() == levels.astype(np.uint8)).all()
