@@ -3,7 +3,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from core.models import Item, Label, LabelEvent, Membership, Project, Role
+from core.models import Annotation, Item, Label, LabelEvent, Membership, Project, Role
 from core.signals import final_label_changed
 from ml.active import STRATEGIES
 from quorum.lib.errors import QuorumError
@@ -81,7 +81,10 @@ def labels_set(*, project: Project, names: list[str]) -> list[Label]:
 def membership_set(*, project: Project, user, role: str) -> Membership:
     if role not in Role.values:
         raise QuorumError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
-    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    # A member removed and added again keeps the annotations they made: a new membership counts them in.
+    given = Annotation.objects.filter(project=project, annotator=user, supersedes__isnull=True).count()
+    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role},
+                                                        create_defaults={"role": role, "annotation_count": given})
     return membership
 
 

@@ -17,8 +17,8 @@ REMAINING_CAP = 200
 # columns also ride on the statement that leases the next item (labeling.queue.LEASE_SQL), which saves the
 # labeling screen this statement whenever it serves a new item.
 PROGRESS_COLUMNS = """
-  (SELECT COUNT(*) FROM labeling_annotation
-   WHERE project_id = %(project)s AND annotator_id = %(annotator)s AND supersedes_id IS NULL),
+  COALESCE((SELECT annotation_count FROM labeling_membership
+   WHERE project_id = %(project)s AND user_id = %(annotator)s), 0),
   (SELECT COUNT(*) FROM (SELECT 1 FROM labeling_item
    WHERE project_id = %(project)s AND annotation_count < needed AND NOT excluded
    ORDER BY priority DESC, id LIMIT %(cap)s) open_items)
@@ -33,9 +33,9 @@ def progress_params(project: Project, annotator) -> dict:
 def annotator_progress(project: Project, annotator, *, counts: tuple[int, int] | None = None) -> dict:
     """The annotator's own labels (exact) and the open items (exact up to REMAINING_CAP, then "at least").
 
-    Both counts walk an index and stop early, so the cost per request does not grow with the project:
-    ``done`` reads the annotator's entries of annotation_first_by_annotator, ``remaining`` at most
-    REMAINING_CAP + 1 entries of the partial item_queue index (the ORDER BY steers the planner onto it).
+    Neither count grows with the project or the annotator's history: ``done`` is one row, the membership's
+    count that the submit keeps (Membership.annotation_count), ``remaining`` walks at most REMAINING_CAP + 1
+    entries of the partial item_queue index (the ORDER BY steers the planner onto it).
     ``percent`` is None when the remaining count is only a lower bound, so the page never shows a made-up
     figure. ``counts``: (done, open items up to the cap) when the caller read them already (PROGRESS_COLUMNS).
     """

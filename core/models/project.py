@@ -89,6 +89,12 @@ class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices)
+    # The member's annotations in force in this project (first ones: a correction supersedes, it adds none), as
+    # the labeling screen shows "done": kept by labeling.queue's submit in the same transaction as the
+    # annotation, and counted afresh when a membership is created (core.services.membership_set), so reading it
+    # costs the same at 10 labels as at 10,000. Annotations are deleted only with their project, which takes its
+    # memberships along.
+    annotation_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         db_table = "labeling_membership"  # kept from before the split into apps

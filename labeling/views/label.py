@@ -20,7 +20,7 @@ from labeling.queue import (
     last_annotation,
     next_assignment,
     skip,
-    submit_annotation,
+    submit_and_serve,
 )
 from labeling.selectors import annotator_progress, overall_progress, ranking_paused
 from quorum.lib.errors import QuorumError
@@ -47,12 +47,19 @@ def _screen_urls(project_id: int) -> dict[str, str]:
     return urls
 
 
-def _item_context(request, project, *, correcting: Annotation | None = None, error: str = "", open_lease=UNREAD):
+NOT_SERVED = object()
+
+
+def _item_context(request, project, *, correcting: Annotation | None = None, error: str = "", open_lease=UNREAD,
+                  served=NOT_SERVED):
+    """The partial's context; ``served``: the next assignment (or None) when the caller leased it already."""
     labels = project_labels(project)
     if correcting is not None:
         item, assignment = correcting.item, None
     else:
-        assignment = next_assignment(project=project, annotator=request.user, open_lease=open_lease)
+        if served is NOT_SERVED:
+            served = next_assignment(project=project, annotator=request.user, open_lease=open_lease)
+        assignment = served
         item = assignment.item if assignment else None
     suggestion = None
     # A model-labelled item in the queue is an auto-accept spot check: it is labelled blind, or it would
@@ -131,17 +138,19 @@ def _submitted(request) -> int | None:
 def label_submit(request, project, *, open_lease):
     label_id = int_or_none(request.POST.get("label"))
     seconds = float_or(request.POST.get("seconds"))
+    served = NOT_SERVED
     try:
         if request.POST.get("correcting"):
             correct_annotation(project=project, annotator=request.user, label_id=label_id, seconds=seconds,
                                annotation_id=int_or_none(request.POST.get("correcting")))
         else:
-            submit_annotation(project=project, annotator=request.user, label_id=label_id, seconds=seconds,
-                              assignment_id=int_or_none(request.POST.get("assignment")),
-                              suggested_label_id=int_or_none(request.POST.get("suggested")))
+            *_, served = submit_and_serve(
+                project=project, annotator=request.user, label_id=label_id, seconds=seconds,
+                assignment_id=int_or_none(request.POST.get("assignment")),
+                suggested_label_id=int_or_none(request.POST.get("suggested")), open_lease=open_lease)
     except QuorumError as exc:  # nothing was given up: the lease submitted is still open
         return _respond(request, _item_context(request, project, error=exc.message))
-    return _respond(request, _item_context(request, project, open_lease=open_lease), event="labelSaved")
+    return _respond(request, _item_context(request, project, open_lease=open_lease, served=served), event="labelSaved")
 
 
 @_labeling_view(post_only=True, gives_up=lambda request: int_or_none(request.POST.get("assignment")))

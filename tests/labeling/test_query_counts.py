@@ -29,8 +29,14 @@ HX = {"HTTP_HX_REQUEST": "true"}
 # Every endpoint -1: the user comes with the membership (core.access.get_project_and_labels_for_request),
 # not from a statement of django.contrib.auth's own; every endpoint that finds no open lease -1 more: that
 # lookup is a column of the same statement (the partial here finds the page's lease, so it still locks it).
-EXPECTED = {"page": 7, "partial": 8, "submit": 16, "skip": 9}
-EXPECTED_POSTGRESQL = {**EXPECTED, "submit": 13}
+# The submit keeps the annotator's "done" count on their membership (labeling.queue._record): +1 on SQLite (an
+# UPDATE of its own), +0 on PostgreSQL (a part of the annotation's statement).
+# The submit and the next item's lease share one transaction (labeling.queue.submit_and_serve): -2, the
+# serving transaction's own SAVEPOINT and RELEASE (BEGIN and COMMIT in production). next_assignment opens no
+# savepoint inside a caller's transaction, so inside the test's transaction every endpoint shows -2 more; in
+# production the page, the partial and the skip still BEGIN and COMMIT their serving transaction as before.
+EXPECTED = {"page": 5, "partial": 6, "submit": 15, "skip": 7}
+EXPECTED_POSTGRESQL = {**EXPECTED, "submit": 11}
 
 
 def _project(people, n):
