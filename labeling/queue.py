@@ -331,6 +331,57 @@ SELECT new.id, due.* FROM new LEFT JOIN LATERAL ({RETRAIN_DUE_SQL}) due ON true
 """
 
 
+# PostgreSQL, the usual submit: SUBMIT_LOCK_SQL and RECORD_SQL in one statement, one round trip less. The
+# assignment and its item are locked first (a WITH ... FOR UPDATE, materialized: read once, and under READ
+# COMMITTED it returns the rows' current versions, as the statement of its own did); the writes then happen
+# only for an assignment not DONE yet. A retried submit (DONE) gets its rows back and nothing written.
+LOCK_AND_RECORD_SQL = f"""
+WITH a AS MATERIALIZED ({SUBMIT_LOCK_SQL.format(lock="FOR UPDATE OF a, i")}),
+todo AS (SELECT a_id FROM a WHERE a_state <> 'done'),
+done AS (UPDATE labeling_assignment SET state = 'done' WHERE id = (SELECT a_id FROM todo)),
+counted AS (UPDATE labeling_membership SET annotation_count = annotation_count + 1
+  WHERE project_id = %(project)s AND user_id = %(annotator)s AND EXISTS (SELECT 1 FROM todo)),
+new AS (
+  INSERT INTO labeling_annotation (project_id, item_id, annotator_id, label_id, seconds, assignment_id,
+    suggested_label_id, accepted_suggestion, supersedes_id, created_at)
+  SELECT %(project)s, a.id, %(annotator)s, %(label)s, %(seconds)s, a.a_id, %(suggested)s, %(accepted)s, NULL,
+    %(created)s
+  FROM a WHERE a.a_state <> 'done'
+  RETURNING id)
+SELECT a.*, (SELECT id FROM new) AS new_annotation_id, due.* FROM a
+LEFT JOIN LATERAL ({RETRAIN_DUE_SQL}) due (due_state, due_params, due_enough) ON true
+"""
+
+
+def _lock_and_record(project: Project, annotator, assignment_id: int | None, label: Label, seconds: float,
+                     suggested_label_id: int | None):
+    """_locked_assignment, then _record if the assignment is not DONE, in one statement (PostgreSQL).
+    Returns (assignment or None, the new annotation or None, the retrain check's row)."""
+    if assignment_id is None or not 0 < assignment_id < 2**63:
+        return None, None, NOT_READ
+    created = timezone.now()
+    accepted = suggested_label_id is not None and suggested_label_id == label.pk
+    rows = raw_instances(Item, LOCK_AND_RECORD_SQL, {
+        **retrain_due_params(project, unseen=1), "assignment": assignment_id, "annotator": annotator.pk,
+        "label": label.pk, "seconds": seconds, "suggested": suggested_label_id, "accepted": accepted,
+        "created": created})
+    item = next(iter(rows), None)
+    if item is None:
+        return None, None, NOT_READ
+    assignment = Assignment.from_db(connection.alias, ASSIGNMENT_FIELDS,
+                                    [getattr(item, f"a_{name}") for name in ASSIGNMENT_FIELDS])
+    assignment.item, assignment.project, assignment.annotator = item, project, annotator
+    if item.new_annotation_id is None:
+        return assignment, None, NOT_READ
+    annotation = Annotation(
+        pk=item.new_annotation_id, project=project, item=item, annotator=annotator, label=label, seconds=seconds,
+        assignment=assignment, suggested_label_id=suggested_label_id, accepted_suggestion=accepted,
+        supersedes=None, created_at=created)
+    annotation._state.adding, annotation._state.db = False, connection.alias
+    due = None if item.due_state is None else (item.due_state, item.due_params, item.due_enough)
+    return assignment, annotation, due
+
+
 def _record(annotation: Annotation, project: Project):
     """Insert a served item's annotation, mark its assignment done and count it in the annotator's membership
     (one statement on PostgreSQL, which also reads the retrain check's row). Returns the annotation and that
@@ -393,20 +444,27 @@ def submit_and_serve(*, project: Project, annotator, assignment_id: int, label_i
 def _submit(*, project: Project, annotator, assignment_id: int, label_id: int, seconds: float,
             suggested_label_id: int | None) -> tuple[Annotation, bool]:
     """submit_annotation's work, in the caller's transaction."""
-    assignment = _locked_assignment(project, annotator, assignment_id)
+    seconds = max(0.0, min(seconds, 86400.0))
+    label = next((lab for lab in project_labels(project) if lab.pk == label_id), None)
+    if label is not None and connection.vendor == "postgresql":
+        assignment, annotation, due = _lock_and_record(project, annotator, assignment_id, label, seconds,
+                                                       suggested_label_id)
+    else:  # another database, or a label to refuse after the checks below, in their order
+        assignment, annotation, due = _locked_assignment(project, annotator, assignment_id), None, NOT_READ
     if assignment is None:
         raise NotAllowed("This item was not served to you; reload the page to get your next item.")
-    if assignment.state == Assignment.State.DONE:  # DONE is set in the same transaction as the annotation
-        existing = Annotation.objects.filter(assignment=assignment).first()
-        if existing is not None:
-            return existing, False
-    label = _project_label(project, label_id)
     item = assignment.item
-    annotation, due = _record(Annotation(
-        project=project, item=item, annotator=annotator, label=label, seconds=max(0.0, min(seconds, 86400.0)),
-        assignment=assignment, suggested_label_id=suggested_label_id,
-        accepted_suggestion=suggested_label_id is not None and suggested_label_id == label.pk,
-    ), project)
+    if annotation is None:  # not written yet: a retry, or not PostgreSQL
+        if assignment.state == Assignment.State.DONE:  # DONE is set in the same transaction as the annotation
+            existing = Annotation.objects.filter(assignment=assignment).first()
+            if existing is not None:
+                return existing, False
+        label = _project_label(project, label_id)
+        annotation, due = _record(Annotation(
+            project=project, item=item, annotator=annotator, label=label, seconds=seconds,
+            assignment=assignment, suggested_label_id=suggested_label_id,
+            accepted_suggestion=suggested_label_id is not None and suggested_label_id == label.pk,
+        ), project)
     # The item row is locked (and SQLite transactions are serial), so its count is current: the new value is
     # written by _resolve together with the final label, one UPDATE instead of two.
     first = item.annotation_count == 0

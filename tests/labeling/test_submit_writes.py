@@ -72,12 +72,13 @@ def test_a_submit_on_an_item_without_open_flags_asks_for_them_once_and_reads_no_
     on_flags = [sql for sql in queries if "review_flag" in sql]
     # One written-out id lookup; before, the ORM read whole flag rows (with their suggested label) to find none.
     assert len(on_flags) == 1 and '"review_flag"."explanation"' not in on_flags[0]
-    statements = {"postgresql": 8, "sqlite": 12}[connection.vendor]
+    statements = {"postgresql": 7, "sqlite": 12}[connection.vendor]
     # Savepoint, lock, the project's labels (the view has them with the membership), annotation, open flags,
-    # retrain check (two before the first retrain), release. PostgreSQL: the annotation statement also marks
-    # the assignment DONE, counts it in the annotator's membership and reads the retrain check's first query;
-    # the label event and the item's UPDATE are one statement. SQLite writes and asks each in its own
-    # statement (the membership's count: +1 there, where the labeling screen's submit saves two).
+    # retrain check (two before the first retrain), release. PostgreSQL: the annotation statement also locks
+    # the assignment and its item first, marks the assignment DONE, counts it in the annotator's membership and
+    # reads the retrain check's first query; the label event and the item's UPDATE are one statement. SQLite
+    # writes and asks each in its own statement (the membership's count: +1 there, where the labeling
+    # screen's submit saves two).
     assert len(queries) == statements, "\n".join(q[:60] for q in queries)
 
 

@@ -1,0 +1,92 @@
+"""Real threads against live PostgreSQL through the labeling screen's submit (submit_and_serve: the submit and the
+next lease in one transaction): no deadlock, overlap k means exactly k, and the "done" counts stay exact."""
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Count
+
+from core.models import Annotation, Membership, Project, Role
+from core.services import membership_set, project_create
+from labeling.queue import next_assignment, submit_and_serve, submit_annotation
+from tests.conftest import add_texts
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.pg_only,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
+]
+THREADS = 8
+
+
+def _project(people, make_user, *, overlap, items):
+    project = project_create(name=f"serve k={overlap}", kind=Project.Kind.TEXT, labels=["a", "b"],
+                             owner=people["manager"], overlap=overlap, retrain_every=10_000)
+    users = [make_user(f"server{overlap}_{i}") for i in range(THREADS)]
+    for user in users:
+        membership_set(project=project, user=user, role=Role.ANNOTATOR)
+    add_texts(project, [f"item {i}" for i in range(items)])
+    return project, users
+
+
+def _in_threads(target, args_list) -> list:
+    failures = []
+
+    def run(*args):
+        try:
+            target(*args)
+        except Exception as exc:  # noqa: BLE001 - surfaced by the caller's assert
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=args) for args in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck"
+    return failures
+
+
+def test_eight_annotators_labeling_through_submit_and_serve_give_each_item_exactly_3(people, make_user):
+    project, users = _project(people, make_user, overlap=3, items=12)
+    label_id = project.labels.first().pk
+    start = threading.Barrier(THREADS)
+
+    def annotate(user):
+        start.wait()
+        served = next_assignment(project=project, annotator=user)
+        for _ in range(100):  # bounded: 36 slots in all
+            if served is None:
+                return
+            _, created, served = submit_and_serve(project=project, annotator=user, assignment_id=served.pk,
+                                                  label_id=label_id, open_lease=None)
+            assert created
+
+    failures = _in_threads(annotate, [(u,) for u in users])
+    assert not failures, failures
+    per_item = Annotation.objects.filter(project=project).values("item").annotate(n=Count("annotator", distinct=True))
+    assert sorted(row["n"] for row in per_item) == [3] * 12
+    for membership in Membership.objects.filter(project=project, user__in=users):
+        assert membership.annotation_count == Annotation.objects.filter(
+            project=project, annotator=membership.user, supersedes__isnull=True).count()
+
+
+def test_the_same_assignment_submitted_twice_at_once_stores_and_counts_one_annotation(people, make_user):
+    project, users = _project(people, make_user, overlap=1, items=3)
+    alice = users[0]
+    assignment = next_assignment(project=project, annotator=alice)
+    label_id = project.labels.first().pk
+    start, created = threading.Barrier(2), []
+
+    def submit():
+        start.wait()
+        created.append(submit_annotation(project=project, annotator=alice, assignment_id=assignment.pk,
+                                         label_id=label_id)[1])
+
+    failures = _in_threads(submit, [(), ()])
+    assert not failures, failures
+    assert sorted(created) == [False, True]
+    assert Annotation.objects.filter(assignment=assignment).count() == 1
+    assert Membership.objects.get(project=project, user=alice).annotation_count == 1
