@@ -90,3 +90,44 @@ def test_the_same_assignment_submitted_twice_at_once_stores_and_counts_one_annot
     assert sorted(created) == [False, True]
     assert Annotation.objects.filter(assignment=assignment).count() == 1
     assert Membership.objects.get(project=project, user=alice).annotation_count == 1
+
+
+def test_when_every_open_item_is_locked_the_submit_commits_before_the_serving_waits(people, make_user):
+    """The serving inside the submit's transaction never waits for a row lock (it could deadlock with the
+    holder): it gives up, the submit commits, and only then does the serving wait, holding nothing."""
+    from django.db import transaction
+
+    from core.models import Item
+    from tests.labeling.test_queue_threads import _wait_until_blocked_on_a_lock
+
+    project, users = _project(people, make_user, overlap=1, items=2)
+    alice = users[0]
+    first = next_assignment(project=project, annotator=alice)
+    other = Item.objects.filter(project=project).exclude(pk=first.item_id).get()
+    locked, release, results = threading.Event(), threading.Event(), []
+
+    def hold_the_other_item():
+        with transaction.atomic():
+            list(Item.objects.select_for_update().filter(pk=other.pk))
+            locked.set()
+            release.wait(120)
+
+    def submit():
+        results.append(submit_and_serve(project=project, annotator=alice, assignment_id=first.pk,
+                                        label_id=project.labels.first().pk, open_lease=None))
+
+    holder = threading.Thread(target=lambda: _in_threads(hold_the_other_item, [()]))
+    holder.start()
+    assert locked.wait(120)
+    submitter = threading.Thread(target=lambda: results.append(_in_threads(submit, [()])))
+    submitter.start()
+    try:
+        _wait_until_blocked_on_a_lock()
+        # The serving waits now: the annotation is committed already (this is another connection).
+        assert Annotation.objects.filter(assignment_id=first.pk).exists()
+    finally:
+        release.set()
+    holder.join(120)
+    submitter.join(120)
+    (annotation, created, served), failures = results
+    assert failures == [] and created and served is not None and served.item_id == other.pk
