@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.models.fields import Sha256Field
 from core.models.project import Label, Project
 
 
@@ -30,7 +31,7 @@ class Item(models.Model):
     image = models.FileField(upload_to=item_upload_to, blank=True, max_length=255)
     source_name = models.CharField(max_length=500, blank=True, help_text="File name or line it came from.")
     metadata = models.JSONField(default=dict, blank=True)
-    content_hash = models.CharField(max_length=64)
+    content_hash = Sha256Field()  # 32 bytes in the database, the hex in Python (issue 18)
     given_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                    db_index=False)
     # Current final label; every change goes through core.services.set_final_label and leaves a LabelEvent.
