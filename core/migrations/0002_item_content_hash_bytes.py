@@ -1,12 +1,14 @@
 """An item's content hash stored as its 32 bytes instead of 64 hex characters (issue 18: a smaller, faster
 unique index). PostgreSQL converts in one ALTER (decode / encode); other databases rebuild the column and convert
 the values in Python. Values that are not a SHA-256 in hex stop the migration with their item ids."""
+from itertools import islice
+
 from django.db import migrations, models
 
 import core.models.fields
 
 TABLE = "labeling_item"
-BATCH = 5000
+BATCH = 5000  # rows converted at a time where Python converts them
 
 
 def _check_hex(cursor, vendor: str) -> None:
@@ -15,7 +17,7 @@ def _check_hex(cursor, vendor: str) -> None:
         bad = [row[0] for row in cursor.fetchall()]
     else:
         cursor.execute(f"SELECT id, content_hash FROM {TABLE} ORDER BY id")
-        bad = [pk for pk, value in cursor.fetchall() if not _is_hex_digest(value)][:10]
+        bad = list(islice((pk for pk, value in cursor if not _is_hex_digest(value)), 10))
     if bad:
         raise RuntimeError(f"items {bad} have a content hash that is not a SHA-256 in 64 hex digits; set it to "
                            "hashlib.sha256(text or file bytes).hexdigest() and migrate again")
@@ -63,12 +65,17 @@ def to_text(apps, schema_editor):
 
 
 def _convert(connection, convert) -> None:
+    """Rewrite every row's content_hash with ``convert``, a batch of rows at a time (in id order)."""
+    last = 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, content_hash FROM {TABLE} ORDER BY id")
-        rows = cursor.fetchall()
-        for start in range(0, len(rows), BATCH):
+        while True:
+            cursor.execute(f"SELECT id, content_hash FROM {TABLE} WHERE id > %s ORDER BY id LIMIT %s", [last, BATCH])
+            rows = cursor.fetchall()
+            if not rows:
+                return
             cursor.executemany(f"UPDATE {TABLE} SET content_hash = %s WHERE id = %s",
-                               [(convert(value), pk) for pk, value in rows[start:start + BATCH]])
+                               [(convert(value), pk) for pk, value in rows])
+            last = rows[-1][0]
 
 
 class Migration(migrations.Migration):

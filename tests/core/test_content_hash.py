@@ -1,6 +1,7 @@
 """An item's content hash is stored as its 32 bytes (issue 18) but reads, filters, sorts and shows as the hex;
 the migration converts existing rows both ways, and the project's unique constraint on it still holds."""
 import hashlib
+import importlib
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -82,7 +83,8 @@ def _insert_old_items(apps, texts) -> list[int]:
 
 @pytest.mark.xdist_group("migrations")
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_converts_hex_to_bytes_and_back():
+def test_the_migration_converts_hex_to_bytes_and_back(monkeypatch):
+    monkeypatch.setattr(importlib.import_module("core.migrations.0002_item_content_hash_bytes"), "BATCH", 2)
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     texts = ["Great film, if you like sleeping.", "It was fine.", "It was fine!"]
     try:
