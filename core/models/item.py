@@ -165,12 +165,18 @@ class LabelEvent(models.Model):
     reason = models.TextField(blank=True)
     # What caused it, as a plain reference so the lower app needs no import of review (e.g. "flag:12").
     cause = models.CharField(max_length=100, blank=True)
-    undoes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
+    # An event is undone at most once (labelevent_undoes_once): unique where set only, as the events imports write
+    # (most of the table) undo nothing, and a unique index on the column would hold an entry for each (issue 18).
+    undoes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by",
+                               db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "labeling_labelevent"  # kept from before the split into apps
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["undoes"], condition=Q(undoes__isnull=False), name="labelevent_undoes_once"),
+        ]
         indexes = [
             models.Index(fields=["item", "created_at"], name="labelevent_item"),
             # Imports write events with no actor and no previous label: partial, so they cost nothing there.
