@@ -29,6 +29,7 @@ BATCH = 20_000
 # ISO timestamp with its offset (three timestamps per labeled item were ~4% of the database's work; issue 18).
 TRANSACTION_START = "now"
 SEND = 2_000  # rows formatted and sent to the server at a time
+BYTEA_HEX = "\\\\x"  # a bytea in hex, "\\x" and the digits, its backslash escaped for COPY (the content hash)
 ANALYZE_AFTER = 10_000
 ANALYZED = ("project", "final_label", "given_label", "predicted_label", "annotation_count", "needed", "excluded",
             "updated_at")
@@ -44,14 +45,16 @@ def _default(field):
     return None if default is None else field.get_db_prep_save(default, connection)
 
 
-def _columns(model, values: dict) -> tuple[list[str], list]:
-    """All concrete columns but the id; constants for the ones ``values`` does not name."""
+def _columns(model, values: dict, per_row=()) -> tuple[list[str], list]:
+    """All concrete columns but the id; constants for the ones ``values`` does not name (None for ``per_row``)."""
     columns, constants = [], []
     for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
         columns.append(field.column)
-        if field.column not in values:
+        if field.column in per_row:
+            constants.append(None)
+        elif field.column not in values:
             constants.append(_default(field))
         else:
             constants.append(values[field.column])
@@ -107,7 +110,7 @@ class ItemWriter:
         # ``labeled`` holds each label's four columns (given and final label, final source, copies still needed).
         lines = list(map("\t".join, zip(
             repeat("", n), _escape_all([r.text for r in rows]), _escape_all([r.source_name[:500] for r in rows]),
-            _escape_all([r.metadata_json for r in rows]), [r.content_hash for r in rows],
+            _escape_all([r.metadata_json for r in rows]), [BYTEA_HEX + r.content_hash for r in rows],
             [labeled[r.label] for r in rows], [repr(random()) for _ in rows], repeat(self.item_tail[1:], n), strict=True)))
         given = [i for i, r in enumerate(rows) if r.label is not None]
         events = list(map("\t".join, zip(
@@ -183,7 +186,7 @@ def _lock_referenced(project: Project, label_ids) -> bool:
 
 def _copy_sql(model, per_row: list[str], values: dict) -> tuple[str, str]:
     """COPY statement with the ``per_row`` columns first, and the text of the constant columns after them."""
-    columns, constants = _columns(model, values)
+    columns, constants = _columns(model, values, per_row)
     rest = [(c, v) for c, v in zip(columns, constants, strict=True) if c not in per_row]
     names = per_row + [c for c, _ in rest]
     tail = "".join("\t" + _text(v) for _, v in rest) + "\n"

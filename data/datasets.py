@@ -73,15 +73,14 @@ def version_create(*, project: Project, name: str, user=None, description: str =
 
 
 def _labeled_chunks(project: Project) -> Iterator[list[dict]]:
-    last = ""
-    base = Item.objects.filter(project=project, excluded=False, final_label__isnull=False)
+    after = base = Item.objects.filter(project=project, excluded=False, final_label__isnull=False)
     while True:
-        chunk = list(base.filter(content_hash__gt=last).order_by("content_hash").values(
+        chunk = list(after.order_by("content_hash").values(
             "id", "content_hash", "final_label_id", "final_source", "final_confidence", "label_quality",
             "ambiguous")[:CHUNK])
         if not chunk:
             return
-        last = chunk[-1]["content_hash"]
+        after = base.filter(content_hash__gt=chunk[-1]["content_hash"])
         yield chunk
 
 

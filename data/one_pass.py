@@ -210,9 +210,11 @@ class _Written:
             # The statistics still describe the table before this upload (an empty project's: no rows), so the
             # planner would scan the whole table for every batch; the unique index finds each hash directly.
             cursor.execute("SET LOCAL enable_seqscan = off")
+            # The column holds the digests' bytes (core.models.fields.Sha256Field): a bytea[] parameter.
             cursor.execute(f"SELECT content_hash FROM {connection.ops.quote_name(Item._meta.db_table)} "
-                           "WHERE project_id = %s AND content_hash = ANY(%s)", [project.pk, [r.content_hash for r in rows]])
-            existing = {row[0] for row in cursor.fetchall()}
+                           "WHERE project_id = %s AND content_hash = ANY(%s)",
+                           [project.pk, [bytes.fromhex(r.content_hash) for r in rows]])
+            existing = {bytes(row[0]).hex() for row in cursor.fetchall()}
             cursor.execute("SET LOCAL enable_seqscan = on")
         if not existing:
             return prepared

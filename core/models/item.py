@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.models.fields import Sha256Field
 from core.models.project import Label, Project
 
 
@@ -30,7 +31,7 @@ class Item(models.Model):
     image = models.FileField(upload_to=item_upload_to, blank=True, max_length=255)
     source_name = models.CharField(max_length=500, blank=True, help_text="File name or line it came from.")
     metadata = models.JSONField(default=dict, blank=True)
-    content_hash = models.CharField(max_length=64)
+    content_hash = Sha256Field()  # 32 bytes in the database, the hex in Python (issue 18)
     given_label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                    db_index=False)
     # Current final label; every change goes through core.services.set_final_label and leaves a LabelEvent.
@@ -164,12 +165,18 @@ class LabelEvent(models.Model):
     reason = models.TextField(blank=True)
     # What caused it, as a plain reference so the lower app needs no import of review (e.g. "flag:12").
     cause = models.CharField(max_length=100, blank=True)
-    undoes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
+    # An event is undone at most once (labelevent_undoes_once): unique where set only, as the events imports write
+    # (most of the table) undo nothing, and a unique index on the column would hold an entry for each (issue 18).
+    undoes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by",
+                               db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "labeling_labelevent"  # kept from before the split into apps
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["undoes"], condition=Q(undoes__isnull=False), name="labelevent_undoes_once"),
+        ]
         indexes = [
             models.Index(fields=["item", "created_at"], name="labelevent_item"),
             # Imports write events with no actor and no previous label: partial, so they cost nothing there.

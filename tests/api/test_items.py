@@ -1,4 +1,5 @@
 """Items: filters (only declared ones), bulk import over the API, background imports and jobs."""
+import hashlib
 import io
 from datetime import timedelta
 
@@ -226,3 +227,9 @@ def test_a_lone_surrogate_in_any_body_is_a_400_naming_the_row_and_nothing_is_wri
     detail = as_json.json()["error"]["details"][0]
     assert detail["line"] == 2 and "'note'" in detail["reason"] and "surrogate" in detail["reason"]
     assert not Item.objects.filter(project=text_project, text="kept out").exists()
+
+
+def test_an_item_shows_its_content_hash_as_the_hex_sha256_of_its_text(api_as, people, items):
+    body = api_as(people["reviewer"]).get(reverse("api:items", args=[items.pk])).json()
+    assert {i["text"]: i["content_hash"] for i in body["results"]} == {
+        t: hashlib.sha256(t.encode()).hexdigest() for t in ("good", "bad", "meh")}

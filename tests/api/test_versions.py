@@ -76,6 +76,16 @@ def test_hash_is_sha256_over_sorted_content_hash_and_label_lines(labeled, people
     assert version.content_hash == hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
+def test_the_hash_covers_every_item_when_they_are_read_in_several_chunks(labeled, people, monkeypatch):
+    from data import datasets
+
+    whole = version_create(project=labeled, name="v1", user=people["manager"])
+    monkeypatch.setattr(datasets, "CHUNK", 7)  # 40 labeled items: six chunks, paged by content hash
+    paged = version_create(project=labeled, name="v2", user=people["manager"])
+    assert (paged.content_hash, paged.item_count) == (whole.content_hash, 40)
+    assert sorted(paged.rows.values_list("item_id", flat=True)) == sorted(whole.rows.values_list("item_id", flat=True))
+
+
 def test_split_is_about_80_10_10():
     counts = {"train": 0, "validation": 0, "test": 0}
     for n in range(5000):

@@ -1,5 +1,7 @@
 """Issue 16 point 4: duplicate findings are shown group by group and a reviewer sets a group's (or one item's)
 label right there, with history naming the finding."""
+import hashlib
+
 import pytest
 from django.urls import reverse
 
@@ -23,7 +25,8 @@ def tickets_with_copies(people):
     ids = load_set(project, data, name="tickets.csv")
     # Two items that differ only in case and punctuation, with different labels: one duplicate group of two.
     a = Item.objects.get(pk=ids[0])
-    copy = Item.objects.create(project=project, text=a.text.upper().replace(".", "!"), content_hash="copy-of-0",
+    text = a.text.upper().replace(".", "!")
+    copy = Item.objects.create(project=project, text=text, content_hash=hashlib.sha256(text.encode()).hexdigest(),
                                final_label=project.labels.exclude(pk=a.final_label_id).first(), final_source="given",
                                needed=0)
     report = run_health(project, people["manager"])

@@ -57,9 +57,10 @@ class Command(BaseCommand):
         table = Item._meta.db_table
         with connection.cursor() as cur:
             raw = cur.cursor  # the psycopg 3 cursor under Django's wrapper
+            at = COLUMNS.index("content_hash")  # stored as its bytes (core.models.fields.Sha256Field)
             with raw.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row((*row[:at], bytes.fromhex(row[at]), *row[at + 1:]))
 
     def _bulk(self, rows):
         batch = []
