@@ -12,7 +12,7 @@ from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.postgres]
 
-BEFORE, AFTER = [("core", "0001_initial")], [("core", "0002_item_content_hash_bytes")]
+BEFORE, AFTER = [("core", "0002_membership_annotation_count")], [("core", "0003_item_content_hash_bytes")]
 
 
 def sha(text: str) -> str:
@@ -84,7 +84,7 @@ def _insert_old_items(apps, texts) -> list[int]:
 @pytest.mark.xdist_group("migrations")
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_converts_hex_to_bytes_and_back(monkeypatch):
-    monkeypatch.setattr(importlib.import_module("core.migrations.0002_item_content_hash_bytes"), "BATCH", 2)
+    monkeypatch.setattr(importlib.import_module("core.migrations.0003_item_content_hash_bytes"), "BATCH", 2)
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     texts = ["Great film, if you like sleeping.", "It was fine.", "It was fine!"]
     try:

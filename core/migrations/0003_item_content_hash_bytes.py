@@ -80,7 +80,7 @@ def _convert(connection, convert) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0001_initial"),
+        ("core", "0002_membership_annotation_count"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0002_item_content_hash_bytes'),
+        ('core', '0003_item_content_hash_bytes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
