@@ -27,6 +27,9 @@ TABLES = [
     "review_audititem", "review_healthreport", "review_finding",
 ]
 REVIEW_MODELS = {"Flag", "Comment", "Audit", "AuditItem", "HealthReport", "Finding"}
+# Columns a later migration moved to another table, with the key of its rows: core 0002_item_rank moved the
+# queue order and the pre-label to labeling_itemrank (one row per item).
+MOVED = {"labeling_item": ("labeling_itemrank", "item_id", ["priority", "predicted_label_id", "predicted_confidence"])}
 
 
 def migrate(targets) -> MigrationExecutor:
@@ -47,12 +50,26 @@ def snapshot() -> dict:
 
 
 def columns_of(tables: dict, like: dict) -> dict:
-    """``tables`` cut down to the columns ``like`` has: later migrations may add columns, never change old ones."""
+    """``tables`` cut down to the columns ``like`` has: later migrations may add columns, never change old ones
+    (a MOVED column is read from its new table, by the row's id)."""
     out = {}
     for table, (names, rows) in tables.items():
-        keep = [names.index(name) for name in like[table][0]]
-        out[table] = (like[table][0], [tuple(row[i] for i in keep) for row in rows])
+        new_table, key, moved = MOVED.get(table, (None, None, []))
+        elsewhere = _moved_values(new_table, key, moved)
+        columns = []
+        for row in rows:
+            values = dict(zip(names, row, strict=True)) | elsewhere.get(row[names.index("id")] if moved else None, {})
+            columns.append(tuple(values[name] for name in like[table][0]))
+        out[table] = (like[table][0], columns)
     return out
+
+
+def _moved_values(table: str | None, key: str, moved: list[str]) -> dict:
+    if table is None:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {key}, {', '.join(moved)} FROM {table}")
+        return {row[0]: dict(zip(moved, row[1:], strict=True)) for row in cursor.fetchall()}
 
 
 def write_old_data(apps) -> None:

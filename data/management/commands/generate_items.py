@@ -11,8 +11,9 @@ from core.models import Item, Project
 
 WORDS = ("great service slow delivery friendly staff broken item refund price quality fast late cheap "
          "excellent awful would buy again never helpful rude clean dirty loud quiet").split()
+# Each item's rank row (a random priority) comes from the item table's insert trigger (core.models.ItemRank).
 COLUMNS = ("project_id", "text", "image", "source_name", "metadata", "content_hash", "final_source", "needed",
-           "annotation_count", "priority", "is_gold", "excluded", "ambiguous", "created_at", "updated_at")
+           "annotation_count", "is_gold", "excluded", "ambiguous", "created_at", "updated_at")
 BATCH = 5000
 
 
@@ -23,7 +24,7 @@ def _rows(project: Project, count: int, seed: int):
     for n in range(count):
         text = f"{' '.join(rng.choices(WORDS, k=rng.randint(6, 18)))} #{run}-{n}"
         yield (project.pk, text, "", f"generated:{run}:{n}", "{}", hashlib.sha256(text.encode()).hexdigest(), "",
-               project.overlap, 0, rng.random(), False, False, False, now, now)
+               project.overlap, 0, False, False, False, now, now)
 
 
 class Command(BaseCommand):
