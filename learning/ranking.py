@@ -354,7 +354,7 @@ def json_rows(rounded: np.ndarray) -> list[str]:
     return ["[" + ", ".join(row) + "]" for row in _decimal_reprs()[k.astype(np.int64)].tolist()]
 
 
-# Where a chunk's values go: the pre-label and the priority to the item's narrow rank row (two indexes, cheap
+# Where a chunk's values go: the pre-label and the priority to the item's narrow rank row (three indexes, cheap
 # to rewrite for every item), the label quality (labelled items only) to the item row.
 COLUMNS = {"label": (ItemRank, "predicted_label_id"), "confidence": (ItemRank, "predicted_confidence"),
            "priority": (ItemRank, "priority"), "quality": (Item, "label_quality")}
@@ -402,7 +402,7 @@ def _update_rows_pg(cursor, model, ids: list[int], values: dict) -> set[int]:
     The ORM's bulk_update builds a CASE per row and took ~40 s for a chunk of 20,000 items; the arrays take
     a fraction of a second, nearly all of it index maintenance: every written row is a new row version with
     an entry in each of the table's indexes, so a row that would get the values it has is left alone. That
-    is also why the values a ranking writes for every item live in the rank table (two indexes, ~0.1 s per
+    is also why the values a ranking writes for every item live in the rank table (three narrow indexes, ~0.1 s per
     20,000 rows) and not on the item row (ten, ~0.7 s).
     """
     if not ids or not values:

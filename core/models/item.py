@@ -86,10 +86,10 @@ class ItemRank(models.Model):
     """An item's place in the queue and the latest model's pre-label, in a narrow table of their own.
 
     Ranking rewrites these for every item after each retrain. On the wide item row, with its ten indexes, each
-    written row was a new version with an entry in every index (~0.7 s per 20,000 items); this row has two
-    indexes (~0.1 s; issue 18). Database triggers on the item table (migration core 0002_item_rank) create
-    the row with each item, whichever path inserts it, and keep ``is_open`` equal to the item's
-    ``annotation_count < needed and not excluded``, whichever path changes those.
+    written row was a new version with an entry in every index (~0.7 s per 20,000 items); this narrow row has
+    three (~0.1 s on a quiet machine; issue 18). Database triggers on the item table (migration core
+    0002_item_rank) create the row with each item, whichever path inserts it, and keep ``is_open`` equal to
+    the item's ``annotation_count < needed and not excluded``, whichever path changes those.
     """
 
     item = models.OneToOneField(Item, primary_key=True, on_delete=models.CASCADE, related_name="rank")
