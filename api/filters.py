@@ -82,7 +82,7 @@ class SinceFilter(filters.IsoDateTimeFilter):
 class ItemFilter(StrictFilterSet):
     label = filters.CharFilter(field_name="final_label__name", help_text="Final label name.")
     given_label = filters.CharFilter(field_name="given_label__name")
-    predicted_label = filters.CharFilter(field_name="predicted_label__name")
+    predicted_label = filters.CharFilter(field_name="rank__predicted_label__name")
     source = filters.ChoiceFilter(field_name="final_source", choices=LabelSource.choices,
                                   help_text="Source of the final label.")
     status = filters.ChoiceFilter(method="filter_status", choices=[
@@ -190,7 +190,8 @@ class ModelVersionFilter(StrictFilterSet):
 class PredictionFilter(StrictFilterSet):
     model_version = filters.CharFilter(field_name="model_version__name")
     item = filters.NumberFilter(field_name="item_id", **ID_RANGE)
-    label = filters.CharFilter(field_name="item__predicted_label__name", help_text="Item's current predicted label.")
+    label = filters.CharFilter(field_name="item__rank__predicted_label__name",
+                               help_text="Item's current predicted label.")
 
     class Meta:
         model = Prediction

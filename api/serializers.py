@@ -122,7 +122,10 @@ class FindingSerializer(serializers.ModelSerializer):
 class ItemSerializer(serializers.ModelSerializer):
     final_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     given_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
-    predicted_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    # The pre-label lives on the item's rank row (core.models.ItemRank).
+    predicted_label = serializers.SlugRelatedField(source="rank.predicted_label", slug_field="name", read_only=True,
+                                                   allow_null=True)
+    predicted_confidence = serializers.FloatField(source="rank.predicted_confidence", read_only=True, allow_null=True)
 
     class Meta:
         model = Item

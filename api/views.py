@@ -104,7 +104,7 @@ class ItemList(generics.ListAPIView):
 
     def get_queryset(self):
         project, membership = membership_for(self.request, self.kwargs["project_id"])
-        items = Item.objects.filter(project=project).select_related("final_label", "given_label", "predicted_label")
+        items = Item.objects.filter(project=project).select_related("final_label", "given_label", "rank__predicted_label")
         return blind_items(items, self.request, membership)
 
     @extend_schema(
@@ -149,7 +149,8 @@ def not_found(request, rest=""):
 def item_detail(request, project_id, item_id):
     project, membership = membership_for(request, project_id)
     items = Item.objects.filter(project=project, pk=checked_id(item_id))
-    item = blind_items(items, request, membership).select_related("final_label", "given_label", "predicted_label").first()
+    item = (blind_items(items, request, membership)
+            .select_related("final_label", "given_label", "rank__predicted_label").first())
     if item is None:
         raise Http404("No such item in this project")
     return Response(ItemSerializer(item).data)

@@ -95,7 +95,7 @@ def rank_features(art, chunk_size: int) -> dict:
         stop = min(start + chunk_size, n)
         proba = ranking.predict_rows(art, start, stop)
         score = ranking.chunk_scores(art, proba, np.arange(start, stop))
-        ranking.priorities(art, score)  # what the chunk writes to Item.priority
+        ranking.priorities(art, score)  # what the chunk writes to ItemRank.priority
         results.append(ranking.candidates(art.ids_between(start, stop), score, art.meta["strategy"],
                                           items=stop - start))
     head_ids, _ = ranking.pick_head(art, results)

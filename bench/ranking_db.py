@@ -74,10 +74,13 @@ def _trained(project, data, name: str):
 
     ids, X, y = data
     with connection.cursor() as cursor:  # as after an import: random priority, no pre-label or quality
-        cursor.execute("UPDATE labeling_item SET priority = random(), predicted_label_id = NULL, "
-                       "predicted_confidence = NULL, label_quality = NULL WHERE project_id = %s", [project.pk])
+        cursor.execute("UPDATE labeling_itemrank SET priority = random(), predicted_label_id = NULL, "
+                       "predicted_confidence = NULL WHERE project_id = %s", [project.pk])
+        cursor.execute("UPDATE labeling_item SET label_quality = NULL WHERE project_id = %s AND label_quality IS NOT NULL",
+                       [project.pk])
     with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE labeling_item")
+        conn.execute("VACUUM ANALYZE labeling_itemrank")
     model = make_model(X[:2000]).fit(X[:2000], y[:2000])
     trained = ModelVersion.objects.create(project=project, name=name, algorithm="logistic_regression")
     ranking.save_artifact(trained, model=model, seen=np.arange(10), ids=ids, X=X, oof_ids=ids[:0],

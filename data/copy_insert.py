@@ -11,7 +11,6 @@ The COPY statements then run with ``session_replication_role = replica`` (it ski
 around the COPY and only where the database role may set it; elsewhere the per-row checks run as before.
 """
 import json
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
@@ -20,7 +19,7 @@ from operator import add
 from django.db import connection
 from django.utils import timezone
 
-from core.models import Item, Label, LabelEvent, Project
+from core.models import Item, ItemRank, Label, LabelEvent, Project
 from quorum.lib import pg
 
 BATCH = 20_000
@@ -31,8 +30,7 @@ TRANSACTION_START = "now"
 SEND = 2_000  # rows formatted and sent to the server at a time
 BYTEA_HEX = "\\\\x"  # a bytea in hex, "\\x" and the digits, its backslash escaped for COPY (the content hash)
 ANALYZE_AFTER = 10_000
-ANALYZED = ("project", "final_label", "given_label", "predicted_label", "annotation_count", "needed", "excluded",
-            "updated_at")
+ANALYZED = ("project", "final_label", "given_label", "annotation_count", "needed", "excluded", "updated_at")
 
 
 def available(rows) -> bool:
@@ -84,9 +82,8 @@ class ItemWriter:
     def __init__(self, *, project: Project, labels: dict, queue_given: bool, name: str, own_transaction: bool = False):
         # Inside a caller's longer transaction its start could be long ago: then the time now, spelled out.
         now = TRANSACTION_START if own_transaction else timezone.now()
-        self.rng = random.Random()
         per_row = ["id", "text", "source_name", "metadata", "content_hash", "given_label_id", "final_label_id",
-                   "final_source", "needed", "priority"]
+                   "final_source", "needed"]
         self.item_sql, self.item_tail = _copy_sql(
             Item, per_row, {"project_id": project.pk, "created_at": now, "updated_at": now})
         self.event_sql, self.event_tail = _copy_sql(LabelEvent, ["item_id", "to_label_id", "reason"], {
@@ -106,12 +103,12 @@ class ItemWriter:
     def prepare(self, rows: list) -> "Prepared":
         """The rows' COPY lines without their ids, built a column at a time: str.join and zip do the per-row
         work in C (issue 18). No database: the one-pass import prepares a batch in its parsing thread."""
-        labeled, random, n = self.labeled, self.rng.random, len(rows)
+        labeled, n = self.labeled, len(rows)
         # ``labeled`` holds each label's four columns (given and final label, final source, copies still needed).
         lines = list(map("\t".join, zip(
             repeat("", n), _escape_all([r.text for r in rows]), _escape_all([r.source_name[:500] for r in rows]),
             _escape_all([r.metadata_json for r in rows]), [BYTEA_HEX + r.content_hash for r in rows],
-            [labeled[r.label] for r in rows], [repr(random()) for _ in rows], repeat(self.item_tail[1:], n), strict=True)))
+            [labeled[r.label] for r in rows], repeat(self.item_tail[1:], n), strict=True)))
         given = [i for i, r in enumerate(rows) if r.label is not None]
         events = list(map("\t".join, zip(
             repeat("", len(given)), [self.label_ids[rows[i].label] for i in given],
@@ -153,6 +150,7 @@ class ItemWriter:
             columns = ", ".join(connection.ops.quote_name(Item._meta.get_field(f).column) for f in ANALYZED)
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(Item._meta.db_table)} ({columns})")
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(ItemRank._meta.db_table)}")  # the queue's
 
 
 @dataclass

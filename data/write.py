@@ -225,7 +225,7 @@ def _create_items(project, items: list[Item], name: str) -> None:
 def _new_item(project, row: Row, labels, queue_given, rng, written, name: str) -> Item:
     given = labels.get(row.label) if row.label else None
     item = Item(project=project, text=row.text, source_name=row.source_name[:500], metadata=row.metadata,
-                content_hash=row.content_hash, given_label=given, priority=rng.random(),
+                content_hash=row.content_hash, given_label=given,
                 needed=project.overlap if (given is None or queue_given) else 0)
     item._origin = row.origin(name)  # for its label event's reason
     if given is not None:

@@ -32,7 +32,7 @@ class Rows:
 def load_rows(project: Project, order: dict[int, int]) -> Rows:
     """The project's items, read in chunks; ``order`` maps a label id to its position."""
     qs = (Item.objects.filter(project=project).order_by("id")
-          .values_list("id", "final_label_id", "given_label_id", "predicted_label_id", "excluded", "label_quality",
+          .values_list("id", "final_label_id", "given_label_id", "rank__predicted_label_id", "excluded", "label_quality",
                        "metadata", "text" if not project.is_image else "image"))
     ids, label, given, predicted, excluded, quality, metadata, content = [], [], [], [], [], [], [], []
     for pk, final, giv, pred, exc, q, meta, body in qs.iterator(chunk_size=CHUNK):

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from core import jobs
-from core.models import Item, Job, Label, LabelEvent, LabelSource, Project
+from core.models import Item, ItemRank, Job, Label, LabelEvent, LabelSource, Project
 from core.services import set_final_label
 from health.checks import run_checks
 from health.job_kinds import HEALTH
@@ -85,15 +84,14 @@ def boost_class(*, project: Project, label: Label) -> int:
     if version is None:
         raise QuorumError("There is no model yet to find this class: label some items and retrain first.")
     column = label.order
-    open_ids = Item.objects.filter(project=project, annotation_count__lt=F("needed"), excluded=False,
-                                   priority__lt=2.0)
+    open_ids = ItemRank.objects.filter(project=project, is_open=True, priority__lt=2.0).values("pk")
     moved = 0
     preds = (Prediction.objects.filter(model_version=version, item__in=open_ids)
              .values_list("item_id", "probabilities").order_by("item_id").iterator(chunk_size=CHUNK))
-    batch: list[Item] = []
+    batch: list[ItemRank] = []
     for item_id, proba in preds:
         if column < len(proba):
-            batch.append(Item(pk=item_id, priority=float(proba[column])))
+            batch.append(ItemRank(pk=item_id, priority=float(proba[column])))
         if len(batch) >= CHUNK:
             moved += _write_priorities(batch)
             batch = []
@@ -101,10 +99,10 @@ def boost_class(*, project: Project, label: Label) -> int:
     return moved
 
 
-def _write_priorities(batch: list[Item]) -> int:
+def _write_priorities(batch: list[ItemRank]) -> int:
     if batch:
         with transaction.atomic():
-            Item.objects.bulk_update(batch, ["priority"], batch_size=2000)
+            ItemRank.objects.bulk_update(batch, ["priority"], batch_size=2000)
     return len(batch)
 
 
@@ -152,7 +150,7 @@ def finding_items(finding: Finding, *, page: int | str | None, per_page: int = 4
     """One page of the finding's items, in the finding's order, with their labels."""
     paginator = Paginator(finding.item_ids, per_page)
     page_obj = paginator.get_page(page)
-    by_id = Item.objects.select_related("final_label", "given_label", "predicted_label").in_bulk(list(page_obj))
+    by_id = Item.objects.select_related("final_label", "given_label", "rank__predicted_label").in_bulk(list(page_obj))
     page_obj.object_list = [by_id[i] for i in page_obj.object_list if i in by_id]
     return page_obj
 
@@ -164,7 +162,7 @@ def finding_groups(finding: Finding, *, page: int | str | None, per_page: int = 
     groups = [g for g in finding.params.get("groups", []) if g]
     page_obj = Paginator(groups, per_page).get_page(page)
     wanted = [i for g in page_obj.object_list for i in g]
-    by_id = Item.objects.select_related("final_label", "given_label", "predicted_label").in_bulk(wanted)
+    by_id = Item.objects.select_related("final_label", "given_label", "rank__predicted_label").in_bulk(wanted)
     latest = _latest_events(wanted)
     given = _given_labels(wanted)
     first = (page_obj.number - 1) * per_page

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
-from core.models import Item, Label, LabelEvent, LabelSource
+from core.models import Item, ItemRank, Label, LabelEvent, LabelSource
 from core.services import set_final_label
 from quorum.lib.errors import QuorumError
 
@@ -30,9 +30,9 @@ def escalate_item(*, item: Item, k: int, actor, cause: str = "") -> LabelEvent:
     if k < 1:
         raise QuorumError("Escalation needs at least one more annotator (project setting adjudication_k).")
     item = Item.objects.select_for_update().get(pk=item.pk)
-    Item.objects.filter(pk=item.pk).update(needed=F("annotation_count") + k,
-                                           priority=Greatest(F("priority"), ESCALATION_PRIORITY))
-    item.refresh_from_db(fields=["needed", "priority"])
+    Item.objects.filter(pk=item.pk).update(needed=F("annotation_count") + k)
+    ItemRank.objects.filter(pk=item.pk).update(priority=Greatest(F("priority"), ESCALATION_PRIORITY))
+    item.refresh_from_db(fields=["needed"])
     return record_note(item=item, actor=actor, cause=cause,
                        reason=f"escalated: {k} more blind annotation{'s' if k != 1 else ''} requested")
 

@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from core.access import raw_instances
-from core.models import Annotation, Assignment, Item, Label, LabelSource, Membership, Project
+from core.models import Annotation, Assignment, Item, ItemRank, Label, LabelSource, Membership, Project
 from core.selectors import project_labels
 from core.services import set_final_label
 from core.signals import annotations_complete, gold_answered
@@ -70,7 +70,7 @@ def _current_lease(project: Project, annotator, now, *, own_transaction: bool = 
         return None
     # The item row is locked in the same statement (PostgreSQL; a no-op on SQLite, whose transactions are
     # serial): a lapsed lease is renewed only if the item still has room, counted under that lock.
-    lease = (Assignment.objects.select_related("item").select_for_update(of=("item",))
+    lease = (Assignment.objects.select_related("item__rank").select_for_update(of=("item",))
              .filter(pk=row[0], state=Assignment.State.LEASED).first())
     if lease is None:
         return None
@@ -89,20 +89,27 @@ def _locks() -> bool:
 
 
 # The hottest query of the app, written out so each request does not rebuild it through the ORM (that cost
-# more than running it). It walks the partial item_queue index (project, priority DESC, id) WHERE
-# annotation_count < needed, and stops after LIMIT rows: its cost does not grow with the project, only with
-# the few items leased to others at this moment. bench/serve.py writes its EXPLAIN ANALYZE to
+# more than running it). It walks the partial rank_queue index of the items' rank rows (project, priority
+# DESC, item) WHERE is_open, joins each to its item, and stops after LIMIT rows: its cost does not grow
+# with the project, only with the few items leased to others at this moment. The item row is what is locked
+# and re-checked (is_open mirrors it, kept by triggers in the same transaction as the item's change, and a
+# FOR UPDATE that waits re-checks these conditions on the item's newest version). The pre-label comes along
+# for the labeling screen's suggestion. bench/serve.py writes its EXPLAIN ANALYZE to
 # bench/results/serve_plans.txt at 100,000 and 1,000,000 items.
 CANDIDATES_SQL = """
-SELECT i.* FROM labeling_item i
-WHERE i.project_id = %(project)s AND i.annotation_count < i.needed AND NOT i.excluded {exclude}
+SELECT i.*, r.item_id AS r_item_id, r.project_id AS r_project_id, r.priority AS r_priority,
+  r.is_open AS r_is_open, r.predicted_label_id AS r_predicted_label_id,
+  r.predicted_confidence AS r_predicted_confidence
+FROM labeling_itemrank r JOIN labeling_item i ON i.id = r.item_id
+WHERE r.project_id = %(project)s AND r.is_open AND i.annotation_count < i.needed AND NOT i.excluded {exclude}
   AND NOT EXISTS (SELECT 1 FROM labeling_assignment s WHERE s.item_id = i.id AND s.annotator_id = %(annotator)s)
   AND i.needed > i.annotation_count + (
       SELECT COUNT(*) FROM labeling_assignment l
       WHERE l.item_id = i.id AND l.state = 'leased' AND l.expires_at > %(now)s)
-ORDER BY i.priority DESC, i.id
+ORDER BY r.priority DESC, r.item_id
 LIMIT %(limit)s {lock}
 """
+WITH_RANK = (("rank", ItemRank, "r_"),)  # raw_instances: the r_ columns load item.rank
 # Lease the item only if it still has room, in one statement. As a new statement it sees every lease
 # committed before we got the item's row lock (the candidates query's snapshot may predate some of them),
 # so the re-count and the insert cost one round trip. No row: full meanwhile, or this annotator already
@@ -135,8 +142,8 @@ def _candidates(project: Project, annotator, exclude: list[int], now, *, wait: b
     if exclude:
         names = [f"x{n}" for n in range(len(exclude))]
         params.update(zip(names, exclude, strict=True))
-        clause = "AND i.id NOT IN (" + ", ".join(f"%({n})s" for n in names) + ")"
-    return raw_instances(Item, CANDIDATES_SQL.format(exclude=clause, lock=lock_clause), params)
+        clause = "AND r.item_id NOT IN (" + ", ".join(f"%({n})s" for n in names) + ")"
+    return raw_instances(Item, CANDIDATES_SQL.format(exclude=clause, lock=lock_clause), params, related=WITH_RANK)
 
 
 def _lease(project: Project, item: Item, annotator, now, *, own_transaction: bool = False) -> Assignment | None:
@@ -219,7 +226,7 @@ def _lease_gold(project: Project, annotator, now) -> Assignment | None:
                                                        expires_at=now + timedelta(seconds=lease_seconds()))
         except IntegrityError:
             continue
-        assignment.item = Item.objects.get(pk=pk)
+        assignment.item = Item.objects.select_related("rank").get(pk=pk)
         return assignment
     return None
 

@@ -9,7 +9,7 @@ from core.stats import project_stats
 from learning.job_kinds import RETRAIN
 
 # Counting open items stops here: the labeling page shows "more than 200 remaining" rather than scan a big
-# project. Each counted row is a heap visit (the partial index does not hold `excluded`): 1,000 cost ~3 ms.
+# project. The count reads the partial rank_queue index only (is_open includes `excluded`), no item rows.
 REMAINING_CAP = 200
 
 
@@ -19,9 +19,9 @@ REMAINING_CAP = 200
 PROGRESS_COLUMNS = """
   COALESCE((SELECT annotation_count FROM labeling_membership
    WHERE project_id = %(project)s AND user_id = %(annotator)s), 0),
-  (SELECT COUNT(*) FROM (SELECT 1 FROM labeling_item
-   WHERE project_id = %(project)s AND annotation_count < needed AND NOT excluded
-   ORDER BY priority DESC, id LIMIT %(cap)s) open_items)
+  (SELECT COUNT(*) FROM (SELECT 1 FROM labeling_itemrank
+   WHERE project_id = %(project)s AND is_open
+   ORDER BY priority DESC, item_id LIMIT %(cap)s) open_items)
 """
 PROGRESS_SQL = f"SELECT {PROGRESS_COLUMNS}"
 
@@ -35,7 +35,7 @@ def annotator_progress(project: Project, annotator, *, counts: tuple[int, int] |
 
     Neither count grows with the project or the annotator's history: ``done`` is one row, the membership's
     count that the submit keeps (Membership.annotation_count), ``remaining`` walks at most REMAINING_CAP + 1
-    entries of the partial item_queue index (the ORDER BY steers the planner onto it).
+    entries of the partial rank_queue index (the ORDER BY steers the planner onto it).
     ``percent`` is None when the remaining count is only a lower bound, so the page never shows a made-up
     figure. ``counts``: (done, open items up to the cap) when the caller read them already (PROGRESS_COLUMNS).
     """

@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.jobs import send_after_commit
-from core.models import Item, LabelSource, Project
+from core.models import Item, ItemRank, LabelSource, Project
 from core.services import set_final_labels_bulk
 from learning.featurize import project_seed
 from learning.models import AutoAcceptCheck, AutoAcceptRun, ModelVersion, Prediction
@@ -195,9 +195,8 @@ def _accept(project, version, fit, ids, orders, confidence) -> AutoAcceptRun:
 
 def _boost_spot_checks(project: Project) -> None:
     """Unanswered spot checks go ahead of ranked items (a retrain re-ranks them, so this runs after each)."""
-    Item.objects.filter(project=project, auto_accept_check__checked_at__isnull=True,
-                        annotation_count__lt=F("needed"), priority__lt=SPOT_CHECK_PRIORITY
-                        ).update(priority=SPOT_CHECK_PRIORITY)
+    ItemRank.objects.filter(project=project, item__auto_accept_check__checked_at__isnull=True, is_open=True,
+                            priority__lt=SPOT_CHECK_PRIORITY).update(priority=SPOT_CHECK_PRIORITY)
 
 
 def _record(project, version, *, message: str, fit=None, accepted: int = 0, spot_checks: int = 0) -> AutoAcceptRun:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import jobs
-from core.models import Item, Project
+from core.models import Item, ItemRank, Project
 from learning import ranking, tracking
 from learning.job_kinds import RANK
 from learning.models import ModelVersion, Prediction
@@ -150,14 +150,17 @@ def _rank(version: ModelVersion, n_rows: int) -> None:
 
 
 def _update_items(parsed, labels, top, proba) -> None:
+    """Each item's pre-label (its rank row) follows the upload; the item's updated_at too, as incremental sync
+    reads it (bulk_update skips auto_now)."""
     position = {item: n for n, (item, _, _) in enumerate(parsed)}
     ids = list(position)
-    now = timezone.now()  # bulk_update skips auto_now, and incremental sync reads updated_at
+    now = timezone.now()
     for start in range(0, len(ids), BATCH):
-        items = list(Item.objects.filter(pk__in=ids[start:start + BATCH]).only("id"))
-        for item in items:
-            n = position[item.pk]
-            item.predicted_label = labels[int(top[n])]
-            item.predicted_confidence = float(proba[n, top[n]])
-            item.updated_at = now
-        Item.objects.bulk_update(items, ["predicted_label", "predicted_confidence", "updated_at"])
+        batch = ids[start:start + BATCH]
+        ranks = list(ItemRank.objects.filter(pk__in=batch).only("pk"))
+        for rank in ranks:
+            n = position[rank.pk]
+            rank.predicted_label = labels[int(top[n])]
+            rank.predicted_confidence = float(proba[n, top[n]])
+        ItemRank.objects.bulk_update(ranks, ["predicted_label", "predicted_confidence"])
+        Item.objects.filter(pk__in=batch).update(updated_at=now)

@@ -64,8 +64,9 @@ def _item_context(request, project, *, correcting: Annotation | None = None, err
     suggestion = None
     # A model-labelled item in the queue is an auto-accept spot check: it is labelled blind, or it would
     # measure how often people click the suggestion rather than how often the model is right.
-    if item is not None and item.predicted_label_id and correcting is None and item.final_source != LabelSource.MODEL:
-        suggestion = next((lab for lab in labels if lab.pk == item.predicted_label_id), None)
+    # The queue serves the item with its rank row (the pre-label) loaded.
+    if item is not None and correcting is None and item.rank.predicted_label_id and item.final_source != LabelSource.MODEL:
+        suggestion = next((lab for lab in labels if lab.pk == item.rank.predicted_label_id), None)
     mine = annotator_progress(project, request.user, counts=getattr(assignment, "progress_counts", None))
     # More open items than the annotator's own count walks: the bar shows the project's counts instead.
     overall = overall_progress(project) if mine["remaining_capped"] else None

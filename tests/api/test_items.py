@@ -183,7 +183,7 @@ def test_bulk_import_writes_given_label_events_and_queue_fields(api_as, people, 
     assert labeled.events.get().reason == "imported from request body, line 2" and labeled.events.get().cause == "import"
     open_item = Item.objects.get(text="t2")
     assert (open_item.final_label, open_item.needed, open_item.image.name, open_item.excluded) == (None, 1, "", False)
-    assert 0 <= open_item.priority < 1 and open_item.source_name == "request body:3"
+    assert 0 <= open_item.rank.priority < 1 and open_item.source_name == "request body:3"
     assert Item.objects.filter(project=text_project, events__isnull=False).count() == 25
 
 

@@ -2,7 +2,7 @@
 import pytest
 from django.urls import reverse
 
-from core.models import Item
+from core.models import Item, ItemRank
 from learning.models import ModelVersion, Prediction
 from tests.api.conftest import results
 from tests.conftest import add_texts
@@ -31,12 +31,12 @@ def test_upload_creates_an_uploaded_version_and_reranks_open_items(api_as, peopl
     assert response.json()["predictions"] == 3
     version = ModelVersion.objects.get(project=project, name="bert-1")
     assert version.origin == ModelVersion.Origin.UPLOADED and version.params == {"epochs": 3}
-    b, c, a = (Item.objects.get(pk=ids[t]) for t in "bca")
+    b, c, a = (ItemRank.objects.select_related("item").get(pk=ids[t]) for t in "bca")
     assert (b.predicted_label.name, b.predicted_confidence) == ("positive", 0.5)
     assert c.predicted_label.name == "neutral"
     assert b.priority == pytest.approx(1 - (0.5 - 0.45)) and c.priority == pytest.approx(1 - (0.8 - 0.1))
     assert b.priority > c.priority  # the less certain item is served first
-    assert a.needed == 0 and a.priority != pytest.approx(1 - (0.9 - 0.05))  # labeled, not in the queue: not re-ranked
+    assert a.item.needed == 0 and a.priority != pytest.approx(1 - (0.9 - 0.05))  # labeled, not in the queue: not re-ranked
     assert Prediction.objects.get(item_id=ids["c"]).probabilities == [0.1, 0.1, 0.8]
     assert Prediction.objects.get(item_id=ids["b"]).embedding == [0.1, 0.2]
     listed = results(api_as(people["alice"]).get(reverse("api:predictions", args=[project.pk]), {"item": ids["b"]}))
@@ -66,7 +66,7 @@ def test_every_bad_row_is_named_and_nothing_is_stored(api_as, people, three):
     assert "'embedding' has 2 values; earlier rows have 3" in by_row[6]
     assert "row 4 (item" in error["message"]
     assert not ModelVersion.objects.exists() and not Prediction.objects.exists()
-    assert Item.objects.filter(predicted_label__isnull=False).count() == 0
+    assert ItemRank.objects.filter(predicted_label__isnull=False).count() == 0
 
 
 def test_sum_within_tolerance_is_accepted(api_as, people, three):

@@ -29,6 +29,9 @@ TABLES = [
 ]
 REVIEW_MODELS = {"Flag", "Comment", "Audit", "AuditItem", "HealthReport", "Finding"}
 H1, H2 = (hashlib.sha256(text.encode()).hexdigest() for text in ("Great film, if you like sleeping.", "It was fine."))
+# Columns a later migration moved to another table, with the key of its rows: core 0005_item_rank moved the
+# queue order and the pre-label to labeling_itemrank (one row per item).
+MOVED = {"labeling_item": ("labeling_itemrank", "item_id", ["priority", "predicted_label_id", "predicted_confidence"])}
 
 
 def migrate(targets) -> MigrationExecutor:
@@ -50,17 +53,31 @@ def snapshot() -> dict:
 
 
 def _as_hex(value):
-    """A later migration stores the item's content hash as its bytes (core 0002): compare it as the hex it was."""
+    """A later migration stores the item's content hash as its bytes (core 0003): compare it as the hex it was."""
     return bytes(value).hex() if isinstance(value, bytes | memoryview) else value
 
 
 def columns_of(tables: dict, like: dict) -> dict:
-    """``tables`` cut down to the columns ``like`` has: later migrations may add columns, never change old ones."""
+    """``tables`` cut down to the columns ``like`` has: later migrations may add columns, never change old ones
+    (a MOVED column is read from its new table, by the row's id)."""
     out = {}
     for table, (names, rows) in tables.items():
-        keep = [names.index(name) for name in like[table][0]]
-        out[table] = (like[table][0], [tuple(row[i] for i in keep) for row in rows])
+        new_table, key, moved = MOVED.get(table, (None, None, []))
+        elsewhere = _moved_values(new_table, key, moved)
+        columns = []
+        for row in rows:
+            values = dict(zip(names, row, strict=True)) | elsewhere.get(row[names.index("id")] if moved else None, {})
+            columns.append(tuple(values[name] for name in like[table][0]))
+        out[table] = (like[table][0], columns)
     return out
+
+
+def _moved_values(table: str | None, key: str, moved: list[str]) -> dict:
+    if table is None:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {key}, {', '.join(moved)} FROM {table}")
+        return {row[0]: dict(zip(moved, row[1:], strict=True)) for row in cursor.fetchall()}
 
 
 def write_old_data(apps) -> None:

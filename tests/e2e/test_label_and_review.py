@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Annotation, Item, LabelEvent
+from core.models import Annotation, Item, ItemRank, LabelEvent
 from review.models import Flag
 from tests.conftest import add_texts
 
@@ -14,7 +14,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 def test_annotator_labels_three_items_with_the_keyboard_only(page_for, live_server, text_project, people):
     add_texts(text_project, ["I love it", "It broke on day one", "It is a phone", "spare"])
     for rank, text in enumerate(["I love it", "It broke on day one", "It is a phone", "spare"]):
-        Item.objects.filter(text=text).update(priority=10 - rank)
+        ItemRank.objects.filter(item__text=text).update(priority=10 - rank)
     page = page_for("alice")
     page.goto(f"{live_server.url}/projects/{text_project.pk}/label/")
     page.wait_for_selector("text=I love it")

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from core.models import Item
+from core.models import Item, ItemRank
 from labeling.queue import next_assignment, submit_annotation
 from review.models import Flag
 from tests.conftest import add_texts
@@ -17,7 +17,7 @@ def test_escalation_puts_the_item_back_into_two_annotators_queues(text_project, 
     text_project.save()
     add_texts(text_project, ["the plot was thin but the acting saved it", "other one", "another one"])
     item = Item.objects.get(text__startswith="the plot")
-    Item.objects.filter(pk=item.pk).update(priority=1.0)
+    ItemRank.objects.filter(pk=item.pk).update(priority=1.0)
     lease = next_assignment(project=text_project, annotator=people["alice"])
     assert lease.item.pk == item.pk
     submit_annotation(project=text_project, annotator=people["alice"], assignment_id=lease.pk,
@@ -32,7 +32,7 @@ def test_escalation_puts_the_item_back_into_two_annotators_queues(text_project, 
     reviewer.keyboard.press("e")
     reviewer.wait_for_url("**/review/")
     item.refresh_from_db()
-    assert (item.needed, item.priority) == (3, 2.0)
+    assert (item.needed, ItemRank.objects.get(pk=item.pk).priority) == (3, 2.0)
 
     for name, key in (("bob", "1"), ("carol", "1")):  # both say positive (key 1)
         annotator = page_for(name)

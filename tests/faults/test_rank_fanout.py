@@ -35,7 +35,7 @@ def _worker(queue: str):
 
 
 def _priorities(project) -> dict[int, float]:
-    return dict(Item.objects.filter(project=project).order_by("id").values_list("id", "priority"))
+    return dict(Item.objects.filter(project=project).order_by("id").values_list("id", "rank__priority"))
 
 
 def test_a_real_worker_ranks_in_chunks_exactly_like_the_in_process_ranking(image_project, settings):

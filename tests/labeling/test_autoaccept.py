@@ -62,7 +62,7 @@ def test_sure_open_items_get_the_model_label_and_leave_the_queue(text_project):
     out = Item.objects.filter(pk__in=[i.pk for i in sure], needed=0)
     assert out.count() == 18  # all but the spot check left the queue
     check = AutoAcceptCheck.objects.get()
-    assert check.item.needed == 1 and check.item.priority == autoaccept.SPOT_CHECK_PRIORITY
+    assert check.item.needed == 1 and check.item.rank.priority == autoaccept.SPOT_CHECK_PRIORITY
     assert not Item.objects.filter(pk__in=[i.pk for i in unsure], final_label__isnull=False).exists()
     event = LabelEvent.objects.filter(item=sure[0], source=LabelSource.MODEL).get()
     assert event.reason.startswith(f"auto-accepted: model v1 confidence {run.threshold:.3f} >= threshold")

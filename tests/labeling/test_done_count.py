@@ -1,5 +1,6 @@
 """The labeling screen's "done" is the membership's count of the member's annotations in force, kept by the
 submit: it must equal a fresh count of those annotations after every way labels change."""
+import hashlib
 import re
 
 import pytest
@@ -8,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from core.members import member_add, member_remove
-from core.models import Annotation, Assignment, Item, Membership
+from core.models import Annotation, Assignment, Item, ItemRank, Membership
 from labeling.queue import correct_annotation, next_assignment, skip, submit_and_serve, submit_annotation
 from labeling.selectors import annotator_progress
 from quorum.lib.errors import QuorumError
@@ -120,7 +121,7 @@ def test_submit_and_serve_renews_another_open_lease_after_its_commit(text_projec
     add_texts(text_project, ["one", "two", "three"])
     alice = people["alice"]
     first = next_assignment(project=text_project, annotator=alice)
-    Item.objects.filter(pk=first.item_id).update(priority=10)
+    ItemRank.objects.filter(item_id=first.item_id).update(priority=10)
     second_item = Item.objects.exclude(pk=first.item_id).first()
     other = Assignment.objects.create(project=text_project, item=second_item, annotator=alice,
                                       expires_at=first.expires_at)
@@ -146,7 +147,7 @@ def test_the_migration_counts_each_members_annotations_in_force():
             for p in (project, other):
                 model("core", "Membership").objects.create(project=p, user=user, role="annotator")
         label = model("core", "Label").objects.create(project=project, name="yes", key="1", order=0)
-        items = [model("core", "Item").objects.create(project=project, text=str(i), content_hash=str(i))
+        items = [model("core", "Item").objects.create(project=project, text=str(i), content_hash=hashlib.sha256(str(i).encode()).hexdigest())
                  for i in range(3)]
         new = model("core", "Annotation").objects.create
         first = new(project=project, item=items[0], annotator=ann, label=label)

@@ -2,7 +2,7 @@
 import pytest
 from django.db import connection
 
-from core.models import Item, LabelEvent
+from core.models import Item, ItemRank, LabelEvent
 from tests.conftest import add_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.pg_only,
@@ -18,8 +18,9 @@ def _plan(queryset) -> str:
 def test_label_and_user_deletion_lookups_use_the_partial_indexes(text_project, people):
     add_texts(text_project, ["a", "b"], labels=["positive", None])
     label = text_project.labels.get(name="positive")
-    for field in ("given_label", "final_label", "predicted_label", "gold_label"):
+    for field in ("given_label", "final_label", "gold_label"):
         assert f"item_{field}_used" in _plan(Item.objects.filter(**{f"{field}__in": [label]})), field
+    assert "rank_predicted_label_used" in _plan(ItemRank.objects.filter(predicted_label__in=[label]))
     assert "labelevent_from_label" in _plan(LabelEvent.objects.filter(from_label__in=[label]))
     assert "labelevent_actor" in _plan(LabelEvent.objects.filter(actor__in=[people["reviewer"]]))
 

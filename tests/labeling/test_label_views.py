@@ -4,7 +4,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from core.models import Annotation, Item
+from core.models import Annotation, Item, ItemRank
 from tests.conftest import add_texts
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def test_label_page_shows_item_keys_progress_and_guidelines(client, text_project
 
 def test_htmx_submit_saves_and_swaps_in_the_next_item(client, text_project, people):
     add_texts(text_project, ["first", "second"])
-    Item.objects.filter(text="first").update(priority=5)
+    ItemRank.objects.filter(item__text="first").update(priority=5)
     _login(client, people["alice"])
     page = client.get(reverse("labeling:label", args=[text_project.pk]))
     assignment = page.context["assignment"]

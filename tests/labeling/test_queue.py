@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from core.models import Annotation, Assignment, Item, LabelEvent
+from core.models import Annotation, Assignment, Item, ItemRank, LabelEvent
 from labeling.queue import correct_annotation, last_annotation, next_assignment, skip, submit_annotation
 from quorum.lib.errors import NotAllowed
 from tests.conftest import add_texts
@@ -23,7 +23,7 @@ def _submit(project, user, assignment, name="positive"):
 def test_serves_in_priority_order_and_never_the_same_item_twice(text_project, people):
     add_texts(text_project, ["a", "b", "c"])
     for rank, text in enumerate(["c", "a", "b"]):
-        Item.objects.filter(text=text).update(priority=10 - rank)
+        ItemRank.objects.filter(item__text=text).update(priority=10 - rank)
     alice = people["alice"]
     served = []
     while (a := next_assignment(project=text_project, annotator=alice)) is not None:

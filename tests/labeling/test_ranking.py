@@ -4,7 +4,7 @@ import io
 import numpy as np
 import pytest
 
-from core.models import Item, Job
+from core.models import Item, ItemRank, Job
 from data.parse import parse_zip
 from data.write import import_rows
 from learning import ranking
@@ -30,7 +30,7 @@ def _load_digits(project, n=200, unlabeled=80):
 
 
 def _priorities(project) -> dict[int, float]:
-    return dict(Item.objects.filter(project=project).order_by("id").values_list("id", "priority"))
+    return dict(Item.objects.filter(project=project).order_by("id").values_list("id", "rank__priority"))
 
 
 def _predictions(version) -> dict[int, list]:
@@ -86,12 +86,12 @@ def test_a_chunk_run_again_writes_the_same_values_and_nothing_after_its_job_fini
     version = ModelVersion.objects.get(project=image_project)
     before = _priorities(image_project)
     lo, hi = ranking.plan(version)[1]
-    Item.objects.filter(pk__gte=lo, pk__lte=hi, needed__gt=0).update(priority=0.0)
+    ItemRank.objects.filter(pk__gte=lo, pk__lte=hi, item__needed__gt=0).update(priority=0.0)
     ranking.merge(version, [ranking.rank_chunk(version, a, b) for a, b in ranking.plan(version)])
     assert _priorities(image_project) == before  # every chunk and the merge run again: the same queue
-    Item.objects.filter(pk=lo).update(priority=0.123)
+    ItemRank.objects.filter(pk=lo).update(priority=0.123)
     assert ranking.rank_chunk(version, lo, hi, job_id=job.pk)["items"] == 0  # its job is finished: no-op
-    assert Item.objects.get(pk=lo).priority == 0.123
+    assert ItemRank.objects.get(pk=lo).priority == 0.123
 
 
 def test_an_older_version_never_overwrites_the_ranking_of_a_newer_one(image_project, settings):
@@ -100,7 +100,7 @@ def test_an_older_version_never_overwrites_the_ranking_of_a_newer_one(image_proj
     new = retrain(image_project)
     assert not ranking.artifact_dir(old).exists()  # pruned: only the latest version is ranked from
     before = _priorities(image_project)
-    Item.objects.filter(project=image_project, needed__gt=0).update(priority=0.5)
+    ItemRank.objects.filter(project=image_project, item__needed__gt=0).update(priority=0.5)
     assert ranking.rank_chunk(old, 0, 10**9)["items"] == 0
     assert set(_priorities(image_project).values()) >= {0.5}
     ranking.rank_inline(new)
@@ -145,21 +145,21 @@ def test_a_retrain_without_enough_labels_puts_a_representative_batch_first(image
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED and "need at least 10 labels" in job.message
     assert job.result["cold_start"] == 50 and "50 representative items" in job.message
-    front = list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
-                 .values_list("source_name", "priority")[:50])
+    front = list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-rank__priority")
+                 .values_list("source_name", "rank__priority")[:50])
     assert all(p >= 1 for _, p in front)
-    assert Item.objects.filter(project=image_project, needed__gt=0, priority__gte=1).count() == 50
+    assert Item.objects.filter(project=image_project, needed__gt=0, rank__priority__gte=1).count() == 50
     ids, X = project_features(image_project)
     open_ids = set(Item.objects.filter(project=image_project, needed__gt=0).values_list("id", flat=True))
     rows = np.array([n for n, i in enumerate(ids.tolist()) if i in open_ids])
     seed = project_seed(image_project)  # the project's stored seed
     expected = ids[rows[cold_start(X[rows], batch_size=50, random_state=seed)]].tolist()  # the k-means picks, in order
-    assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
+    assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-rank__priority")
                 .values_list("id", flat=True)[:50]) == expected
     again = request_retrain(project=image_project, user=None)
     again.refresh_from_db()
-    assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-priority")
-                .values_list("source_name", "priority")[:50]) == front
+    assert list(Item.objects.filter(project=image_project, needed__gt=0).order_by("-rank__priority")
+                .values_list("source_name", "rank__priority")[:50]) == front
 
 
 @pytest.mark.postgres

@@ -26,7 +26,7 @@ def _load(project, n=200, wrong=8, unlabeled=60):
 
 def test_retrain_trains_ranks_open_items_and_flags_planted_mislabels(image_project, people):
     _load(image_project)
-    before = dict(Item.objects.filter(needed__gt=0).values_list("id", "priority"))
+    before = dict(Item.objects.filter(needed__gt=0).values_list("id", "rank__priority"))
     job = request_retrain(project=image_project, user=people["manager"])
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED, job.error
@@ -35,10 +35,10 @@ def test_retrain_trains_ranks_open_items_and_flags_planted_mislabels(image_proje
     assert set(version.metrics["per_class"]) == {str(d) for d in range(10)}
     assert Prediction.objects.filter(model_version=version).count() == 200
     assert Prediction.objects.filter(model_version=version, out_of_fold=True).count() == 140
-    after = dict(Item.objects.filter(needed__gt=0).values_list("id", "priority"))
+    after = dict(Item.objects.filter(needed__gt=0).values_list("id", "rank__priority"))
     assert after != before  # the queue was re-ranked by the model
     assert all(0 <= p < 2 for p in after.values())
-    assert Item.objects.filter(needed__gt=0, predicted_label__isnull=True).count() == 0
+    assert Item.objects.filter(needed__gt=0, rank__predicted_label__isnull=True).count() == 0
     flags = Flag.objects.filter(reason=Flag.Reason.MODEL_DISAGREEMENT)
     assert flags.exists()
     assert all("model says" in f.explanation and "given" in f.explanation for f in flags)

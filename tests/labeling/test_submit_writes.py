@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from core.models import Annotation, Assignment, Item, Job, LabelEvent, LabelSource
+from core.models import Annotation, Assignment, Item, ItemRank, Job, LabelEvent, LabelSource
 from labeling.queue import next_assignment, submit_annotation
 from labeling.selectors import annotator_progress
 from learning.job_kinds import RETRAIN
@@ -52,7 +52,7 @@ def test_a_submit_writes_the_annotation_the_done_assignment_the_event_and_the_it
 def test_a_submit_settles_the_items_open_flags_and_leaves_other_items_flags(text_project, people):
     add_texts(text_project, ["flagged item", "other item"])
     flagged, other = (Item.objects.get(project=text_project, text=t) for t in ("flagged item", "other item"))
-    Item.objects.filter(pk=other.pk).update(priority=-1.0)  # the flagged item is served first
+    ItemRank.objects.filter(pk=other.pk).update(priority=-1.0)  # the flagged item is served first
     open_one = flag(flagged, reason=Flag.Reason.DATA_QUALITY, suggested="positive")
     untouched = flag(other, reason=Flag.Reason.DATA_QUALITY, suggested="positive")
 

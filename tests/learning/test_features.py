@@ -105,7 +105,7 @@ def test_uploaded_embeddings_become_the_features_once_they_cover_every_item(text
 def _queue(project) -> list[int]:
     """The head of the queue as positions in import order, so two projects' queues compare."""
     ids = list(Item.objects.filter(project=project).order_by("id").values_list("id", flat=True))
-    head = Item.objects.filter(project=project, needed__gt=0).order_by("-priority", "id").values_list("id", flat=True)
+    head = Item.objects.filter(project=project, needed__gt=0).order_by("-rank__priority", "id").values_list("id", flat=True)
     return [ids.index(i) for i in head[:50]]
 
 

@@ -35,11 +35,11 @@ def test_a_chunk_stores_out_of_fold_probabilities_pre_labels_and_label_quality(i
     stored = dict(Prediction.objects.filter(model_version=version).values_list("item_id", "probabilities"))
     folds = dict(Prediction.objects.filter(model_version=version).values_list("item_id", "out_of_fold"))
     assert len(stored) == 120 and sum(folds.values()) == len(oof) > 0
-    for n, item in enumerate(Item.objects.filter(project=image_project).order_by("pk")):
+    for n, item in enumerate(Item.objects.filter(project=image_project).select_related("rank").order_by("pk")):
         assert item.pk == art.ids[n]
         p = oof.get(item.pk, full[n])
         assert stored[item.pk] == np.round(p, 5).tolist() and folds[item.pk] == (item.pk in oof)
-        assert (item.predicted_label_id, item.predicted_confidence) == (label_pks[p.argmax()], p.max())
+        assert (item.rank.predicted_label_id, item.rank.predicted_confidence) == (label_pks[p.argmax()], p.max())
         if item.final_label_id is None:
             assert item.label_quality is None
         else:

@@ -5,7 +5,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from core.models import Item
+from core.models import Item, ItemRank
 from learning import ranking
 from learning.models import ModelVersion, Prediction
 from tests.learning.ranked import ranked_version
@@ -19,9 +19,10 @@ def _ranked(project, settings) -> ModelVersion:
 
 
 def _row_versions(project) -> dict[int, str]:
-    """Each item's xmin: it changes whenever the row is written, even with the values it had."""
+    """Each item's xmin and its rank row's: one changes whenever that row is written, even with the values it had."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, xmin::text FROM {Item._meta.db_table} WHERE project_id = %s", [project.pk])
+        cursor.execute("SELECT i.id, i.xmin::text || '/' || r.xmin::text FROM labeling_item i "
+                       "JOIN labeling_itemrank r ON r.item_id = i.id WHERE i.project_id = %s", [project.pk])
         return dict(cursor.fetchall())
 
 
@@ -35,10 +36,10 @@ def test_a_chunk_ranked_again_writes_no_item_whose_values_it_already_has(image_p
     version = _ranked(image_project, settings)
     before = _row_versions(image_project)
     lo, hi = ranking.plan(version)[1]
-    changed = Item.objects.filter(pk__gte=lo, pk__lte=hi, needed__gt=0, priority__lt=1).order_by("pk").first()
-    Item.objects.filter(pk=changed.pk).update(priority=0.5)  # one item that the chunk must put back
+    changed = ItemRank.objects.filter(pk__gte=lo, pk__lte=hi, item__needed__gt=0, priority__lt=1).order_by("pk").first()
+    ItemRank.objects.filter(pk=changed.pk).update(priority=0.5)  # one item that the chunk must put back
     # The merge moved the head batch to priority >= 1; the chunk alone gives them their chunk priority again.
-    head = set(Item.objects.filter(pk__gte=lo, pk__lte=hi, priority__gte=1).values_list("pk", flat=True))
+    head = set(ItemRank.objects.filter(pk__gte=lo, pk__lte=hi, priority__gte=1).values_list("pk", flat=True))
     before = _row_versions(image_project)
 
     result = ranking.rank_chunk(version, lo, hi)
@@ -46,13 +47,13 @@ def test_a_chunk_ranked_again_writes_no_item_whose_values_it_already_has(image_p
     after = _row_versions(image_project)
     assert {i for i in before if after[i] != before[i]} == {changed.pk} | head
     assert len(before) == 160 and len(head) < 20
-    assert Item.objects.get(pk=changed.pk).priority == changed.priority
+    assert ItemRank.objects.get(pk=changed.pk).priority == changed.priority
     assert result["db_seconds"] > 0
 
 
 def test_the_chunk_locks_the_labels_its_pre_labels_point_at_while_it_writes(image_project, settings, monkeypatch):
     version = _ranked(image_project, settings)
-    Item.objects.filter(project=image_project).update(predicted_label=None, priority=0.0)
+    ItemRank.objects.filter(project=image_project).update(predicted_label=None, priority=0.0)
     label = image_project.labels.order_by("pk").first()
     write, seen = ranking._update_items_pg, []
 
@@ -66,13 +67,14 @@ def test_the_chunk_locks_the_labels_its_pre_labels_point_at_while_it_writes(imag
     lo, hi = ranking.plan(version)[0]
     ranking.rank_chunk(version, lo, hi)
     assert seen == [Item.objects.filter(pk__gte=lo, pk__lte=hi).count()]
-    assert not Item.objects.filter(pk__gte=lo, pk__lte=hi, predicted_label__isnull=True).exists()
+    assert not ItemRank.objects.filter(pk__gte=lo, pk__lte=hi, predicted_label__isnull=True).exists()
     with connection.cursor() as cursor:  # every key written with the per-row checks skipped holds
         cursor.execute("SHOW session_replication_role")
         assert cursor.fetchone()[0] == "origin"
         cursor.execute("SELECT COUNT(*) FROM labeling_prediction p LEFT JOIN labeling_item i ON i.id = p.item_id "
-                       "LEFT JOIN labeling_label l ON l.id = i.predicted_label_id "
-                       "WHERE i.id IS NULL OR (i.predicted_label_id IS NOT NULL AND l.id IS NULL)")
+                       "LEFT JOIN labeling_itemrank r ON r.item_id = i.id "
+                       "LEFT JOIN labeling_label l ON l.id = r.predicted_label_id "
+                       "WHERE i.id IS NULL OR (r.predicted_label_id IS NOT NULL AND l.id IS NULL)")
         assert cursor.fetchone()[0] == 0
 
 
@@ -96,8 +98,8 @@ def test_predictions_by_item_and_by_version_still_use_an_index(image_project, se
 
 def _chunk_state(lo, hi) -> tuple[dict, dict]:
     """The chunk's items' written columns, and its predictions' row ids by item."""
-    items = {i.pk: (i.priority, i.predicted_label_id, i.predicted_confidence, i.label_quality)
-             for i in Item.objects.filter(pk__gte=lo, pk__lte=hi)}
+    items = {i.pk: (i.rank.priority, i.rank.predicted_label_id, i.rank.predicted_confidence, i.label_quality)
+             for i in Item.objects.filter(pk__gte=lo, pk__lte=hi).select_related("rank")}
     return items, dict(Prediction.objects.filter(item_id__gte=lo, item_id__lte=hi).values_list("item_id", "pk"))
 
 
@@ -105,8 +107,8 @@ def test_items_a_chunk_does_not_write_are_still_locked_against_deletion_and_its_
         image_project, settings, monkeypatch):
     version = _ranked(image_project, settings)
     lo, hi = ranking.plan(version)[1]
-    head = set(Item.objects.filter(pk__gte=lo, pk__lte=hi, priority__gte=1).values_list("pk", flat=True))
-    unwritten = Item.objects.filter(pk__gte=lo, pk__lte=hi, priority__lt=1).order_by("pk").first()
+    head = set(ItemRank.objects.filter(pk__gte=lo, pk__lte=hi, priority__gte=1).values_list("pk", flat=True))
+    unwritten = ItemRank.objects.filter(pk__gte=lo, pk__lte=hi, priority__lt=1).order_by("pk").first()
     store, seen = ranking._store_predictions, []
 
     def checked(cursor, version, out, present):
@@ -136,7 +138,7 @@ def test_a_twin_run_that_stored_the_predictions_first_leaves_the_chunk_to_store_
     gone = sorted(stored)[::3]
     Prediction.objects.filter(model_version=version, item_id__in=gone).delete()
     moved = sorted(items)[1]
-    Item.objects.filter(pk=moved).update(priority=0.123)
+    ItemRank.objects.filter(pk=moved).update(priority=0.123)
     # As if the twin committed its predictions between this chunk's look and its COPY: the COPY collides.
     monkeypatch.setattr(ranking, "STORED_SQL", ranking.STORED_SQL.replace("WHERE", "WHERE false AND"))
 
@@ -154,7 +156,7 @@ def test_a_chunk_with_some_items_deleted_since_training_ranks_and_stores_the_oth
     ids = list(Item.objects.filter(pk__gte=lo, pk__lte=hi).order_by("pk").values_list("pk", flat=True))
     Prediction.objects.filter(model_version=version, item_id__gte=lo, item_id__lte=hi).delete()
     Item.objects.filter(pk__in=ids[::4]).delete()
-    Item.objects.filter(pk__in=ids).update(priority=0.0, predicted_label=None)
+    ItemRank.objects.filter(pk__in=ids).update(priority=0.0, predicted_label=None)
 
     result = ranking.rank_chunk(version, lo, hi)
 
@@ -162,7 +164,7 @@ def test_a_chunk_with_some_items_deleted_since_training_ranks_and_stores_the_oth
     assert result["items"] == len(kept)
     assert sorted(Prediction.objects.filter(model_version=version, item_id__gte=lo, item_id__lte=hi)
                   .values_list("item_id", flat=True)) == kept
-    assert not Item.objects.filter(pk__in=kept, predicted_label__isnull=True).exists()
+    assert not ItemRank.objects.filter(pk__in=kept, predicted_label__isnull=True).exists()
 
 
 def test_an_item_deleted_while_the_chunk_writes_gets_no_prediction(image_project, settings, monkeypatch):
@@ -178,6 +180,7 @@ def test_an_item_deleted_while_the_chunk_writes_gets_no_prediction(image_project
         assert victim.pk in ids and victim.pk not in written
         with _other_connection() as other:  # not locked yet: the delete goes through
             other.execute("DELETE FROM labeling_prediction WHERE item_id = %s", [victim.pk])
+            other.execute("DELETE FROM labeling_itemrank WHERE item_id = %s", [victim.pk])
             other.execute("DELETE FROM labeling_item WHERE id = %s", [victim.pk])
         return written
 

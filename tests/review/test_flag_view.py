@@ -60,7 +60,7 @@ def test_escalate_raises_needed_by_k_and_puts_the_item_on_top(text_project, peop
     text_project.save()
     client_for(people["reviewer"]).post(_url(text_project, flagged[1], "decide/"), {"version": 1, "action": "escalate"})
     item = Item.objects.get(pk=flagged[1].item_id)
-    assert item.needed == item.annotation_count + 2 and item.priority >= 2
+    assert item.needed == item.annotation_count + 2 and item.rank.priority >= 2
     assert Flag.objects.get(pk=flagged[1].pk).action == "escalate"
     assert "escalated: 2 more" in LabelEvent.objects.filter(item=item).last().reason
 

@@ -86,7 +86,7 @@ def test_find_more_of_a_class_sets_open_items_priority_to_its_probability(image_
     assert moved == open_items.count() == 30
     for item in open_items:
         proba = Prediction.objects.get(model_version=version, item=item).probabilities
-        assert item.priority == pytest.approx(proba[bird.order])
+        assert item.rank.priority == pytest.approx(proba[bird.order])
 
 
 def test_retrain_stores_expected_calibration_error(image_health):
@@ -190,4 +190,4 @@ def test_boost_view_needs_a_manager(client, image_health, people):
     client.force_login(people["manager"])
     response = client.post(f"/projects/{project.pk}/health/findings/{finding.pk}/boost/")
     assert response.status_code == 302
-    assert Item.objects.filter(project=project, final_label__isnull=True, priority__lt=0.5).exists()
+    assert Item.objects.filter(project=project, final_label__isnull=True, rank__priority__lt=0.5).exists()
