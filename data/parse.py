@@ -461,7 +461,7 @@ def _quote_problem(name: str, record: list[tuple[int, str]], csv_message: str) -
 def _swallowed_rows(name: str, record: list[tuple[int, str]], width: int) -> ImportRowError | None:
     """A value over several lines whose inner lines each look like a row of their own: a quote left open
     that a later stray quote happened to close. Refused rather than imported as one long text."""
-    inner = [n for n, text in record[1:-1] if len(next(csv.reader([text]), [])) == width]
+    inner = [n for n, text in record[1:-1] if _width(text) == width]
     if not inner:
         return None
     first = record[0][0]
@@ -469,6 +469,15 @@ def _swallowed_rows(name: str, record: list[tuple[int, str]], width: int) -> Imp
         f"a quoted value runs from line {first} to line {record[-1][0]} and takes in lines that look like rows of "
         f"their own ({', '.join(map(str, inner[:5]))}{', ...' if len(inner) > 5 else ''}); close its quote on line "
         f"{first}, or {_QUOTE_HELP}"))
+
+
+def _width(text: str) -> int:
+    """How many values ``text`` has as a CSV row of its own; 0 when it is no row (e.g. a lone carriage return
+    inside it, which the csv module refuses outside quotes)."""
+    try:
+        return len(next(csv.reader([text]), []))
+    except csv.Error:
+        return 0
 
 
 def _header_problems(name: str, header: list[str], required: str, optional: tuple[str, ...]) -> list[ImportRowError]:

@@ -1,6 +1,8 @@
 """Parsing never guesses: every malformation of a hand-written CSV (or JSONL) is reported with file, line and
 column, all of them, and nothing is written, whichever import path reads the file."""
 
+import io
+
 import pytest
 
 from core.models import Item, LabelEvent
@@ -89,6 +91,16 @@ def test_a_stray_quote_that_closes_an_open_one_lines_later_is_not_taken_as_one_l
     assert _refused(all_at_once, text_project, "x.csv", data, tmp_path)[0] == (
         "x.csv, line 2: a quoted value runs from line 2 to line 5 and takes in lines that look like rows of their "
         f"own (3, 4); close its quote on line 2, or {QUOTE_HELP}")
+
+
+def test_a_quoted_value_with_a_lone_carriage_return_inside_is_one_text_not_a_crash(text_project, tmp_path):
+    # Found by the importer fuzz test: an inner line with a lone CR made the open-quote check itself raise
+    # (the csv module refuses a CR outside quotes), a 500 instead of an import.
+    from data.parse import iter_csv
+
+    data = b'text,label\n"a\nx\rb,c\nd",positive\nok,positive\n'
+    rows = list(iter_csv("cr.csv", io.BytesIO(data)))
+    assert [(r.line, r.text, r.label) for r in rows] == [(2, "a\nx\rb,c\nd", "positive"), (5, "ok", "positive")]
 
 
 def test_the_header_is_capped_at_200_metadata_columns_with_the_cap_in_the_message(text_project, tmp_path):
