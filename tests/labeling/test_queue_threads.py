@@ -9,13 +9,13 @@ from core.models import Annotation, Assignment, Item, Project, Role
 from core.services import membership_set, project_create
 from labeling.queue import next_assignment, submit_annotation
 from tests.conftest import add_texts
+from tests.labeling.threaded import threaded_project
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.pg_only,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
 ]
-THREADS = 8
 
 
 def _race(project, users) -> list[int]:
@@ -51,18 +51,9 @@ def _race(project, users) -> list[int]:
     return [pk for pk, _ in submitted]
 
 
-def _project(people, make_user, *, overlap, items):
-    project = project_create(name=f"race k={overlap}", kind=Project.Kind.TEXT, labels=["a", "b"],
-                             owner=people["manager"], overlap=overlap, retrain_every=10_000)
-    users = [make_user(f"racer{overlap}_{i}") for i in range(THREADS)]
-    for user in users:
-        membership_set(project=project, user=user, role=Role.ANNOTATOR)
-    add_texts(project, [f"item {i}" for i in range(items)])
-    return project, users
-
 
 def test_eight_threads_never_give_an_item_to_two_annotators_with_overlap_1(people, make_user):
-    project, users = _project(people, make_user, overlap=1, items=120)
+    project, users = threaded_project(people, make_user, name="race", overlap=1, items=120)
     submitted = _race(project, users)
     assert len(submitted) == 120 == len(set(submitted))
     assert Annotation.objects.filter(project=project).count() == 120
@@ -74,7 +65,7 @@ def test_eight_threads_never_give_an_item_to_two_annotators_with_overlap_1(peopl
 
 
 def test_eight_threads_with_overlap_3_give_each_item_exactly_3_distinct_annotators(people, make_user):
-    project, users = _project(people, make_user, overlap=3, items=40)
+    project, users = threaded_project(people, make_user, name="race", overlap=3, items=40)
     submitted = _race(project, users)
     assert len(submitted) == 120 == len(set(submitted))
     per_item = (Annotation.objects.filter(project=project).values("item")

@@ -6,27 +6,16 @@ import pytest
 from django.db import connection, connections
 from django.db.models import Count
 
-from core.models import Annotation, Membership, Project, Role
-from core.services import membership_set, project_create
+from core.models import Annotation, Membership
 from labeling.queue import next_assignment, submit_and_serve, submit_annotation
-from tests.conftest import add_texts
+from tests.labeling.threaded import THREADS, threaded_project
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.pg_only,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
 ]
-THREADS = 8
 
-
-def _project(people, make_user, *, overlap, items):
-    project = project_create(name=f"serve k={overlap}", kind=Project.Kind.TEXT, labels=["a", "b"],
-                             owner=people["manager"], overlap=overlap, retrain_every=10_000)
-    users = [make_user(f"server{overlap}_{i}") for i in range(THREADS)]
-    for user in users:
-        membership_set(project=project, user=user, role=Role.ANNOTATOR)
-    add_texts(project, [f"item {i}" for i in range(items)])
-    return project, users
 
 
 def _in_threads(target, args_list) -> list:
@@ -50,7 +39,7 @@ def _in_threads(target, args_list) -> list:
 
 
 def test_eight_annotators_labeling_through_submit_and_serve_give_each_item_exactly_3(people, make_user):
-    project, users = _project(people, make_user, overlap=3, items=12)
+    project, users = threaded_project(people, make_user, name="serve", overlap=3, items=12)
     label_id = project.labels.first().pk
     start = threading.Barrier(THREADS)
 
@@ -74,7 +63,7 @@ def test_eight_annotators_labeling_through_submit_and_serve_give_each_item_exact
 
 
 def test_the_same_assignment_submitted_twice_at_once_stores_and_counts_one_annotation(people, make_user):
-    project, users = _project(people, make_user, overlap=1, items=3)
+    project, users = threaded_project(people, make_user, name="serve", overlap=1, items=3)
     alice = users[0]
     assignment = next_assignment(project=project, annotator=alice)
     label_id = project.labels.first().pk
@@ -100,7 +89,7 @@ def test_when_every_open_item_is_locked_the_submit_commits_before_the_serving_wa
     from core.models import Item
     from tests.labeling.test_queue_threads import _wait_until_blocked_on_a_lock
 
-    project, users = _project(people, make_user, overlap=1, items=2)
+    project, users = threaded_project(people, make_user, name="serve", overlap=1, items=2)
     alice = users[0]
     first = next_assignment(project=project, annotator=alice)
     other = Item.objects.filter(project=project).exclude(pk=first.item_id).get()
