@@ -58,7 +58,11 @@ class Item(models.Model):
             models.UniqueConstraint(fields=["project", "content_hash"], name="item_unique_content"),
         ]
         indexes = [
-            models.Index(fields=["project", "final_label"], name="item_final_label"),
+            # Labeled items by class. Partial: an import of unlabeled items (the usual import) adds no entry to it
+            # (issue 18: index maintenance was most of an import's database work); "unlabeled" lists walk
+            # item_project_keyset instead.
+            models.Index(fields=["project", "final_label"], name="item_final_label",
+                         condition=Q(final_label__isnull=False)),
             models.Index(fields=["project", "updated_at"], name="item_updated"),
             # Keyset paging of a project's items in id order (exports, API lists) at any depth.
             models.Index(fields=["project", "id"], name="item_project_keyset"),
