@@ -319,29 +319,13 @@ def _locked_assignment(project: Project, annotator, assignment_id: int | None) -
     return assignment
 
 
-# PostgreSQL: the annotation, its assignment's DONE and the annotator's count of annotations
-# (Membership.annotation_count, the labeling screen's "done") in one statement (a data-modifying WITH runs
-# to completion whether or not the INSERT reads it): one round trip and no ORM insert to build per submit.
-# The retrain check (learning.schedule) rides along: its row is read in the same statement, which cannot
-# see the annotation it inserts (hence unseen=1).
-RECORD_SQL = f"""
-WITH done AS (UPDATE labeling_assignment SET state = 'done' WHERE id = %(assignment)s),
-counted AS (UPDATE labeling_membership SET annotation_count = annotation_count + 1
-  WHERE project_id = %(project)s AND user_id = %(annotator)s),
-new AS (
-  INSERT INTO labeling_annotation (project_id, item_id, annotator_id, label_id, seconds, assignment_id,
-    suggested_label_id, accepted_suggestion, supersedes_id, created_at)
-  VALUES (%(project)s, %(item)s, %(annotator)s, %(label)s, %(seconds)s, %(assignment)s, %(suggested)s,
-    %(accepted)s, NULL, %(created)s)
-  RETURNING id)
-SELECT new.id, due.* FROM new LEFT JOIN LATERAL ({RETRAIN_DUE_SQL}) due ON true
-"""
-
-
-# PostgreSQL, the usual submit: SUBMIT_LOCK_SQL and RECORD_SQL in one statement, one round trip less. The
-# assignment and its item are locked first (a WITH ... FOR UPDATE, materialized: read once, and under READ
-# COMMITTED it returns the rows' current versions, as the statement of its own did); the writes then happen
-# only for an assignment not DONE yet. A retried submit (DONE) gets its rows back and nothing written.
+# PostgreSQL: the submit's lock (SUBMIT_LOCK_SQL), the annotation, its assignment's DONE and the annotator's
+# count of annotations (Membership.annotation_count, the labeling screen's "done") in one statement (a
+# data-modifying WITH runs to completion whether or not the INSERT reads it): one round trip per submit. The
+# retrain check (learning.schedule) rides along: its row is read in the same statement, which cannot see the
+# annotation it inserts (hence unseen=1). The assignment and its item are locked first (a WITH ... FOR
+# UPDATE, materialized: read once, and under READ COMMITTED it returns the rows' current versions, as the
+# statement of its own did); the writes then happen only for an assignment not DONE yet. A retried submit (DONE) gets its rows back and nothing written.
 LOCK_AND_RECORD_SQL = f"""
 WITH a AS MATERIALIZED ({SUBMIT_LOCK_SQL.format(lock="FOR UPDATE OF a, i")}),
 todo AS (SELECT a_id FROM a WHERE a_state <> 'done'),
@@ -390,26 +374,14 @@ def _lock_and_record(project: Project, annotator, assignment_id: int | None, lab
 
 
 def _record(annotation: Annotation, project: Project):
-    """Insert a served item's annotation, mark its assignment done and count it in the annotator's membership
-    (one statement on PostgreSQL, which also reads the retrain check's row). Returns the annotation and that
-    row (NOT_READ on other databases)."""
-    if connection.vendor != "postgresql":
-        annotation.save(force_insert=True)
-        Assignment.objects.filter(pk=annotation.assignment_id).update(state=Assignment.State.DONE)
-        Membership.objects.filter(project_id=annotation.project_id, user_id=annotation.annotator_id).update(
-            annotation_count=F("annotation_count") + 1)
-        return annotation, NOT_READ
-    annotation.created_at = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(RECORD_SQL, {
-            **retrain_due_params(project, unseen=1),
-            "assignment": annotation.assignment_id, "project": annotation.project_id, "item": annotation.item_id,
-            "annotator": annotation.annotator_id, "label": annotation.label_id, "seconds": annotation.seconds,
-            "suggested": annotation.suggested_label_id, "accepted": annotation.accepted_suggestion,
-            "created": annotation.created_at})
-        annotation.pk, *due = cursor.fetchone()
-    annotation._state.adding, annotation._state.db = False, connection.alias
-    return annotation, (None if due[0] is None else tuple(due))  # no state: the project has no retrain job
+    """Insert a served item's annotation, mark its assignment done and count it in the annotator's membership,
+    through the ORM: the path of databases other than PostgreSQL, whose submit does this in LOCK_AND_RECORD_SQL.
+    Returns the annotation and NOT_READ (the retrain check reads its row itself)."""
+    annotation.save(force_insert=True)
+    Assignment.objects.filter(pk=annotation.assignment_id).update(state=Assignment.State.DONE)
+    Membership.objects.filter(project_id=annotation.project_id, user_id=annotation.annotator_id).update(
+        annotation_count=F("annotation_count") + 1)
+    return annotation, NOT_READ
 
 
 @transaction.atomic
