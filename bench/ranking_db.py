@@ -7,7 +7,9 @@ probabilities (stored Prediction rows, margin). ``--workers`` worker processes (
 take the chunks; PostgreSQL and Redis run on the same machine. With several ``--workers`` counts (default 2
 and 4) each count gets a fresh trained version and items reset to their unranked state (random priority, no
 pre-label), so every count does the same writes. Each ranking reports its chunks' database write time
-(``chunk_db_seconds``: mean, max and total over the chunks), from the job's result. Writes
+(``chunk_db_seconds``: mean, max and total over the chunks), from the job's result, and how busy the machine's
+cores were meanwhile (``machine_cpu_busy``, 1.0 = all of them all the time: more processes than cores can only
+be faster where this stays well under 1). Writes
 bench/results/ranking_db.json: ``features`` and ``uploaded`` are the first count's (2), ``by_workers`` has each.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fresh_database
+from bench import MachineCpu, fresh_database
 
 PG = os.environ.get("QUORUM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("QUORUM_BENCH_RANKING_DB", "quorum_bench_ranking")
@@ -113,6 +115,7 @@ def _run(version, n_chunks_expected: int, timeout: float) -> dict:
     from learning.job_kinds import RANK  # after django.setup()
 
     job = jobs.create_job(project=version.project, kind=RANK, params={"model_version": version.pk})
+    cpu = MachineCpu().start()
     t0 = time.perf_counter()
     assert jobs.send_task("learning.tasks.rank", args=[job.pk])
     deadline = time.monotonic() + timeout
@@ -121,10 +124,11 @@ def _run(version, n_chunks_expected: int, timeout: float) -> dict:
         if job.state in (Job.State.SUCCEEDED, Job.State.FAILED):
             break
         time.sleep(0.1)
-    seconds = time.perf_counter() - t0
+    seconds, busy = time.perf_counter() - t0, cpu.busy()
     assert job.state == Job.State.SUCCEEDED, job.error or job.state
     assert job.total == n_chunks_expected, (job.total, n_chunks_expected)
-    return {"seconds": round(seconds, 2), "chunks": job.total, "chunk_db_seconds": job.result.get("chunk_db_seconds")}
+    return {"seconds": round(seconds, 2), "chunks": job.total, "chunk_db_seconds": job.result.get("chunk_db_seconds"),
+            "machine_cpu_busy": busy}
 
 
 def _worker(processes: int, env: dict) -> subprocess.Popen:
@@ -170,7 +174,8 @@ def main(argv=None) -> dict:
         by_workers[str(processes)] = {"features": tr, "uploaded": up}
         print(f"ranked {args.items:,} items with {processes} worker processes in {n_chunks} chunks: "
               f"from features {tr['seconds']} s (predictions stored for every item; per chunk in the database "
-              f"{_per_chunk(tr)}), from uploaded probabilities {up['seconds']} s (per chunk {_per_chunk(up)})",
+              f"{_per_chunk(tr)}; cores busy {tr['machine_cpu_busy']}), from uploaded probabilities {up['seconds']} s "
+              f"(per chunk {_per_chunk(up)}; cores busy {up['machine_cpu_busy']})",
               flush=True)
     first = by_workers[str((args.workers or [2, 4])[0])]
     result = {"items": args.items, "chunk_size": args.chunk_size, "workers": (args.workers or [2, 4])[0],

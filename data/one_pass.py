@@ -225,13 +225,15 @@ class _Written:
 
 
 def _batches(results: Iterator, size: int | None = None) -> Iterator[list]:
+    """Batches of ``size`` rows, the first ones smaller (an eighth, a quarter, a half): the database starts
+    inserting as soon as a few thousand rows are read, rather than waiting for a whole batch (issue 18)."""
     size = size or BATCH
-    batch = []
+    batch, limit = [], max(1, size // 8)
     for r in results:
         batch.append(r)
-        if len(batch) >= size:
+        if len(batch) >= limit:
             yield batch
-            batch = []
+            batch, limit = [], min(size, limit * 2)
     if batch:
         yield batch
 

@@ -351,7 +351,7 @@ def _lock_and_record(project: Project, annotator, assignment_id: int | None, lab
     if assignment_id is None or not 0 < assignment_id < 2**63:
         return None, None, NOT_READ
     created = timezone.now()
-    accepted = suggested_label_id is not None and suggested_label_id == label.pk
+    accepted = _accepts(suggested_label_id, label)
     rows = raw_instances(Item, LOCK_AND_RECORD_SQL, {
         **retrain_due_params(project, unseen=1), "assignment": assignment_id, "annotator": annotator.pk,
         "label": label.pk, "seconds": seconds, "suggested": suggested_label_id, "accepted": accepted,
@@ -373,15 +373,20 @@ def _lock_and_record(project: Project, annotator, assignment_id: int | None, lab
     return assignment, annotation, due
 
 
-def _record(annotation: Annotation, project: Project):
+def _accepts(suggested_label_id: int | None, label: Label) -> bool:
+    """Whether the label given is the model's suggestion that was shown with the item."""
+    return suggested_label_id is not None and suggested_label_id == label.pk
+
+
+def _record(annotation: Annotation) -> Annotation:
     """Insert a served item's annotation, mark its assignment done and count it in the annotator's membership,
     through the ORM: the path of databases other than PostgreSQL, whose submit does this in LOCK_AND_RECORD_SQL.
-    Returns the annotation and NOT_READ (the retrain check reads its row itself)."""
+    The retrain check then reads its row itself."""
     annotation.save(force_insert=True)
     Assignment.objects.filter(pk=annotation.assignment_id).update(state=Assignment.State.DONE)
     Membership.objects.filter(project_id=annotation.project_id, user_id=annotation.annotator_id).update(
         annotation_count=F("annotation_count") + 1)
-    return annotation, NOT_READ
+    return annotation
 
 
 @transaction.atomic
@@ -433,17 +438,16 @@ def _submit(*, project: Project, annotator, assignment_id: int, label_id: int, s
     if assignment is None:
         raise NotAllowed("This item was not served to you; reload the page to get your next item.")
     item = assignment.item
-    if annotation is None:  # not written yet: a retry, or not PostgreSQL
+    if annotation is None:  # not written yet: a retry, or not PostgreSQL (``due`` is NOT_READ on both paths)
         if assignment.state == Assignment.State.DONE:  # DONE is set in the same transaction as the annotation
             existing = Annotation.objects.filter(assignment=assignment).first()
             if existing is not None:
                 return existing, False
         label = _project_label(project, label_id)
-        annotation, due = _record(Annotation(
+        annotation = _record(Annotation(
             project=project, item=item, annotator=annotator, label=label, seconds=seconds,
             assignment=assignment, suggested_label_id=suggested_label_id,
-            accepted_suggestion=suggested_label_id is not None and suggested_label_id == label.pk,
-        ), project)
+            accepted_suggestion=_accepts(suggested_label_id, label)))
     # The item row is locked (and SQLite transactions are serial), so its count is current: the new value is
     # written by _resolve together with the final label, one UPDATE instead of two.
     first = item.annotation_count == 0

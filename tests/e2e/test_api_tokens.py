@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from api.models import ApiToken
 
@@ -23,6 +24,6 @@ def test_create_show_once_and_revoke_a_token(page_for, make_user):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "api_tokens.png"), full_page=True)
     page.click("button[aria-label='Revoke old laptop']")
-    assert page.locator("text=revoked").count() == 1
+    expect(page.locator("text=revoked")).to_have_count(1)  # waits for the page the revoke returns
     assert token not in page.content()
     assert ApiToken.objects.filter(name="old laptop", revoked_at__isnull=False).exists()

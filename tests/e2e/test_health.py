@@ -51,6 +51,7 @@ def test_reviewer_opens_health_and_fixes_a_duplicate_group_on_the_finding_page(b
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     page.click("text=Data health")
     page.wait_for_selector("h1:has-text('Data health')")
+    page.wait_for_load_state()  # the whole page parsed before counting what is on it
     assert page.locator(".finding.sev-severe").count() >= 2
     assert page.locator(".finding-rule").count() == page.locator(".finding").count()
     assert page.locator("svg[aria-label^='Confusion matrix']").count() == 1
@@ -60,6 +61,7 @@ def test_reviewer_opens_health_and_fixes_a_duplicate_group_on_the_finding_page(b
     conflict = Finding.objects.get(project=project, check_name="conflicting_duplicates")
     page.locator(f"#finding-{conflict.pk} >> text=Open the items").click()
     page.wait_for_selector("h1:has-text('Duplicates with different labels')")
+    page.wait_for_load_state()
     groups = conflict.params["groups"]
     assert page.locator("section.dup-group").count() == len(groups)
     first = page.locator("#group-1")
@@ -89,5 +91,6 @@ def test_reviewer_opens_health_and_fixes_a_duplicate_group_on_the_finding_page(b
 
     page.goto(f"{live_server.url}/projects/{project.pk}/models/")
     page.wait_for_selector("h1:has-text('Model versions')")
+    page.wait_for_load_state()
     assert page.locator("svg polyline").count() == 1
     page.screenshot(path=str(SHOTS / "models.png"), full_page=True)

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.models import Annotation, Item, ItemRank, LabelEvent
 from review.models import Flag
@@ -31,7 +32,7 @@ def test_annotator_labels_three_items_with_the_keyboard_only(page_for, live_serv
     assert progress.locator("span").get_attribute("style") == "width:75%"
     assert page.url.endswith("/label/")  # no full page load happened: htmx swapped the items in
     page.keyboard.press("?")
-    assert page.locator("#help-dialog").is_visible()
+    expect(page.locator("#help-dialog")).to_be_visible()
     page.keyboard.press("Escape")
     got = dict(Annotation.objects.filter(annotator=people["alice"]).values_list("item__text", "label__name"))
     assert got == {"I love it": "positive", "It broke on day one": "negative", "It is a phone": "neutral"}

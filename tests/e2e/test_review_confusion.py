@@ -17,8 +17,9 @@ def test_bulk_relabel_from_a_confusion_cell(image_project, people, page_for, liv
     page.screenshot(path=str(SCREENSHOTS / "review-confusion.png"), full_page=True)
     target = flags[0]
     given, predicted = Item.objects.get(pk=target.item_id).final_label, target.suggested_label
-    page.locator(f'[data-cell="{given.name}-{predicted.name}"]').click()
+    page.locator(f'[data-cell="{given.name}-{predicted.name}"]').click()  # a link: the cell's own page
     boxes = page.locator("#bulk-form input[name=items]")
+    expect(boxes.first).to_be_attached()  # read the boxes once that page is there, not the confusion page's
     in_cell = [int(v) for v in boxes.evaluate_all("els => els.map(e => e.value)")]
     assert target.item_id in in_cell
     page.locator("#select-all").click()

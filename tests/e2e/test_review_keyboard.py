@@ -95,6 +95,7 @@ def test_keys_typed_in_a_field_or_during_a_decision_never_decide_a_flag(image_pr
     page.keyboard.type("a 1 or 7? e x m z j")
     page.keyboard.press("Escape")
     expect(page.locator("#comment-form")).not_to_have_class("inline-form open")
+    expect(page.locator("#comment-input")).not_to_be_focused()  # Escape leaves the field: keys are shortcuts again
     assert posts == [] and Flag.objects.filter(status="open").count() == 5
 
     # The decision on flag 0 is held in flight; every key pressed meanwhile is dropped, and none reaches flag 1.
