@@ -84,8 +84,10 @@ def test_keys_typed_in_a_field_or_during_a_decision_never_decide_a_flag(image_pr
                                                                          live_server):
     items, flags = digits_project_with_flags(image_project)
     page = page_for("reviewer")
-    posts = []
+    posts, console = [], []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.on("console", lambda m: console.append(m.text))
+    page.on("pageerror", lambda e: console.append(f"page error: {e}"))
     page.goto(f"{live_server.url}/projects/{image_project.pk}/review/flags/{flags[0].pk}/")
     expect(page.locator("#flag-panel")).to_have_attribute("data-flag", str(flags[0].pk))
 
@@ -101,9 +103,17 @@ def test_keys_typed_in_a_field_or_during_a_decision_never_decide_a_flag(image_pr
     # The decision on flag 0 is held in flight; every key pressed meanwhile is dropped, and none reaches flag 1.
     held = []
     page.route("**/resolve/", lambda route: held.append(route))
-    suggested = flags[0].suggested_label.name
-    with page.expect_request("**/resolve/"):
-        page.keyboard.press(suggested)
+    suggested = page.locator("#decide-form button.suggested")
+    expect(suggested).to_contain_text(flags[0].suggested_label.name)
+    try:
+        with page.expect_request("**/resolve/"):
+            page.keyboard.press(suggested.get_attribute("data-key"))
+    except Exception as error:  # say what the page looked like: this step once timed out in CI, unexplained
+        state = page.evaluate("""() => ({url: location.href, active: document.activeElement && document.activeElement.outerHTML.slice(0, 120),
+            panel: (document.querySelector('#flag-panel') || {}).outerHTML?.slice(0, 120),
+            open: Array.from(document.querySelectorAll('.inline-form.open')).map(f => f.id), htmx: !!window.htmx})""")
+        raise AssertionError(f"no decision request after the label key; page {state}; posts {posts}; "
+                             f"console {console}") from error
     for key in ("a", "2", "e", "m", "7", "Enter", "x"):
         page.keyboard.press(key)
     held[0].continue_()
