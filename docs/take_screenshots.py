@@ -10,6 +10,12 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 
 
+def settle(page):
+    """Wait until the page has fetched everything, lazy thumbnails included, so no image is shot blank."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+
+
 def login(browser, base, username):
     page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
     page.goto(f"{base}/login/")
@@ -28,17 +34,20 @@ def main(base: str) -> None:
         project_url = manager.locator("a", has_text="Handwritten digits").first.get_attribute("href")
         pid = re.search(r"/projects/(\d+)/", project_url).group(1)
         manager.goto(f"{base}/projects/{pid}/")
+        settle(manager)
         manager.screenshot(path=OUT / "project.png", full_page=True)
         alice = login(browser, base, "alice")
         alice.goto(f"{base}/projects/{pid}/label/")
+        settle(alice)
         alice.screenshot(path=OUT / "labeling.png")
         reviewer = login(browser, base, "reviewer")
         reviewer.goto(f"{base}/projects/{pid}/review/")
+        settle(reviewer)
         reviewer.screenshot(path=OUT / "review-queue.png")
         first = reviewer.locator("#flag-table tbody tr a").first
         if first.count():
             first.click()
-            reviewer.wait_for_load_state()
+            settle(reviewer)
             reviewer.screenshot(path=OUT / "review-flag.png")
         browser.close()
 
