@@ -20,9 +20,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _group_alive(pgid: int) -> bool:
+def _alive(pid: int, *, group: bool = False) -> bool:
+    """Whether process ``pid`` (or, with ``group``, any process of the group ``pid``) still exists."""
     try:
-        os.killpg(pgid, 0)
+        (os.killpg if group else os.kill)(pid, 0)
     except ProcessLookupError:
         return False
     return True
@@ -50,14 +51,6 @@ def _catches(pid: int, sig: signal.Signals) -> bool:
     except OSError:
         pass
     return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _wait_for(condition, deadline_s: float, what: str):
@@ -96,6 +89,6 @@ def test_a_signal_to_the_group_stops_server_and_worker_quietly_with_exit_0(tmp_p
             if _alive(child):
                 os.kill(child, signal.SIGKILL)
     assert proc.returncode == 0, out
-    _wait_for(lambda: not _group_alive(proc.pid), 30, "every process of the group to end")
+    _wait_for(lambda: not _alive(proc.pid, group=True), 30, "every process of the group to end")
     _wait_for(lambda: not any(_alive(c) for c in children), 30, "the server and the worker to end")
     assert out.count("Warm shutdown") <= 1 and "Segmentation fault" not in out and "Traceback" not in out, out
