@@ -97,8 +97,10 @@ def _relative_findings(rows: Rows, found: dict, stats: list, findings: list) -> 
     add_finding(findings, check="overexposed", severity=WARNING, title="Over-exposed (washed out)",
                 rows=np.flatnonzero(found["overexposed"]), ids=ids, params={"slice_field": found["slice_field"]},
                 rule=f"distance to white more than 3.5 robust SDs below the median {where}, a mean grey level "
-                     "over 170 and clipped highlights",
-                explanation="Much brighter than comparable photos of this project, with burnt-out highlights.")
+                     "over 170, clipped highlights, and lifted shadows (the darkest 1% at grey level 32 or more, "
+                     "3.5 robust SDs above the median): a light picture that keeps its blacks is not reported",
+                explanation="Much brighter than comparable photos of this project, with burnt-out highlights and "
+                            "no real blacks left.")
     add_finding(findings, check="blurry", severity=WARNING, title="Blurry images",
                 rows=np.flatnonzero(found["blurry"]), ids=ids, params={"slice_field": found["slice_field"]},
                 rule=f"edge strength (Laplacian over the grey range, exposure-independent) more than 3.5 robust SDs "

@@ -199,14 +199,17 @@ def blank(stats: list[ImageStats], *, black_p99: float = 12.0, white_p01: float 
 
 
 def exposure(stats: list[ImageStats], *, slices: np.ndarray | None = None, z_limit: float = Z_LIMIT,
-             dark_cap: float = 90.0, bright_floor: float = 170.0,
+             dark_cap: float = 90.0, bright_floor: float = 170.0, shadow_floor: float = 32.0,
              exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(under, over) boolean masks, shape (n,), relative to the project's own photos.
 
     Under: the log of the mean grey level is more than ``z_limit`` robust SDs below the median of the image's
     slice (e.g. night photos against night photos) and the mean is under ``dark_cap``. Over: the log of the
-    distance to white (256 - mean) is that far below its slice's median, the mean is over ``bright_floor`` and the
-    highlights are clipped (99th percentile at 250 or more).
+    distance to white (256 - mean) is that far below its slice's median, the mean is over ``bright_floor``, the
+    highlights are clipped (99th percentile at 250 or more) and the shadows are lifted: the darkest 1% of the
+    pixels (``p01``) sits at ``shadow_floor`` or above and more than ``z_limit`` robust SDs above its slice's
+    median. A bright mean alone is content, not exposure: a thin dark stroke on white paper (a digit, a
+    document, a product shot on white) keeps its blacks, a washed-out photo loses them.
     ``exclude`` (e.g. blank images, reported by themselves) are never reported here.
     """
     mean = np.array([s.mean for s in stats])
@@ -217,7 +220,9 @@ def exposure(stats: list[ImageStats], *, slices: np.ndarray | None = None, z_lim
     bright_z = robust_z(np.log(256.0 - mean), groups=slices, valid=ok, min_scale=0.05)
     under = ok & (dark_z < -z_limit) & (mean < dark_cap)
     p99 = np.array([s.p99 for s in stats])
-    over = ok & (bright_z < -z_limit) & (mean > bright_floor) & (p99 >= 250)
+    p01 = np.array([s.p01 for s in stats])
+    lifted = (p01 >= shadow_floor) & (robust_z(p01, groups=slices, valid=ok, min_scale=4.0) > z_limit)
+    over = ok & (bright_z < -z_limit) & (mean > bright_floor) & (p99 >= 250) & lifted
     return under, over
 
 

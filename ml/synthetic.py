@@ -50,6 +50,18 @@ class GeneratedSet:
         return set(range(len(self.content))) - self.problem_rows()
 
 
+def digit_png(pixels: np.ndarray, scale: int = 16, *, wash: float = 0.0) -> bytes:
+    """An 8x8 scikit-learn digit (0-16 ink) as a readable black-on-white PNG of 8*scale pixels, as the demo
+    imports it: a light picture whose ink stays black. ``wash`` (0-1) lifts every grey level that share of the
+    way to white and burns the top out, as an over-exposed scan would."""
+    grey = 255 - pixels.reshape(8, 8) * (255 / 16)
+    grey = np.minimum(255, (grey + wash * (255 - grey)) * (1 + wash / 4)).astype(np.uint8)
+    image = Image.fromarray(grey, mode="L").resize((8 * scale, 8 * scale), Image.NEAREST)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def _texture(rng, h: int, w: int) -> np.ndarray:
     """A textured background in [0, 1], shape (h, w, 3): stripes, tiles or cloudy noise on a random colour."""
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)

@@ -76,7 +76,7 @@ def digits_zip(n: int = 120, *, seed: int = 0, wrong: int = 0) -> tuple[bytes, l
 
     from sklearn.datasets import load_digits
 
-    from data.management.commands.load_demo import digit_png
+    from ml.synthetic import digit_png
 
     digits = load_digits()
     rng = np.random.default_rng(seed)

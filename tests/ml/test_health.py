@@ -48,6 +48,23 @@ def test_exposure_is_relative_to_the_time_of_day_slice_so_night_photos_are_not_u
     assert not set(np.flatnonzero(found["underexposed"])) & night
 
 
+def test_a_light_picture_that_keeps_its_blacks_is_not_over_exposed_and_a_washed_out_one_is():
+    # The confounder met on the demo (its digits, 64 px here): a thin stroke (a "1") leaves more white paper, so its mean is far brighter
+    # than the project's median although its ink is black; by the mean alone such a digit was "over-exposed".
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images
+    n = len(images)
+    washed = [S.digit_png(images[k], scale=8, wash=0.7) for k in range(8)]
+    stats = [H.read_image_stats(io.BytesIO(c)) for c in [S.digit_png(img, scale=8) for img in images] + washed]
+    mean, p01, p99 = (np.array([getattr(st, f) for st in stats[:n]]) for f in ("mean", "p01", "p99"))
+    by_mean_alone = (H.robust_z(np.log(256 - mean), min_scale=0.05) < -H.Z_LIMIT) & (mean > 170) & (p99 >= 250)
+    assert by_mean_alone.any() and p01[by_mean_alone].max() < 32  # the confounder is real, and its blacks are kept
+    found = H.image_problems(stats)
+    assert_found(np.flatnonzero(found["overexposed"]), set(range(n, n + 8)), "over-exposed (washed-out scans)")
+    assert not found["underexposed"].any() and not found["blurry"][:n].any()
+
+
 def test_blur_is_found_in_day_and_night_photos_and_not_in_sharp_dark_ones(photos):
     data, stats, found = photos
     blurry = set(np.flatnonzero(found["blurry"]))

@@ -7,7 +7,6 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from PIL import Image
 from sklearn.datasets import load_digits
 
 from core.models import Project, Role
@@ -16,6 +15,7 @@ from data.datasets import version_create
 from data.parse import parse_records, parse_zip
 from data.write import import_rows
 from learning.schedule import request_retrain
+from ml.synthetic import digit_png
 
 DEMO_NAME = "Handwritten digits (demo)"
 TEXT_DEMO_NAME = "Product reviews (demo)"
@@ -59,15 +59,6 @@ def review_records() -> list[dict]:
                     record["label"] = label
                 records.append(record)
     return records
-
-
-def digit_png(pixels: np.ndarray, scale: int = 16) -> bytes:
-    """An 8x8 digits image (0-16 ink) as a readable black-on-white PNG of 8*scale pixels."""
-    grey = (255 - pixels.reshape(8, 8) * (255 / 16)).astype(np.uint8)
-    image = Image.fromarray(grey, mode="L").resize((8 * scale, 8 * scale), Image.NEAREST)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
 
 
 def demo_zip(*, n_given: int, noise: float, seed: int) -> tuple[bytes, int]:
