@@ -30,9 +30,14 @@ def _health_charts(results: dict) -> dict:
     out = {}
     classes = results.get("classes") or {}
     if classes.get("labels"):
+        # a source with no label yet (no annotator has labeled, nothing came with the import) is left out of the
+        # chart rather than drawn as a row of zero bars
+        kept = [(name, colour) for name, colour in zip(("given", "human", "final"), charts.SERIES, strict=True)
+                if name == "final" or any(classes[name])]
         out["classes"] = charts.grouped_bars(
-            classes["labels"], [("given", classes["given"]), ("human", classes["human"]), ("final", classes["final"])],
-            title="Items per class: given at import, labels from annotators, final", highlight=set(classes["rare"]))
+            classes["labels"], [(name, classes[name]) for name, _ in kept],
+            title="Items per class: given at import, labels from annotators, final", highlight=set(classes["rare"]),
+            colours=[colour for _, colour in kept])
     perf = results.get("performance")
     if perf:
         out["confusion"] = charts.heatmap(perf["confusion"], perf["labels"], title="Confusion matrix (out-of-fold)")

@@ -582,10 +582,12 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int
 
 
 def worst_classes(report: dict, *, k: int = 3) -> list[int]:
-    """Up to ``k`` class indices with the lowest F1 among classes that have support, worst first."""
+    """Up to ``k`` class indices with the lowest F1 among classes that have support, worst first; only classes
+    below the best one's F1: when every class scores alike, none is "worst"."""
     f1, support = np.array(report["f1"]), np.array(report["support"])
     ranked = [int(i) for i in np.argsort(f1, kind="stable") if support[i] > 0]
-    return ranked[:k]
+    best = max((f1[i] for i in ranked), default=0.0)
+    return [i for i in ranked if f1[i] < best][:k]
 
 
 def slice_accuracy(correct: np.ndarray, metadata: list[dict], *, max_values: int = 50, min_count: int = 30,

@@ -30,9 +30,11 @@ def _svg(width: int, height: int, body: list[str], title: str) -> SafeString:
 
 
 def grouped_bars(categories: list[str], series: list[tuple[str, list[float]]], *, title: str,
-                 highlight: set[int] | None = None) -> SafeString:
-    """Horizontal bars: one row per category, one bar per series (e.g. given / human / final counts)."""
+                 highlight: set[int] | None = None, colours: list[str] | None = None) -> SafeString:
+    """Horizontal bars: one row per category, one bar per series (e.g. given / human / final counts), coloured by
+    ``colours`` (one per series; SERIES in order by default)."""
     highlight = highlight or set()
+    colours = colours or [SERIES[s % len(SERIES)] for s in range(len(series))]
     label_w, width, bar_h, gap = 130, 640, 12, 10
     row_h = bar_h * len(series) + gap
     legend_h = 24
@@ -42,7 +44,7 @@ def grouped_bars(categories: list[str], series: list[tuple[str, list[float]]], *
     body = []
     for s, (name, _) in enumerate(series):
         x = label_w + s * 110
-        body.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{SERIES[s % len(SERIES)]}"/>'
+        body.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{colours[s]}"/>'
                     f'<text x="{x + 16}" y="14" fill="{MUTED}">{escape(name)}</text>')
     for i, cat in enumerate(categories):
         y0 = legend_h + i * row_h
@@ -55,7 +57,7 @@ def grouped_bars(categories: list[str], series: list[tuple[str, list[float]]], *
             y = y0 + s * bar_h
             w = max(v * scale, 1 if v else 0)
             body.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" rx="2" '
-                        f'fill="{SERIES[s % len(SERIES)]}"><title>{escape(cat)} · {escape(name)}: {_fmt(v)}</title></rect>'
+                        f'fill="{colours[s]}"><title>{escape(cat)} · {escape(name)}: {_fmt(v)}</title></rect>'
                         f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}" fill="{MUTED}" font-size="11">{_fmt(v)}</text>')
     return _svg(width, height, body, title)
 

@@ -207,6 +207,13 @@ def test_classification_report_matches_hand_worked_case():
     assert H.worst_classes(report, k=1) == [2]
 
 
+def test_no_class_is_worst_when_every_class_scores_alike():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    assert H.worst_classes(H.classification_report(y, y, 3), k=3) == []  # all 1.00: nothing to point at
+    report = H.classification_report(y, np.array([0, 0, 1, 1, 2, 0]), 3)
+    assert H.worst_classes(report, k=3) == [2, 0]  # class 1 is perfect: it is never listed among the worst
+
+
 def test_expected_calibration_error_hand_worked():
     # Two bins used: 0.9-confident rows right 1 of 2 times (gap 0.4), 0.6-confident right 2 of 2 (gap 0.4).
     proba = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.4, 0.6]])

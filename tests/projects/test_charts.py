@@ -33,3 +33,15 @@ def test_histogram_tick_labels_are_far_enough_apart_not_to_overlap():
     xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" fill="[^"]+" '
                                        r'font-size="11">', svg)]
     assert len(xs) >= 5 and min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 40
+
+
+def test_the_class_chart_leaves_out_a_source_with_no_label_and_keeps_each_sources_colour():
+    from health.views import _health_charts
+
+    classes = {"labels": ["cat", "dog"], "given": [40, 38], "human": [0, 0], "final": [40, 38], "rare": []}
+    svg = str(_health_charts({"classes": classes})["classes"])
+    assert "human" not in svg and "given" in svg  # no annotator has labeled yet: no row of zero bars
+    final_bars = re.findall(r'fill="([^"]+)"><title>cat · final', svg)
+    assert final_bars == [charts.SERIES[2]]  # "final" keeps its colour with "human" gone
+    svg = str(_health_charts({"classes": {**classes, "human": [3, 0]}})["classes"])
+    assert "cat · human: 3" in svg and re.findall(r'fill="([^"]+)"><title>cat · human', svg) == [charts.SERIES[1]]
