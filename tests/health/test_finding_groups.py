@@ -50,6 +50,34 @@ def test_duplicate_finding_page_shows_one_section_per_group(client, people, tick
     assert body.count('class="panel dup-group"') == len(imports.params["groups"]) and "given: " in body
 
 
+def test_no_label_is_chosen_for_the_reviewer_where_the_labels_differ_or_are_missing(client, people,
+                                                                                    tickets_with_copies):
+    import re
+
+    project, report, a, copy = tickets_with_copies
+    finding = report.findings.get(check_name="conflicting_duplicates")
+    client.force_login(people["reviewer"])
+
+    def selected(select_id):
+        body = client.get(url(finding)).content.decode()
+        group = next(g for g in re.findall(r'<section class="panel dup-group".*?</section>', body, re.S)
+                     if f'id="item-{a.pk}"' in g)
+        select = re.search(rf'<select id="{select_id}" name="label" required>(.*?)</select>', group, re.S).group(1)
+        return re.findall(r'<option value="(\d*)"[^>]*\bselected\b', select)
+
+    assert selected(r"group-\d+-label") == [""]  # the group's labels differ: "choose…", never the first label
+    assert selected(f"item-{a.pk}-label") == [str(a.final_label_id)]  # labeled: its own label
+    copy.final_label, copy.final_source = None, ""  # the other member not labeled (yet)
+    copy.save(update_fields=["final_label", "final_source"])
+    assert selected(f"item-{copy.pk}-label") == [""]  # unlabeled: "choose…"
+    assert selected(r"group-\d+-label") == [str(a.final_label_id)]  # the group's one label is offered for all
+    # a submit without a choice changes nothing and says why
+    response = client.post(url(finding, "health:finding_label"), {"item": [a.pk, copy.pk], "label": "", "page": 1},
+                           follow=True)
+    assert "Choose one of the project&#x27;s labels." in response.content.decode()
+    assert Item.objects.get(pk=copy.pk).final_label_id is None
+
+
 def test_reviewer_sets_the_label_of_a_group_with_history_naming_the_finding(client, people, tickets_with_copies):
     project, report, a, copy = tickets_with_copies
     finding = report.findings.get(check_name="conflicting_duplicates")
