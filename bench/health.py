@@ -2,10 +2,10 @@
 
 Per-check precision and recall on generated sets with realistic confounders (ml.synthetic: signal-lamp photos,
 a third at night, textured backgrounds, look-alike classes, copies and broken files; support tickets with a
-noisier phone slice; the demo's digits, light pictures that keep their blacks, with washed-out copies), the time
-per 1,000 images, and the throughput figures of the earlier benchmark (per-image
-statistics, near-duplicate search over a million perceptual hashes, MinHash + LSH). Figures go to
-bench/results/health.json.
+noisier phone slice, and Chinese, Japanese and Thai tickets among them; the demo's digits, light pictures that
+keep their blacks, with washed-out copies), the time per 1,000 images, and the throughput figures of the
+earlier benchmark (per-image statistics, near-duplicate search over a million perceptual hashes, MinHash +
+LSH). Figures go to bench/results/health.json.
 """
 from __future__ import annotations
 
@@ -120,8 +120,13 @@ def ticket_checks(n: int, seeds: list[int], tally: Tally) -> dict:
         conflicts = _groups_rows(H.conflicting_groups(dup["exact"] + dup["very_near"], labels))
         tally.add("conflicting_duplicates (texts)", conflicts, data.truth["conflicting"])
         severe_clean += len(conflicts & data.clean_rows())
+    # the same English tickets with a quarter of Chinese, Japanese and Thai ones: full requests, never "short"
+    english = [t for t in S.ticket_set(n, seed=0, n_each=0).content if len(t.split()) >= 4]
+    foreign = [S.UNSPACED_TICKETS[k % len(S.UNSPACED_TICKETS)] for k in range(len(english) // 3)]
+    short = H.text_problems(english + foreign)["short"]
     return {"tickets": texts, "text_checks_ms_per_text": round(1000 * seconds / texts, 3),
-            "severe_clean_texts": severe_clean}
+            "severe_clean_texts": severe_clean, "unspaced_tickets": len(foreign),
+            "unspaced_tickets_called_short": int(short[len(english):].sum())}
 
 
 def slice_test(n: int, runs: int, tally: Tally) -> dict:

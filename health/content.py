@@ -145,8 +145,8 @@ def _text_findings(rows: Rows, problems: dict, word_limit: float, findings: list
                 rows=np.flatnonzero(problems["empty"]), ids=ids, explanation="There is nothing to label.")
     add_finding(findings, check="short_text", severity=INFO, title="Very short texts",
                 rows=np.flatnonzero(problems["short"]), ids=ids,
-                rule=f"fewer than {word_limit:g} words (at least 3, or 15% of the project's median word count) or "
-                     "fewer than 3 visible characters",
+                rule=f"fewer than {word_limit:g} words (at least 3, or 15% of the project's median word count; "
+                     "a word per two characters in Chinese, Japanese or Thai) or fewer than 3 visible characters",
                 explanation="Usually too little to decide a label (\"help\", \"Refund?\").")
     add_finding(findings, check="long_text", severity=INFO, title="Very long texts",
                 rows=np.flatnonzero(problems["long"]), ids=ids,

@@ -463,7 +463,7 @@ def text_problems(texts: list[str], *, min_words: int = 3, share_of_median: floa
     encoding ("â€™" for "’", "Ã©" for "é"), as detected by ftfy.
     """
     lengths = np.array([len(t) for t in texts])
-    words = np.array([len(t.split()) for t in texts])
+    words = np.array([word_count(t) for t in texts])
     visible = np.array([len("".join(t.split())) for t in texts])
     empty = visible == 0
     median = float(np.median(lengths[~empty])) if (~empty).any() else 0.0
@@ -477,8 +477,23 @@ def text_problems(texts: list[str], *, min_words: int = 3, share_of_median: floa
 
 def short_text_limit(texts: list[str], *, min_words: int = 3, share_of_median: float = 0.15) -> float:
     """The word count under which ``text_problems`` calls a text short, for the finding's rule."""
-    words = np.array([len(t.split()) for t in texts if t.strip()])
+    words = np.array([word_count(t) for t in texts if t.strip()])
     return max(min_words, share_of_median * float(np.median(words))) if len(words) else float(min_words)
+
+
+# Scripts written without spaces between words: Han, Hiragana, Katakana, Thai, Lao, Myanmar, Khmer.
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f"
+                       "\u1780-\u17ff]")
+UNSPACED_CHARS_PER_WORD = 2  # about a word per two characters in Chinese, Japanese and Thai text
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``: whitespace-separated tokens, and in scripts written without spaces (Chinese, Japanese,
+    Thai, ...) one word per UNSPACED_CHARS_PER_WORD characters, so a full Chinese sentence (one "token") is not a
+    one-word message."""
+    unspaced = len(_UNSPACED.findall(text))
+    spaced = len(_UNSPACED.sub(" ", text).split())
+    return spaced + -(-unspaced // UNSPACED_CHARS_PER_WORD)
 
 
 def _is_mojibake(text: str) -> bool:

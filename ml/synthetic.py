@@ -270,6 +270,13 @@ def _ticket(rng, label: str, phone: bool) -> str:
     return "caller says " + " ".join(words)
 
 
+# Support tickets in scripts written without spaces (Chinese, Japanese, Thai), each a full request: by spaces
+# alone one or two "words". For the checks that count words.
+UNSPACED_TICKETS = ("这个充电器用了两天就坏了，我要退款。", "请问我的订单什么时候发货？已经等了一周了。",
+                    "配送がとても遅かったです。返金してください。", "注文した商品と違うものが届きました。交換をお願いします。",
+                    "สินค้าที่ได้รับไม่ตรงกับที่สั่งครับ ขอเปลี่ยนสินค้าด้วย", "收到的耳机左边没有声音，可以换货吗？")
+
+
 def ticket_set(n_clean: int = 1500, *, seed: int = 0, phone_share: float = 0.25, mislabel: float = 0.04,
                phone_mislabel: float = 0.15, n_each: int | None = None) -> GeneratedSet:
     """Support tickets with planted problems; metadata ``channel`` is email, chat or phone (transcripts).

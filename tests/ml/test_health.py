@@ -149,6 +149,21 @@ def texts():
     return defect_texts()
 
 
+def test_a_sentence_in_a_language_written_without_spaces_is_not_a_short_text():
+    # A multilingual shop: English tickets and Chinese, Japanese and Thai ones. Split on spaces, a whole Chinese
+    # sentence is one "word", so every such ticket was "very short" next to the English ones.
+    rng = np.random.default_rng(0)
+    data = S.ticket_set(300, seed=1, n_each=0)
+    english = [t for t in data.content if t.strip() and len(t.split()) >= 4][:240]
+    unspaced = S.UNSPACED_TICKETS
+    foreign = [unspaced[k] for k in rng.integers(0, len(unspaced), 80)]
+    short = ["Thanks!", "好", "ok", "非常好", "はい"]  # one- and two-word messages, in every script
+    body = english + foreign + short
+    problems = H.text_problems(body)
+    assert set(np.flatnonzero(problems["short"])) == set(range(len(body) - len(short), len(body)))
+    assert max(len(t.split()) for t in foreign) <= 2  # the confounder: by spaces alone they are one or two words
+
+
 def test_text_problems_find_empty_short_long_and_undecodable_texts(texts):
     body, _, truth = texts
     problems = H.text_problems(body)
