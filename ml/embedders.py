@@ -359,10 +359,15 @@ def _quadrants(a: np.ndarray):
     return a[..., :h, :w], a[..., :h, w:], a[..., h:, :w], a[..., h:, w:]
 
 
-class TfidfEmbedder:
-    """TF-IDF alone (word 1-2 grams, fit on the corpus): no per-item vector."""
+# 2: character 1-2 grams in scripts written without spaces (Chinese, Japanese, Thai); other text as in 1
+TFIDF_VERSION = "2"
 
-    name, version, kind = "tfidf", "1", "text"
+
+class TfidfEmbedder:
+    """TF-IDF alone (word 1-2 grams, character 1-2 grams in scripts written without spaces, fit on the corpus): no
+    per-item vector."""
+
+    name, version, kind = "tfidf", TFIDF_VERSION, "text"
     dim = 0
 
     def embed(self, items) -> np.ndarray:
@@ -393,7 +398,7 @@ class WordLlamaEmbedder(TfidfEmbedder):
     def version(self) -> str:
         from wordllama._version import __version__
 
-        return f"{__version__}-{WORDLLAMA_CONFIG}-{WORDLLAMA_DIM}"
+        return f"{__version__}-{WORDLLAMA_CONFIG}-{WORDLLAMA_DIM}-tfidf{TFIDF_VERSION}"
 
     @classmethod
     def model(cls):

@@ -1,6 +1,8 @@
 """Feature extraction for items: small dense vectors for images, TF-IDF for text."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PIL import Image
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -23,9 +25,25 @@ def image_features(image: Image.Image) -> np.ndarray:
     return np.concatenate([pixels, hist]).astype(np.float32)
 
 
+# Scripts written without spaces between words: Han, Hiragana, Katakana, Thai, Lao, Myanmar, Khmer.
+UNSPACED = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]"
+_UNSPACED = re.compile(UNSPACED)
+# scikit-learn's default word pattern, or one character of a script written without spaces
+TOKEN_PATTERN = r"(?u)\b\w\w+\b|" + UNSPACED
+
+
+def _text_preprocess(text: str) -> str:
+    """Lower case (scikit-learn's default) with every character of a script written without spaces set apart,
+    so the word 1-2 grams there are character uni- and bigrams, the usual terms for Chinese, Japanese and Thai;
+    split on word boundaries alone, a whole sentence was one term that no other text shares."""
+    return _UNSPACED.sub(lambda m: f" {m.group(0)} ", text.lower())
+
+
 def text_features(texts: list[str], *, max_features: int = 20000):
-    """Fit TF-IDF (word 1-2 grams) on ``texts`` and return the sparse matrix, shape (n_texts, n_terms)."""
+    """Fit TF-IDF (word 1-2 grams; character 1-2 grams in scripts written without spaces) on ``texts`` and return
+    the sparse matrix, shape (n_texts, n_terms)."""
     if not texts:
         raise ValueError("text_features needs at least one text")
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), max_features=max_features, sublinear_tf=True, min_df=1)
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), max_features=max_features, sublinear_tf=True, min_df=1,
+                                 preprocessor=_text_preprocess, token_pattern=TOKEN_PATTERN)
     return vectorizer.fit_transform(texts)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ml.features import UNSPACED
+
 # ---------------------------------------------------------------- class balance
 
 
@@ -481,9 +483,7 @@ def short_text_limit(texts: list[str], *, min_words: int = 3, share_of_median: f
     return max(min_words, share_of_median * float(np.median(words))) if len(words) else float(min_words)
 
 
-# Scripts written without spaces between words: Han, Hiragana, Katakana, Thai, Lao, Myanmar, Khmer.
-_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f"
-                       "\u1780-\u17ff]")
+_UNSPACED = re.compile(UNSPACED)  # scripts written without spaces between words (ml.features)
 UNSPACED_CHARS_PER_WORD = 2  # about a word per two characters in Chinese, Japanese and Thai text
 
 

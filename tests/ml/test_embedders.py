@@ -259,3 +259,37 @@ def test_the_luma_of_a_grey_pixel_is_its_own_grey_level_on_any_cpu():
     levels = np.arange(256, dtype=np.float32)
     rgb = np.repeat((levels / 255)[:, None], 3, axis=1).reshape(16, 16, 3)
     assert ((grey_of(rgb) * 255).astype(np.uint8).ravel() == levels.astype(np.uint8)).all()
+
+
+def _chinese_tickets(n: int, rng) -> tuple[list[str], np.ndarray]:
+    """Support tickets in Chinese, four classes told apart by their words (no spaces anywhere), hardly two alike."""
+    products = ["充电器", "耳机", "手机", "电脑", "手表", "音箱", "键盘", "相机", "鼠标", "平板", "路由器", "显示器",
+                "电饭锅", "吹风机", "台灯", "风扇", "空调", "冰箱", "洗衣机", "微波炉"]
+    when = ["上周", "昨天", "三天前", "上个月", "前天", "今天早上", "两周前", "刚才", "周末", "月初"]
+    asks = {0: ["我要退款", "请把钱退给我", "申请退货退款", "可以退钱吗", "想办理退款"],
+            1: ["快递什么时候到", "一直没有发货", "物流信息不更新", "包裹还没收到", "配送太慢了"],
+            2: ["用了两天就坏了", "开不了机", "没有声音了", "屏幕不亮了", "一直发热"],
+            3: ["登录不了账号", "忘记密码了", "收不到验证码", "账号被锁定了", "无法注册会员"]}
+    fillers = ["你好，", "麻烦问一下，", "", "客服你好，", "急！"]
+    y = rng.integers(0, 4, n)
+    texts = [f"{rng.choice(fillers)}我{rng.choice(when)}买的{rng.choice(products)}{rng.choice(asks[int(c)])}。"
+             for c in y]
+    return texts, y
+
+
+def test_tfidf_reads_chinese_by_characters_so_a_model_can_learn_from_it():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from ml.features import text_features
+
+    texts, y = _chinese_tickets(400, np.random.default_rng(0))
+    model = LogisticRegression(max_iter=1000)
+    accuracy = cross_val_score(model, text_features(texts), y, cv=5).mean()
+    # split on word boundaries alone, a sentence is a term or two that hardly any other ticket shares
+    words_only = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
+    assert cross_val_score(model, words_only, y, cv=5).mean() < 0.6 < 0.95 <= accuracy
+    english = ["My order never arrived", "Refund please, the charger broke", "Où est ma commande ?"]
+    before = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(english)
+    assert abs(text_features(english) - before).max() == 0  # text with spaces: the same terms and weights as before
