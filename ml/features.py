@@ -27,7 +27,7 @@ def image_features(image: Image.Image) -> np.ndarray:
 
 # Scripts written without spaces between words: Han, Hiragana, Katakana, Thai, Lao, Myanmar, Khmer.
 UNSPACED = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]"
-_UNSPACED = re.compile(UNSPACED)
+UNSPACED_RE = re.compile(UNSPACED)
 # scikit-learn's default word pattern, or one character of a script written without spaces
 TOKEN_PATTERN = r"(?u)\b\w\w+\b|" + UNSPACED
 
@@ -36,7 +36,7 @@ def _text_preprocess(text: str) -> str:
     """Lower case (scikit-learn's default) with every character of a script written without spaces set apart,
     so the word 1-2 grams there are character uni- and bigrams, the usual terms for Chinese, Japanese and Thai;
     split on word boundaries alone, a whole sentence was one term that no other text shares."""
-    return _UNSPACED.sub(lambda m: f" {m.group(0)} ", text.lower())
+    return UNSPACED_RE.sub(lambda m: f" {m.group(0)} ", text.lower())
 
 
 def text_features(texts: list[str], *, max_features: int = 20000):

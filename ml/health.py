@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ml.features import UNSPACED
+from ml.features import UNSPACED_RE
 
 # ---------------------------------------------------------------- class balance
 
@@ -483,7 +483,6 @@ def short_text_limit(texts: list[str], *, min_words: int = 3, share_of_median: f
     return max(min_words, share_of_median * float(np.median(words))) if len(words) else float(min_words)
 
 
-_UNSPACED = re.compile(UNSPACED)  # scripts written without spaces between words (ml.features)
 UNSPACED_CHARS_PER_WORD = 2  # about a word per two characters in Chinese, Japanese and Thai text
 
 
@@ -491,8 +490,8 @@ def word_count(text: str) -> int:
     """Words in ``text``: whitespace-separated tokens, and in scripts written without spaces (Chinese, Japanese,
     Thai, ...) one word per UNSPACED_CHARS_PER_WORD characters, so a full Chinese sentence (one "token") is not a
     one-word message."""
-    unspaced = len(_UNSPACED.findall(text))
-    spaced = len(_UNSPACED.sub(" ", text).split())
+    unspaced = len(UNSPACED_RE.findall(text))
+    spaced = len(UNSPACED_RE.sub(" ", text).split())
     return spaced + -(-unspaced // UNSPACED_CHARS_PER_WORD)
 
 
