@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from api.models import ApiToken, hash_token
-from core.models import Item, Project
+from core.models import Item, Job, Project
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +48,8 @@ def test_load_demo_builds_the_digits_project_once_with_noisy_given_labels():
     assert list(reviews.labels.values_list("name", flat=True)) == ["positive", "negative", "neutral"]
     assert reviews.items.filter(final_label__name="negative", metadata__time="night").exists()
     assert reviews.dataset_versions.get().name == "v1" and Project.objects.count() == 2
+    # each demo import is listed on its project's import page, like an upload, and only once
+    imports = {p.name: list(Job.objects.filter(project=p, kind="import").values_list("state", "params"))
+               for p in (project, reviews)}
+    assert imports == {project.name: [("succeeded", {"name": "digits.zip"})],
+                       reviews.name: [("succeeded", {"name": "reviews.json"})]}

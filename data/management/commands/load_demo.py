@@ -9,9 +9,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from sklearn.datasets import load_digits
 
+from core import jobs
 from core.models import Project, Role
 from core.services import membership_set, project_create
 from data.datasets import version_create
+from data.job_kinds import IMPORT
 from data.parse import parse_records, parse_zip
 from data.write import import_rows
 from learning.schedule import request_retrain
@@ -81,6 +83,13 @@ def demo_zip(*, n_given: int, noise: float, seed: int) -> tuple[bytes, int]:
     return buf.getvalue(), len(wrong)
 
 
+def _record_import(project, user, name: str, result) -> None:
+    """The demo's import as a finished import job, so the import page lists it like an upload."""
+    job = jobs.create_job(project=project, kind=IMPORT, user=user, params={"name": name})
+    jobs.start(job, total=1, message=f"Validating {name}")
+    jobs.finish(job, result=result.as_dict(), message=result.summary())
+
+
 class Command(BaseCommand):
     help = "Load the demo projects (digits, product reviews) and demo users (idempotent: skips what exists)."
 
@@ -110,6 +119,7 @@ class Command(BaseCommand):
             self._members(project, users)
             rows, errors = parse_zip("digits.zip", io.BytesIO(data))
             result = import_rows(project=project, rows=rows, errors=errors, name="digits.zip")
+            _record_import(project, users["manager"], "digits.zip", result)
             # The worker trains the first model, ranks the queue and flags suspicious given labels.
             request_retrain(project=project, user=users["manager"])
         self.stdout.write(self.style.SUCCESS(
@@ -124,6 +134,7 @@ class Command(BaseCommand):
             self._members(project, users)
             rows, errors = parse_records("reviews.json", review_records())
             result = import_rows(project=project, rows=rows, errors=errors, name="reviews.json")
+            _record_import(project, users["manager"], "reviews.json", result)
             # A first frozen dataset version, so the README's version examples (export, diff) have one to use.
             version_create(project=project, name="v1", user=users["manager"], description="the given labels")
             request_retrain(project=project, user=users["manager"])
