@@ -31,7 +31,7 @@ def test_create_token_prints_a_token_stored_only_as_hash(people):
     assert row.digest == hash_token(token) and token not in (row.digest, row.hint)
 
 
-def test_load_demo_builds_the_digits_project_once_with_noisy_given_labels():
+def test_load_demo_builds_the_digits_project_once_with_noisy_given_labels(client):
     out = io.StringIO()
     call_command("load_demo", "--given", "100", stdout=out)
     call_command("load_demo", stdout=out)
@@ -53,3 +53,6 @@ def test_load_demo_builds_the_digits_project_once_with_noisy_given_labels():
                for p in (project, reviews)}
     assert imports == {project.name: [("succeeded", {"name": "digits.zip"})],
                        reviews.name: [("succeeded", {"name": "reviews.json"})]}
+    client.force_login(project.memberships.get(role="manager").user)
+    page = client.get(f"/projects/{project.pk}/import/").content.decode()
+    assert '<code class="small job-file">digits.zip</code>' in page and "None yet" not in page
