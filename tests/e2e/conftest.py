@@ -22,11 +22,17 @@ def browser():
 
 @pytest.fixture
 def page_for(browser, live_server):
-    """page_for(username) -> a logged-in page (password from tests.conftest.make_user)."""
+    """page_for(username) -> a logged-in page (password from tests.conftest.make_user).
+
+    At teardown every page is let finish what it was fetching before its context closes: a request still being
+    served when the test database is flushed locks a table ("database table is locked") and fails the next test.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     contexts = []
 
-    def _open(username, password="pw-for-tests-1"):
-        context = browser.new_context(viewport={"width": 1366, "height": 768})
+    def _open(username, password="pw-for-tests-1", viewport=None):
+        context = browser.new_context(viewport=viewport or {"width": 1366, "height": 768})
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -39,4 +45,9 @@ def page_for(browser, live_server):
 
     yield _open
     for context in contexts:
+        for page in context.pages:
+            try:
+                page.wait_for_load_state("networkidle", timeout=15000)
+            except PlaywrightTimeout:
+                pass  # a page that polls (a running job's progress) never idles: closing it stops the polling
         context.close()

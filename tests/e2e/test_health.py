@@ -19,17 +19,6 @@ from tests.review.test_health import image_health  # noqa: F401  (fixture)
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-def _login(browser, live_server, username):
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.set_default_timeout(15000)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-for-tests-1")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
-
-
 def _more_labels(project, n=30):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -39,7 +28,7 @@ def _more_labels(project, n=30):
     import_rows(project=project, rows=rows, errors=errors, name="more.zip")
 
 
-def test_reviewer_opens_health_and_fixes_a_duplicate_group_on_the_finding_page(browser, live_server, image_health,  # noqa: F811
+def test_reviewer_opens_health_and_fixes_a_duplicate_group_on_the_finding_page(page_for, live_server, image_health,  # noqa: F811
                                                                                  people):
     project, ids, data = image_health
     retrain(project)
@@ -47,7 +36,7 @@ def test_reviewer_opens_health_and_fixes_a_duplicate_group_on_the_finding_page(b
     retrain(project)
     with TestCase.captureOnCommitCallbacks(execute=True):
         request_health(project=project, user=people["manager"])
-    page = _login(browser, live_server, "reviewer")
+    page = page_for("reviewer", viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     page.click("text=Data health")
     page.wait_for_selector("h1:has-text('Data health')")
