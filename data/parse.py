@@ -480,6 +480,27 @@ def _width(text: str) -> int:
         return 0
 
 
+def _named_columns(name: str, header: list[str], names: tuple[str, ...]) -> tuple[list[str], list[ImportRowError]]:
+    """``header`` with each of ``names`` (e.g. text, label) found however a spreadsheet wrote it: "Text",
+    "LABEL" or "text " names that column when it is the only one that reads so. Two or more that read as the
+    same name are a problem (which one holds the labels is not guessed). Other titles stay as written (they
+    become metadata keys)."""
+    out, problems = list(header), []
+    for wanted in names:
+        alike = [i for i, title in enumerate(header) if title.strip().casefold() == wanted]
+        if len(alike) == 1:
+            out[alike[0]] = wanted
+        elif len({header[i] for i in alike}) > 1:  # the same title twice is reported as such (_header_problems)
+            which = ", ".join(f"'{header[i]}' (column {i + 1})" for i in alike)
+            problems.append(ImportRowError(file=name, line=1, column=alike[1] + 1, reason=(
+                f"the columns {which} {'both' if len(alike) == 2 else 'all'} read as '{wanted}'; keep one of them, or "
+                "rename the others")))
+    return out, problems
+
+
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
 def _header_problems(name: str, header: list[str], required: str, optional: tuple[str, ...]) -> list[ImportRowError]:
     problems = []
     if len(header) > MAX_METADATA_KEYS + 1 + len(optional):
@@ -488,8 +509,11 @@ def _header_problems(name: str, header: list[str], required: str, optional: tupl
             f"besides '{required}' and {', '.join(repr(o) for o in optional)}; keep the columns you need")))
         return problems
     if required not in header:
+        other = next((d for d in _DELIMITERS if len(header) == 1 and d in header[0]), None)
+        hint = (f"; its values are separated by {_DELIMITERS[other]}, not commas: save the file as comma-separated "
+                "CSV (in Excel: \"CSV UTF-8 (Comma delimited)\")" if other else "")
         problems.append(ImportRowError(file=name, line=1, reason=(
-            f"the header must have a '{required}' column (it has {', '.join(header) or 'none'})")))
+            f"the header must have a '{required}' column (it has {', '.join(header) or 'none'}){hint}")))
     seen: set[str] = set()
     for col, title in enumerate(header, start=1):
         if not title.strip():
@@ -534,8 +558,8 @@ def iter_csv_records(name: str, stream, *, required: str = "text", optional: tup
                 yield from undecodable or [ImportRowError(file=name, line=line_no, reason=(
                     f"the first line must be the header, with a '{required}' column"))]
                 return
-            header = values
-            problems = _header_problems(name, header, required, optional)
+            header, problems = _named_columns(name, values, (required, *optional))
+            problems = problems or _header_problems(name, header, required, optional)
             if problems:
                 yield from problems
                 return

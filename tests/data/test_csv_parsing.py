@@ -167,6 +167,26 @@ def test_jsonl_problems_name_line_and_column(text_project, tmp_path, run):
         "t.jsonl, line 5, column 14: not valid UTF-8 (byte 0xe9); save the file as UTF-8"]
 
 
+@PATHS
+def test_a_spreadsheets_header_names_its_columns_however_it_is_capitalised_or_spaced(text_project, tmp_path, run):
+    # Excel and Sheets users write "Text" and "Label " as often as "text": those columns are the text and the label,
+    # never metadata while the label is silently dropped.
+    data = b"Text,Label ,Channel\nMy order never arrived,negative,email\nThanks for the quick help,positive,chat\n"
+    result = run(text_project, "sheet.csv", data, tmp_path)
+    assert result.created == 2
+    item = Item.objects.get(text="My order never arrived")
+    assert (item.final_label.name, item.metadata) == ("negative", {"Channel": "email"})
+
+
+def test_a_header_that_names_a_column_twice_in_two_spellings_or_uses_semicolons_is_refused(text_project, tmp_path):
+    assert _refused(all_at_once, text_project, "x.csv", b"text,label,Label \nx,positive,negative\n", tmp_path) == [
+        "x.csv, line 1, column 3: the columns 'label' (column 2), 'Label ' (column 3) both read as 'label'; keep one "
+        "of them, or rename the others"]
+    assert _refused(all_at_once, text_project, "x.csv", b"text;label\nx;positive\n", tmp_path) == [
+        "x.csv, line 1: the header must have a 'text' column (it has text;label); its values are separated by "
+        'semicolons, not commas: save the file as comma-separated CSV (in Excel: "CSV UTF-8 (Comma delimited)")']
+
+
 def test_a_clean_file_still_imports_with_multi_line_values_and_metadata(text_project, tmp_path):
     data = b'text,label,channel\n"line one\nline two",positive,email\n"say ""hi""",,chat\n\n'
     result = all_at_once(text_project, "ok.csv", data, tmp_path)
