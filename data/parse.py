@@ -153,6 +153,9 @@ def _text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] | None
     """The row, or the list of what is wrong with it."""
     if (row := _plain_text_row(name, line_no, obj, columns)) is not None:
         return row
+    obj, spelling = _named_keys(name, line_no, obj, _NAMED_FIELDS)
+    if spelling:
+        return spelling
     f = _Fields(name, line_no, obj, columns)
     text = f.string("text", required=True, limit=MAX_TEXT_CHARS)
     if text is not None:
@@ -166,6 +169,24 @@ def _text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] | None
         return f.errors
     return Row(line=line_no, source_name=f"{name}:{line_no}", content_hash=sha256(text.encode()),
                text=text, label=label, metadata=meta, metadata_json=meta_json, label_column=f.columns.get("label"))
+
+
+def _named_keys(name: str, line_no: int, obj: dict, names: tuple[str, ...]) -> tuple[dict, list[ImportRowError]]:
+    """``obj`` with each of ``names`` found however the record wrote it, as ``_named_columns`` reads a CSV header:
+    "Text" or "label " is that field when it is the only key that reads so (an export from a tool that
+    capitalises its keys keeps its labels, instead of importing them as metadata while the item stays
+    unlabelled). Two or more keys that read as one name are a problem; the exact key alone is taken as is."""
+    problems = []
+    for wanted in names:
+        alike = [key for key in obj if key.__class__ is str and key.strip().casefold() == wanted]
+        if len(alike) == 1 and alike[0] != wanted:
+            obj = {(wanted if key == alike[0] else key): value for key, value in obj.items()}
+        elif len(alike) > 1:
+            keys = ", ".join(f"'{key}'" for key in alike)
+            problems.append(ImportRowError(file=name, line=line_no, reason=(
+                f"the fields {keys} {'both' if len(alike) == 2 else 'all'} read as '{wanted}'; keep one of them, "
+                "or rename the others")))
+    return obj, problems
 
 
 def _plain_text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] | None) -> Row | None:
@@ -188,7 +209,9 @@ def _plain_text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] 
     if meta:
         if len(meta) > MAX_METADATA_KEYS:
             return None
-        for value in meta.values():
+        for key, value in meta.items():
+            if key.strip().casefold() in _NAMED_FIELDS:  # "Label", "text ": read the long way (_named_keys)
+                return None
             if value.__class__ is str:
                 if len(value) > MAX_VALUE_CHARS:
                     return None
@@ -207,6 +230,7 @@ def _plain_text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] 
 
 
 _SCALARS = (int, float, bool, type(None))
+_NAMED_FIELDS = ("text", "label")
 
 
 # ---- JSONL -------------------------------------------------------------------------------------------------

@@ -194,3 +194,26 @@ def test_a_clean_file_still_imports_with_multi_line_values_and_metadata(text_pro
     item = Item.objects.get(text="line one\nline two")
     assert (item.source_name, item.metadata, item.final_label.name) == ("ok.csv:2", {"channel": "email"}, "positive")
     assert Item.objects.get(text='say "hi"').source_name == "ok.csv:4"
+
+
+@PATHS
+def test_a_json_record_names_its_text_and_label_however_it_is_capitalised_or_spaced(text_project, tmp_path, run):
+    # An export from a tool that capitalises its keys: "Label" is the label, never metadata on an unlabelled item.
+    data = (b'{"Text": "My order never arrived", "Label": "negative", "Channel": "email"}\n'
+            b'{"text": "Thanks for the quick help", "label ": "positive"}\n'
+            b'{"text": "Where is my parcel", "channel": "phone"}\n')
+    result = run(text_project, "export.jsonl", data, tmp_path)
+    assert result.created == 3
+    item = Item.objects.get(text="My order never arrived")
+    assert (item.final_label.name, item.metadata) == ("negative", {"Channel": "email"})
+    thanks = Item.objects.get(text="Thanks for the quick help")
+    assert (thanks.final_label.name, thanks.metadata) == ("positive", {})
+    assert Item.objects.get(text="Where is my parcel").final_label is None
+
+
+@PATHS
+def test_a_json_record_with_two_spellings_of_one_field_is_refused(text_project, tmp_path, run):
+    data = b'{"text": "fine", "label": "positive"}\n{"text": "x", "label": "positive", "Label": "negative"}\n'
+    assert _refused(run, text_project, "t.jsonl", data, tmp_path) == [
+        "t.jsonl, line 2: the fields 'label', 'Label' both read as 'label'; keep one of them, or rename the others"]
+    assert not Item.objects.filter(project=text_project).exists()
