@@ -178,15 +178,24 @@ def _named_keys(name: str, line_no: int, obj: dict, names: tuple[str, ...]) -> t
     unlabelled). Two or more keys that read as one name are a problem; the exact key alone is taken as is."""
     problems = []
     for wanted in names:
-        alike = [key for key in obj if key.__class__ is str and key.strip().casefold() == wanted]
+        alike = [key for key in obj if key.__class__ is str and _reads_as(key, wanted)]
         if len(alike) == 1 and alike[0] != wanted:
             obj = {(wanted if key == alike[0] else key): value for key, value in obj.items()}
         elif len(alike) > 1:
-            keys = ", ".join(f"'{key}'" for key in alike)
-            problems.append(ImportRowError(file=name, line=line_no, reason=(
-                f"the fields {keys} {'both' if len(alike) == 2 else 'all'} read as '{wanted}'; keep one of them, "
-                "or rename the others")))
+            problems.append(ImportRowError(file=name, line=line_no, reason=_read_alike(
+                "fields", [f"'{key}'" for key in alike], wanted)))
     return obj, problems
+
+
+def _reads_as(title: str, wanted: str) -> bool:
+    """Whether a CSV column title or JSON key names the field ``wanted``: "Label", "LABEL" and "label " do."""
+    return title.strip().casefold() == wanted
+
+
+def _read_alike(what: str, named: list[str], wanted: str) -> str:
+    """The problem of two or more columns (or keys) that all read as ``wanted``: which one is meant is not guessed."""
+    return (f"the {what} {', '.join(named)} {'both' if len(named) == 2 else 'all'} read as '{wanted}'; keep one of "
+            "them, or rename the others")
 
 
 def _plain_text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] | None) -> Row | None:
@@ -210,7 +219,7 @@ def _plain_text_row(name: str, line_no: int, obj: dict, columns: dict[str, int] 
         if len(meta) > MAX_METADATA_KEYS:
             return None
         for key, value in meta.items():
-            if key.strip().casefold() in _NAMED_FIELDS:  # "Label", "text ": read the long way (_named_keys)
+            if key.strip().casefold() in _NAMED_FIELDS:  # _reads_as, inline (every key): "Label" goes the long way
                 return None
             if value.__class__ is str:
                 if len(value) > MAX_VALUE_CHARS:
@@ -511,14 +520,12 @@ def _named_columns(name: str, header: list[str], names: tuple[str, ...]) -> tupl
     become metadata keys)."""
     out, problems = list(header), []
     for wanted in names:
-        alike = [i for i, title in enumerate(header) if title.strip().casefold() == wanted]
+        alike = [i for i, title in enumerate(header) if _reads_as(title, wanted)]
         if len(alike) == 1:
             out[alike[0]] = wanted
         elif len({header[i] for i in alike}) > 1:  # the same title twice is reported as such (_header_problems)
-            which = ", ".join(f"'{header[i]}' (column {i + 1})" for i in alike)
-            problems.append(ImportRowError(file=name, line=1, column=alike[1] + 1, reason=(
-                f"the columns {which} {'both' if len(alike) == 2 else 'all'} read as '{wanted}'; keep one of them, or "
-                "rename the others")))
+            problems.append(ImportRowError(file=name, line=1, column=alike[1] + 1, reason=_read_alike(
+                "columns", [f"'{header[i]}' (column {i + 1})" for i in alike], wanted)))
     return out, problems
 
 
