@@ -15,6 +15,10 @@ are twice as noisy as the rest. Per set and features:
   remain (precision 1.0 when it flags nothing; ``next_round_pooled`` sums the counts over seeds). ``next_round_ceiling_recall``: the best recall any margin
   threshold reaches in that round without a false flag; ``remaining_model_agrees``: the share of the wrong
   labels left that the retrained model itself predicts (no rule on its probabilities can flag them);
+* ``noise_true_round_N`` / ``noise_low_round_N`` / ``noise_high_round_N``: the share of wrong labels before
+  (round 1) and after (round 2) the reviewed round, and the model card's low and high estimates of it
+  (ml.noise.wrong_label_estimate on the retrain's out-of-fold probabilities); ``noise_in_range_round_N``: the
+  share of seeds where the truth lies between them;
 * ``labels_to_95`` / ``random_labels_to_95``: labels the default queue (and random picks) need before the
   mean test-accuracy curve over seeds reaches 95% of the set's common target, ``target_accuracy``: the best
   full-pool accuracy (a model trained on the whole pool, clean labels) among the candidate features on that
@@ -43,8 +47,8 @@ from threadpoolctl import threadpool_limits
 
 from ml import active
 from ml.embedders import combine, get_embedder
-from ml.noise import ensemble_oof_proba, margins, search_mislabels
-from ml.training import make_model
+from ml.noise import ensemble_oof_proba, margins, search_mislabels, wrong_label_estimate
+from ml.training import make_model, out_of_fold_proba
 
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 SIDE = 48
@@ -200,11 +204,23 @@ def two_rounds(X, y_true, noisy, n_classes, slices, seed) -> dict:
     flagged2 = np.zeros(len(y_true), bool)
     flagged2[[i.index for i in issues2]] = True
     p2, r2, _ = prf(flagged2, remaining)
-    return {"mislabel_f1": f1, "mislabel_precision": p1, "mislabel_recall": r1, "slice_recall": slice_recall,
+    return {**model_card_noise(X, noisy, wrong, n_classes, seed, "round_1"),
+            **model_card_noise(X, fixed, remaining, n_classes, seed + 1, "round_2"),
+            "mislabel_f1": f1, "mislabel_precision": p1, "mislabel_recall": r1, "slice_recall": slice_recall,
             "next_round_recall": r2, "next_round_precision": p2 if flagged2.any() else 1.0,
             "remaining_after_round_1": int(remaining.sum()), "flagged_round_2": int(flagged2.sum()),
             "right_round_2": int((flagged2 & remaining).sum()),
             **next_round_ceiling(proba2, fixed, remaining, flagged)}
+
+
+def model_card_noise(X, labels, wrong, n_classes, seed, when) -> dict:
+    """The model card's wrong-label estimate (low and high, ml.noise.wrong_label_estimate on the retrain's own
+    out-of-fold probabilities) against the true share, and whether the true share lies between them."""
+    est = wrong_label_estimate(labels, out_of_fold_proba(X, labels, n_classes, random_state=seed))
+    n = est["n_labels"]
+    low, high, true = est["estimated_wrong_labels"] / n, est["model_disagreements"] / n, float(wrong.mean())
+    return {f"noise_true_{when}": true, f"noise_low_{when}": low, f"noise_high_{when}": high,
+            f"noise_in_range_{when}": float(low <= true <= high)}
 
 
 def next_round_ceiling(proba, labels, remaining, reviewed) -> dict:
@@ -334,7 +350,10 @@ def run_image_set(name: str, n: int, seeds, features: list[str]) -> dict:
               f"{cell['next_round_pooled']['right_round_2']}/{cell['next_round_pooled']['flagged_round_2']} right "
               f"of {cell['next_round_pooled']['remaining_after_round_1']} left; ceiling R "
               f"{cell['next_round_ceiling_recall']:.2f})  full acc "
-              f"{cell['full_accuracy']:.3f}  labels to 95% of {cell['target_accuracy']:.3f}: "
+              f"{cell['full_accuracy']:.3f}  wrong labels (true / card's range) before review "
+              f"{cell['noise_true_round_1']:.2%} / {cell['noise_low_round_1']:.2%}-{cell['noise_high_round_1']:.2%}, "
+              f"after {cell['noise_true_round_2']:.2%} / {cell['noise_low_round_2']:.2%}-{cell['noise_high_round_2']:.2%}"
+              f"  labels to 95% of {cell['target_accuracy']:.3f}: "
               f"{_to95(cell['labels_to_95'])} (random {_to95(cell['random_labels_to_95'])}), of own: "
               f"{_to95(cell['labels_to_95_own'])} (random {_to95(cell['random_labels_to_95_own'])})  "
               f"{cell['items_per_s']:.0f} items/s", flush=True)

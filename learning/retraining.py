@@ -13,7 +13,7 @@ from learning.featurize import project_embedding, project_seed
 from learning.models import ModelVersion
 from ml.agreement import agreement_report
 from ml.health import expected_calibration_error
-from ml.noise import estimate_noise_rate
+from ml.noise import wrong_label_estimate
 from ml.training import NotEnoughLabels, train_and_predict
 
 
@@ -84,7 +84,7 @@ def retrain(project: Project, on_progress=None, *, version_name: str | None = No
             n_train=result.n_train, cv_accuracy=result.cv_accuracy, features=features.info,
             metrics={"per_class": _per_class(y, result.oof_proba, names), "classes": names,
                      "ece": round(expected_calibration_error(result.oof_proba, y), 4),
-                     "estimated_noise_rate": round(estimate_noise_rate(y, result.oof_proba), 4),
+                     **wrong_label_estimate(y, result.oof_proba),
                      "agreement": _agreement(project, len(labels)),
                      "training_set_hash": _training_set_hash(project)},
         )

@@ -3,6 +3,7 @@ from django.db import models
 
 from core.models.item import Item
 from core.models.project import Project
+from quorum.lib.numbers import percent
 
 
 class ModelVersion(models.Model):
@@ -42,6 +43,21 @@ class ModelVersion(models.Model):
         if f.get("source") == "upload":
             return f"uploaded embeddings ({f.get('dim', '?')}-d)"
         return f"{f['name']} v{f.get('version', '?')} ({f.get('dim', '?')}-d)"
+
+    @property
+    def wrong_labels(self) -> dict | None:
+        """The estimate of wrong labels as the model card shows it (ml.noise.wrong_label_estimate): ``low`` and
+        ``high`` percentages with their counts; ``high`` is None for versions stored before it was recorded,
+        or when it is not above ``low``. None without an estimate."""
+        m = self.metrics or {}
+        if m.get("estimated_noise_rate") is None:
+            return None
+        n, low = m.get("n_labels"), m["estimated_noise_rate"]
+        out = {"low": percent(low), "low_n": m.get("estimated_wrong_labels"), "n": n, "high": None, "high_n": None}
+        high_n = m.get("model_disagreements")
+        if n and high_n is not None and high_n > (out["low_n"] or 0):
+            out.update(high=percent(high_n / n), high_n=high_n)
+        return out
 
     @property
     def model_params(self) -> dict:

@@ -88,8 +88,25 @@ def test_retrain_records_estimated_noise_and_the_project_page_shows_it(image_pro
     _load(image_project, n=200, wrong=20, unlabeled=0)
     request_retrain(project=image_project, user=None)
     version = ModelVersion.objects.get()
-    assert 0.02 < version.metrics["estimated_noise_rate"] < 0.3  # 20 of 200 planted
-    assert version.metrics["agreement"] is None  # nobody has labeled an item twice yet
+    m = version.metrics
+    assert 0.02 < m["estimated_noise_rate"] < 0.3  # 20 of 200 planted
+    assert m["n_labels"] == 200 and m["estimated_wrong_labels"] == round(m["estimated_noise_rate"] * 200)
+    assert m["model_disagreements"] == round((1 - version.cv_accuracy) * 200)
+    assert m["agreement"] is None  # nobody has labeled an item twice yet
     client.force_login(people["manager"])
     body = client.get(f"/projects/{image_project.pk}/").content.decode()
-    assert "Estimated wrong labels" in body
+    assert "Estimated wrong labels" in body and f"of 200 labels" in body
+    assert f"{m['estimated_wrong_labels']} the model confidently contradicts" in body
+    assert f"{m['model_disagreements']} it disagrees with" in body
+
+
+def test_the_model_card_never_rounds_a_small_share_of_wrong_labels_to_zero(image_project, people, client):
+    ModelVersion.objects.create(project=image_project, name="v1", n_train=1500, cv_accuracy=0.966, metrics={
+        "estimated_noise_rate": 0.002, "estimated_wrong_labels": 3, "model_disagreements": 51, "n_labels": 1500})
+    client.force_login(people["manager"])
+    body = client.get(f"/projects/{image_project.pk}/").content.decode()
+    assert "<strong>0.2%</strong> to <strong>3.4%</strong> of 1500 labels" in body
+    # a version stored before the counts were recorded shows its rate alone
+    ModelVersion.objects.create(project=image_project, name="v2", metrics={"estimated_noise_rate": 0.0013})
+    body = client.get(f"/projects/{image_project.pk}/").content.decode()
+    assert "<strong>0.13%</strong> of the labeled items" in body and "it disagrees with" not in body

@@ -63,6 +63,28 @@ def test_noise_rate_estimate_is_near_the_planted_share():
     assert noise.estimate_noise_rate(labels, proba) == pytest.approx(0.15, abs=0.03)
 
 
+def test_wrong_label_estimate_gives_the_confident_joint_and_every_disagreement_as_counts():
+    # As after a reviewed round: few wrong labels where the model is sure, many where it is unsure (hard rows,
+    # the truth only slightly ahead)
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 3, 600)
+    hard = rng.random(600) < 0.1
+    flip = rng.random(600) < np.where(hard, 0.3, 0.02)
+    labels = truth.copy()
+    labels[flip] = (truth[flip] + 1) % 3
+    proba = np.full((600, 3), 0.05)
+    proba[np.arange(600), truth] = 0.9
+    proba[hard] = 0.3
+    proba[hard, truth[hard]] = 0.4
+    est = noise.wrong_label_estimate(labels, proba)
+    assert est["n_labels"] == 600
+    assert est["model_disagreements"] == int((proba.argmax(axis=1) != labels).sum()) == int(flip.sum())
+    assert est["estimated_wrong_labels"] == round(noise.estimate_noise_rate(labels, proba) * 600)
+    # the wrong labels on hard rows are not confident contradictions: the low end falls below the truth
+    assert est["estimated_wrong_labels"] < flip.sum() <= est["model_disagreements"]
+    assert noise.wrong_label_estimate([0, 0], np.array([[0.9, 0.1], [0.8, 0.2]]))["estimated_wrong_labels"] == 0
+
+
 def test_ensemble_probabilities_are_out_of_fold_and_well_formed():
     X, y = _blobs()
     proba = noise.ensemble_oof_proba(X, y, 3, random_state=0)
