@@ -11,11 +11,10 @@ from core.models import Item, ItemRank, Project
 from learning import ranking, tracking
 from learning.job_kinds import RANK
 from learning.models import ModelVersion, Prediction
-from quorum.lib.errors import Conflict, QuorumError
+from quorum.lib.errors import Conflict, QuorumError, problem_list
 
 BATCH = 2000
 TOLERANCE = 1e-3
-MAX_SHOWN = 20
 
 
 class PredictionErrors(QuorumError):
@@ -24,10 +23,9 @@ class PredictionErrors(QuorumError):
     code = "predictions_invalid"
 
     def __init__(self, errors: list[dict]):
-        shown = "\n".join(f"row {e['row']}" + (f" (item {e['item']})" if e.get("item") is not None else "")
-                          + f": {e['reason']}" for e in errors[:MAX_SHOWN])
-        more = f"\n… and {len(errors) - MAX_SHOWN} more" if len(errors) > MAX_SHOWN else ""
-        super().__init__(f"Nothing was stored: {len(errors)} problem(s) found.\n{shown}{more}")
+        super().__init__(problem_list("stored", (
+            f"row {e['row']}" + (f" (item {e['item']})" if e.get("item") is not None else "") + f": {e['reason']}"
+            for e in errors), len(errors)))
         self.errors = errors
         self.details = errors[:1000]
 

@@ -92,7 +92,7 @@ def wrong_label_estimate(labels, oof_proba) -> dict:
 
     Low: cleanlab's confident joint (``estimate_noise_rate``), labels the model confidently contradicts. Right
     when the wrong labels are clear; after reviewers fixed the clear ones, the wrong labels left are the ones
-    the model is unsure of, and this figure falls 2-4x below the truth (``bench.features``, round 2). High:
+    the model is unsure of, and this figure falls to 0.4-0.5x of the truth (``bench.features``, round 2). High:
     every label the out-of-fold model disagrees with, its own mistakes included (1 - cross-validated accuracy).
     Returns ``estimated_noise_rate``, ``estimated_wrong_labels``, ``model_disagreements``, ``n_labels``.
     """

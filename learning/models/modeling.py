@@ -44,14 +44,22 @@ class ModelVersion(models.Model):
             return f"uploaded embeddings ({f.get('dim', '?')}-d)"
         return f"{f['name']} v{f.get('version', '?')} ({f.get('dim', '?')}-d)"
 
+    # Below this cross-validated accuracy the model is wrong more often than right, so the labels it disagrees
+    # with are mostly its own mistakes: bench.features measured 45-79% "wrong labels" with pixel features
+    # (accuracy 0.20-0.53) where 8% were wrong. The model card then says so instead of a figure.
+    WEAK_MODEL = 0.5
+
     @property
     def wrong_labels(self) -> dict | None:
         """The estimate of wrong labels as the model card shows it (ml.noise.wrong_label_estimate): ``low`` and
         ``high`` percentages with their counts; ``high`` is None for versions stored before it was recorded,
-        or when it is not above ``low``. None without an estimate."""
+        or when it is not above ``low``. ``{"weak": True, "accuracy": ...}`` below WEAK_MODEL accuracy. None
+        without an estimate."""
         m = self.metrics or {}
         if m.get("estimated_noise_rate") is None:
             return None
+        if self.cv_accuracy is not None and self.cv_accuracy < self.WEAK_MODEL:
+            return {"weak": True, "accuracy": percent(self.cv_accuracy)}
         n, low = m.get("n_labels"), m["estimated_noise_rate"]
         out = {"low": percent(low), "low_n": m.get("estimated_wrong_labels"), "n": n, "high": None, "high_n": None}
         high_n = m.get("model_disagreements")

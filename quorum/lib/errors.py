@@ -22,16 +22,24 @@ class ImportRowError(QuorumError):
         self.file, self.line, self.reason, self.column = file, line, reason, column
 
 
+MAX_SHOWN = 20
+
+
+def problem_list(nothing_was: str, lines, count: int) -> str:
+    """"Nothing was <nothing_was>: 3 problems found." then the first MAX_SHOWN of ``lines`` (an iterable of
+    ``count`` messages, read no further) and how many more there are."""
+    shown = "\n".join(line for _, line in zip(range(MAX_SHOWN), lines, strict=False))
+    more = f"\n… and {count - MAX_SHOWN} more" if count > MAX_SHOWN else ""
+    return f"Nothing was {nothing_was}: {count} problem{'' if count == 1 else 's'} found.\n{shown}{more}"
+
+
 class ImportErrors(QuorumError):
     """Every problem found while validating one import; nothing was written."""
 
     code = "import_invalid"
-    MAX_SHOWN = 20
 
     def __init__(self, errors: list[ImportRowError]):
-        shown = "\n".join(e.message for e in errors[: self.MAX_SHOWN])
-        more = f"\n… and {len(errors) - self.MAX_SHOWN} more" if len(errors) > self.MAX_SHOWN else ""
-        super().__init__(f"Nothing was imported: {len(errors)} problem(s) found.\n{shown}{more}")
+        super().__init__(problem_list("imported", (e.message for e in errors), len(errors)))
         self.errors = errors
 
 

@@ -64,6 +64,7 @@ def test_every_bad_row_is_named_and_nothing_is_stored(api_as, people, three):
     assert "sum to 0.95" in by_row[4]
     assert "appears twice" in by_row[5]
     assert "'embedding' has 2 values; earlier rows have 3" in by_row[6]
+    assert error["message"].startswith("Nothing was stored: 5 problems found.\nrow 2 (item 999999): no item 999999")
     assert "row 4 (item" in error["message"]
     assert not ModelVersion.objects.exists() and not Prediction.objects.exists()
     assert ItemRank.objects.filter(predicted_label__isnull=False).count() == 0
@@ -82,6 +83,7 @@ def test_unknown_label_names_and_a_taken_name_are_refused(api_as, people, three)
     bad = _post(client, project, {"model_version": "m", "predictions": [
         {"item": ids["b"], "probabilities": {"positive": 0.5, "sarcastic": 0.5}}]})
     assert bad.status_code == 400 and "unknown: sarcastic" in bad.json()["error"]["details"][0]["reason"]
+    assert bad.json()["error"]["message"].startswith("Nothing was stored: 1 problem found.\nrow 1 (item")
     row = {"item": ids["b"], "probabilities": [1, 0, 0]}
     assert _post(client, project, {"model_version": "m", "predictions": [row]}).status_code == 201
     taken = _post(client, project, {"model_version": "m", "predictions": [row]})

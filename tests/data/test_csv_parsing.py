@@ -141,7 +141,7 @@ def test_the_error_message_lists_twenty_and_says_how_many_more(text_project, tmp
     with pytest.raises(ImportErrors) as caught:
         all_at_once(text_project, "x.csv", data, tmp_path)
     lines = caught.value.message.splitlines()
-    assert lines[0] == "Nothing was imported: 25 problem(s) found."
+    assert lines[0] == "Nothing was imported: 25 problems found."
     assert lines[1] == "x.csv, line 2, column 1: the text is empty; fill it in or remove the row"
     assert lines[-1] == "… and 5 more" and len(lines) == 22
 

@@ -58,7 +58,7 @@ def test_strict_refuses_the_whole_archive_and_names_every_bad_file(lamp, people,
                      django_capture_on_commit_callbacks, strict=True)
     assert job.state == "failed"
     assert job.error.splitlines() == [
-        "Nothing was imported: 3 problem(s) found.",
+        "Nothing was imported: 3 problems found.",
         "photos.zip/red/truncated.jpg: not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)",
         "photos.zip/green/notes.txt: '.txt' is not an image type",
         "photos.zip/off/drawing.svg: '.svg' is not an image type"]

@@ -45,6 +45,6 @@ def test_an_unknown_label_is_reported_alike_by_every_import_path(text_project, t
         run(text_project, name, data, tmp_path)
     assert [(e.file, e.line, e.reason) for e in caught.value.errors] == [(name, line, r) for line, r in EXPECTED]
     column = ", column 2" if name.endswith(".csv") else ""  # JSON has no columns
-    assert caught.value.message == "Nothing was imported: 3 problem(s) found.\n" + "\n".join(
+    assert caught.value.message == "Nothing was imported: 3 problems found.\n" + "\n".join(
         f"{name}, line {line}{column}: {reason}" for line, reason in EXPECTED)
     assert not Item.objects.filter(project=text_project).exists()

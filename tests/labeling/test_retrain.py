@@ -110,3 +110,9 @@ def test_the_model_card_never_rounds_a_small_share_of_wrong_labels_to_zero(image
     ModelVersion.objects.create(project=image_project, name="v2", metrics={"estimated_noise_rate": 0.0013})
     body = client.get(f"/projects/{image_project.pk}/").content.decode()
     assert "<strong>0.13%</strong> of the labeled items" in body and "it disagrees with" not in body
+    # a model wrong more often than right: its disagreements are its own mistakes, not a share of wrong labels
+    ModelVersion.objects.create(project=image_project, name="v3", n_train=1500, cv_accuracy=0.2, metrics={
+        "estimated_noise_rate": 0.79, "estimated_wrong_labels": 1190, "model_disagreements": 1190, "n_labels": 1500})
+    body = client.get(f"/projects/{image_project.pk}/").content.decode()
+    assert "<strong>not estimated</strong>" in body and "right on only 20% of held-out labels" in body
+    assert "79%" not in body
