@@ -95,7 +95,7 @@ def test_retrain_records_estimated_noise_and_the_project_page_shows_it(image_pro
     assert m["agreement"] is None  # nobody has labeled an item twice yet
     client.force_login(people["manager"])
     body = client.get(f"/projects/{image_project.pk}/").content.decode()
-    assert "Estimated wrong labels" in body and f"of 200 labels" in body
+    assert "Estimated wrong labels" in body and "of 200 labels" in body
     assert f"{m['estimated_wrong_labels']} the model confidently contradicts" in body
     assert f"{m['model_disagreements']} it disagrees with" in body
 
