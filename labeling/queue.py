@@ -19,7 +19,7 @@ from core.services import set_final_label
 from core.signals import annotations_complete, gold_answered
 from labeling.consensus import consensus
 from labeling.selectors import PROGRESS_COLUMNS, progress_params
-from learning.schedule import NOT_READ, RETRAIN_DUE_SQL, maybe_retrain, retrain_due_params
+from learning.schedule import NOT_READ, RETRAIN_DUE_SQL, maybe_retrain
 from quorum.lib.errors import NotAllowed, QuorumError
 
 CANDIDATES = 5  # rows locked per attempt: the query already leaves out full items, so the first one usually fits
@@ -340,7 +340,7 @@ new AS (
   FROM a WHERE a.a_state <> 'done'
   RETURNING id)
 SELECT a.*, (SELECT id FROM new) AS new_annotation_id, due.* FROM a
-LEFT JOIN LATERAL ({RETRAIN_DUE_SQL}) due (due_state, due_params, due_enough) ON true
+CROSS JOIN LATERAL ({RETRAIN_DUE_SQL}) due (due_state, due_params, due_total)
 """
 
 
@@ -353,7 +353,7 @@ def _lock_and_record(project: Project, annotator, assignment_id: int | None, lab
     created = timezone.now()
     accepted = _accepts(suggested_label_id, label)
     rows = raw_instances(Item, LOCK_AND_RECORD_SQL, {
-        **retrain_due_params(project, unseen=1), "assignment": assignment_id, "annotator": annotator.pk,
+        "project": project.pk, "assignment": assignment_id, "annotator": annotator.pk,
         "label": label.pk, "seconds": seconds, "suggested": suggested_label_id, "accepted": accepted,
         "created": created})
     item = next(iter(rows), None)
@@ -369,8 +369,7 @@ def _lock_and_record(project: Project, annotator, assignment_id: int | None, lab
         assignment=assignment, suggested_label_id=suggested_label_id, accepted_suggestion=accepted,
         supersedes=None, created_at=created)
     annotation._state.adding, annotation._state.db = False, connection.alias
-    due = None if item.due_state is None else (item.due_state, item.due_params, item.due_enough)
-    return assignment, annotation, due
+    return assignment, annotation, (item.due_state, item.due_params, item.due_total)
 
 
 def _accepts(suggested_label_id: int | None, label: Label) -> bool:

@@ -17,9 +17,9 @@ HX = {"HTTP_HX_REQUEST": "true"}
 # test runs inside a transaction: each service's atomic block adds a SAVEPOINT and a RELEASE, which in
 # production are a BEGIN and a COMMIT). Submit: session, user, membership with the project and its labels
 # (one statement); SAVEPOINT, assignment and item locked, annotation, assignment done, label event, item
-# (count and final label in one UPDATE),
-# retrain check (two statements until the project's first retrain), RELEASE; then the next item (SAVEPOINT,
-# open lease, candidates, lease with room re-checked, RELEASE) and the annotator's progress. The partial here
+# (count and final label in one UPDATE), retrain check (one statement: the project's annotation count and its
+# latest retrain job), RELEASE; then the next item (SAVEPOINT, open lease, candidates, lease with room
+# re-checked, RELEASE) and the annotator's progress. The partial here
 # finds the lease the page took: one more query (the lease and its item, locked) than when there is none.
 # submit: +1 for final_label_changed (the open flags); every endpoint -1 since the labels come with the membership
 # PostgreSQL, submit -3: the annotation, its assignment's DONE and the retrain check are one statement, the
@@ -35,9 +35,9 @@ HX = {"HTTP_HX_REQUEST": "true"}
 # serving transaction's own SAVEPOINT and RELEASE (BEGIN and COMMIT in production). next_assignment opens no
 # savepoint inside a caller's transaction, so inside the test's transaction every endpoint shows -2 more; in
 # production the page, the partial and the skip still BEGIN and COMMIT their serving transaction as before.
-EXPECTED = {"page": 5, "partial": 6, "submit": 15, "skip": 7}
+EXPECTED = {"page": 5, "partial": 6, "submit": 14, "skip": 7}
 # PostgreSQL, submit -1: the assignment and its item are locked in the annotation's statement.
-EXPECTED_POSTGRESQL = {**EXPECTED, "submit": 10}
+EXPECTED_POSTGRESQL = {**EXPECTED, "submit": 9}
 
 
 def _project(people, n):

@@ -8,6 +8,7 @@ from core.models import Annotation, Assignment, Item, ItemRank, Job, LabelEvent,
 from labeling.queue import next_assignment, submit_annotation
 from labeling.selectors import annotator_progress
 from learning.job_kinds import RETRAIN
+from learning.schedule import ANNOTATIONS_AT, annotation_total, maybe_retrain, request_retrain
 from review.models import Flag
 from tests.conftest import add_texts
 from tests.review.helpers import flag
@@ -72,11 +73,11 @@ def test_a_submit_on_an_item_without_open_flags_asks_for_them_once_and_reads_no_
     on_flags = [sql for sql in queries if "review_flag" in sql]
     # One written-out id lookup; before, the ORM read whole flag rows (with their suggested label) to find none.
     assert len(on_flags) == 1 and '"review_flag"."explanation"' not in on_flags[0]
-    statements = {"postgresql": 7, "sqlite": 12}[connection.vendor]
+    statements = {"postgresql": 6, "sqlite": 11}[connection.vendor]
     # Savepoint, lock, the project's labels (the view has them with the membership), annotation, open flags,
-    # retrain check (two before the first retrain), release. PostgreSQL: the annotation statement also locks
+    # retrain check, release. PostgreSQL: the annotation statement also locks
     # the assignment and its item first, marks the assignment DONE, counts it in the annotator's membership and
-    # reads the retrain check's first query; the label event and the item's UPDATE are one statement. SQLite
+    # reads the retrain check; the label event and the item's UPDATE are one statement. SQLite
     # writes and asks each in its own statement (the membership's count: +1 there, where the labeling
     # screen's submit saves two).
     assert len(queries) == statements, "\n".join(q[:60] for q in queries)
@@ -95,6 +96,35 @@ def test_a_retrain_is_queued_by_the_every_th_submit_since_the_last_one(text_proj
     # The every-th label queues it (the statement that reads the check cannot see the label it inserts, and
     # counts it all the same); the next one finds it queued and adds none.
     assert queued == [0] * (every - 1) + [1, 1]
+
+
+def test_labels_given_before_a_retrain_was_queued_do_not_count_towards_the_next(text_project, people):
+    add_texts(text_project, [f"item {n}" for n in range(6)])
+    text_project.retrain_every = 3
+    text_project.save(update_fields=["retrain_every"])
+    for _ in range(2):
+        _serve_and_submit(text_project, people["alice"], "positive")
+    job = request_retrain(project=text_project, user=None)
+    assert job.params[ANNOTATIONS_AT] == annotation_total(text_project) == 2
+    Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED)
+    queued = []
+    for _ in range(3):
+        _serve_and_submit(text_project, people["alice"], "positive")
+        queued.append(Job.objects.filter(project=text_project, kind=RETRAIN, state=Job.State.QUEUED).count())
+    assert queued == [0, 0, 1]  # the third label since the retrain was queued, not the first after five
+
+
+def test_the_retrain_check_reads_counters_not_annotations_however_large_retrain_every_is(text_project, people):
+    add_texts(text_project, ["one", "two"])
+    text_project.retrain_every = 1_000_000
+    text_project.save(update_fields=["retrain_every"])
+    Job.objects.create(project=text_project, kind=RETRAIN, state=Job.State.SUCCEEDED, params={ANNOTATIONS_AT: 0})
+    _serve_and_submit(text_project, people["alice"], "positive")
+    with CaptureQueriesContext(connection) as queries:
+        assert maybe_retrain(project=text_project) is None
+    # one statement, on the memberships' counters and the job: the annotations since the job are never walked
+    assert len(queries) == 1 and "labeling_annotation" not in queries[0]["sql"]
+    assert not Job.objects.filter(project=text_project, state=Job.State.QUEUED).exists()
 
 
 def _synchronous_commit_per_statement(call):
