@@ -4,6 +4,7 @@ from django.db import transaction
 
 from core.models import Membership, Project, Role
 from core.services import membership_set
+from core.signals import annotation_total_shifted
 from quorum.lib.errors import Conflict, QuorumError
 
 
@@ -34,6 +35,8 @@ def member_remove(*, project: Project, username: str) -> None:
     if membership.role == Role.MANAGER:
         _keep_a_manager(project, leaving=membership.user)
     membership.delete()
+    if membership.annotation_count:
+        annotation_total_shifted.send(sender=Membership, project_id=project.pk, delta=-membership.annotation_count)
 
 
 def _keep_a_manager(project: Project, *, leaving) -> None:

@@ -4,7 +4,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core.models import Annotation, Item, Label, LabelEvent, Membership, Project, Role
-from core.signals import final_label_changed
+from core.signals import annotation_total_shifted, final_label_changed
 from ml.active import STRATEGIES
 from quorum.lib.errors import QuorumError
 
@@ -83,8 +83,10 @@ def membership_set(*, project: Project, user, role: str) -> Membership:
         raise QuorumError(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
     # A member removed and added again keeps the annotations they made: a new membership counts them in.
     given = Annotation.objects.filter(project=project, annotator=user, supersedes__isnull=True).count()
-    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role},
-                                                        create_defaults={"role": role, "annotation_count": given})
+    membership, created = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role},
+                                                              create_defaults={"role": role, "annotation_count": given})
+    if created and given:
+        annotation_total_shifted.send(sender=Membership, project_id=project.pk, delta=given)
     return membership
 
 

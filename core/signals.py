@@ -20,3 +20,9 @@ given_labels_conflict = Signal()
 # actor (the user who made the change, or None for the system), cause (the LabelEvent cause, e.g. "flag:12",
 # "bulk:confusion", "consensus:3"). Review settles or re-scores the items' open flags.
 final_label_changed = Signal()
+
+# Sent inside the writing transaction when a project's memberships' annotation counters change without a new
+# annotation: a member removed (their count leaves the sum) or added with annotations made before (a member
+# removed and added again). Arguments: project_id, delta (int). The retrain schedule, which compares that sum
+# with the sum when the last retrain was queued, shifts its reference by the same amount.
+annotation_total_shifted = Signal()

@@ -54,6 +54,17 @@ def maybe_retrain(*, project: Project, due=NOT_READ, unseen: int = 0) -> Job | N
     return request_retrain(project=project, user=None)
 
 
+def on_annotation_total_shifted(sender, project_id: int, delta: int, **kwargs) -> None:
+    """A member left (or came back) with their annotations: the memberships' sum moved by ``delta`` without a
+    new label, so the latest retrain job's reference moves with it and the labels counted since stay the same.
+    (Before the project's first retrain there is no reference: the sum of the current members' counts counts.)"""
+    job = (Job.objects.select_for_update().filter(project_id=project_id, kind=RETRAIN)
+           .order_by("-created_at", "-id").first())
+    if job is not None:
+        job.params = {**job.params, ANNOTATIONS_AT: int(job.params.get(ANNOTATIONS_AT, 0)) + delta}
+        job.save(update_fields=["params"])
+
+
 def request_retrain(*, project: Project, user) -> Job:
     """Queue a retrain, or, if one is already queued or running, ask it to run once more afterwards."""
     with transaction.atomic():

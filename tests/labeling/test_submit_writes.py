@@ -4,6 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core.members import member_add, member_remove
 from core.models import Annotation, Assignment, Item, ItemRank, Job, LabelEvent, LabelSource
 from labeling.queue import next_assignment, submit_annotation
 from labeling.selectors import annotator_progress
@@ -112,6 +113,27 @@ def test_labels_given_before_a_retrain_was_queued_do_not_count_towards_the_next(
         _serve_and_submit(text_project, people["alice"], "positive")
         queued.append(Job.objects.filter(project=text_project, kind=RETRAIN, state=Job.State.QUEUED).count())
     assert queued == [0, 0, 1]  # the third label since the retrain was queued, not the first after five
+
+
+def test_a_member_leaving_or_coming_back_does_not_move_the_next_retrain(text_project, people):
+    add_texts(text_project, [f"item {n}" for n in range(8)])
+    text_project.retrain_every = 3
+    text_project.save(update_fields=["retrain_every"])
+    job = request_retrain(project=text_project, user=None)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED)
+    for _ in range(2):
+        _serve_and_submit(text_project, people["bob"], "positive")
+    member_remove(project=text_project, username="bob")  # bob's 2 labels leave the memberships' sum
+    assert annotation_total(text_project) == 0
+    _serve_and_submit(text_project, people["alice"], "positive")  # the third label since the retrain
+    assert Job.objects.filter(project=text_project, kind=RETRAIN, state=Job.State.QUEUED).count() == 1
+    queued = Job.objects.get(project=text_project, kind=RETRAIN, state=Job.State.QUEUED)
+    Job.objects.filter(pk=queued.pk).update(state=Job.State.SUCCEEDED)
+    member_add(project=text_project, username="bob", role="annotator")  # back, with his 2 labels counted in
+    assert annotation_total(text_project) == 3
+    for expected in (0, 0, 1):
+        _serve_and_submit(text_project, people["alice"], "positive")
+        assert Job.objects.filter(project=text_project, kind=RETRAIN, state=Job.State.QUEUED).count() == expected
 
 
 def test_the_retrain_check_reads_counters_not_annotations_however_large_retrain_every_is(text_project, people):
