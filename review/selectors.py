@@ -1,7 +1,8 @@
 """Reads for the review screens."""
 from django.db.models import Count, Q
 
-from review.models import Flag
+from quorum.lib.numbers import percent
+from review.models import Audit, Flag
 
 FILTERS = ("reason", "label", "suggested", "annotator")
 
@@ -63,3 +64,16 @@ def flag_page(project, *, filters: dict | None = None, after: tuple[float, int] 
         has_prev = after is not None
     return {"flags": rows, "next": (rows[-1].score, rows[-1].pk) if rows and has_next else None,
             "prev": (rows[0].score, rows[0].pk) if rows and has_prev else None}
+
+
+def latest_audit_estimate(project) -> dict | None:
+    """The share of wrong labels by the project's latest finished audit (a random sample re-labelled blind), for
+    the model card: {audit, n, wrong, low, high} as percentages from its 95 % Wilson interval; None without one.
+    Unlike the model's estimate it does not depend on what the model can see, only on the sample's size."""
+    audit = Audit.objects.filter(project=project, finished_at__isnull=False).order_by("-finished_at", "-id").first()
+    overall = (audit.summary or {}).get("overall") if audit else None
+    if not overall or not overall.get("n"):
+        return None
+    return {"audit": audit, "n": overall["n"], "wrong_n": overall["n"] - overall["correct"],
+            "wrong": percent(1 - overall["accuracy"]), "low": percent(1 - overall["high"]),
+            "high": percent(1 - overall["low"])}

@@ -18,6 +18,7 @@ from learning.schedule import request_retrain
 from learning.selectors import latest_model
 from ml.active import DEFAULT_STRATEGY, STRATEGY_CHOICES
 from quorum.lib.errors import QuorumError
+from review.selectors import latest_audit_estimate
 
 
 class ProjectForm(forms.Form):
@@ -79,6 +80,7 @@ def project_detail(request, project_id):
         "jobs": recent_jobs(project), "classes": class_counts(project, progress),
         "is_manager": membership.allows(Role.MANAGER), "is_reviewer": membership.allows(Role.REVIEWER),
         "ranking_paused": ranking_paused(project), "retraining": active_job(project, RETRAIN),
+        "audit": latest_audit_estimate(project),
     }
     if context["is_reviewer"]:
         context["aa"] = autoaccept.status(project)

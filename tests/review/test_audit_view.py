@@ -60,3 +60,25 @@ def test_a_verdict_is_recorded_once_and_bad_sizes_are_refused(text_project, peop
     assert AuditItem.objects.filter(reviewed_at__isnull=False).count() == 1
     r = c.post(f"/projects/{text_project.pk}/review/audits/new/", {"size": 0}, follow=True)
     assert "1 to 1000 items" in r.content.decode()
+
+
+def test_the_model_card_shows_the_latest_finished_audit_next_to_the_model_estimate(text_project, people, labeled):
+    from learning.models import ModelVersion
+    from review.audits import record_verdict
+
+    ModelVersion.objects.create(project=text_project, name="v1", n_train=12, cv_accuracy=0.9, metrics={
+        "estimated_noise_rate": 0.0, "estimated_wrong_labels": 0, "model_disagreements": 1, "n_labels": 12})
+    c = client_for(people["reviewer"])
+    page = c.get(f"/projects/{text_project.pk}/").content.decode()
+    assert "Audit a random sample</a> for an estimate that does not depend on the model" in page
+    assert "Audit a random sample" not in client_for(people["alice"]).get(f"/projects/{text_project.pk}/").content.decode()
+    audit = draw_audit(project=text_project, reviewer=people["reviewer"], size=12, seed=3)
+    negative = text_project.labels.get(name="negative")
+    for row in audit.items.all():  # the auditor says "negative" to everything: the 8 positives count as wrong
+        record_verdict(audit=audit, audit_item_id=row.pk, reviewer=people["reviewer"], label_id=negative.pk)
+    page = c.get(f"/projects/{text_project.pk}/").content.decode()
+    overall = Audit.objects.get(pk=audit.pk).summary["overall"]
+    assert (overall["n"], overall["correct"]) == (12, 4)
+    assert "Audit of 12 random labels" in page and "<strong>67%</strong> wrong (8; 95% interval" in page
+    annotator = client_for(people["alice"]).get(f"/projects/{text_project.pk}/").content.decode()
+    assert "Audit of 12 random labels" in annotator  # everyone sees the result; only reviewers get the link
