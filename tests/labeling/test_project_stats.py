@@ -136,9 +136,10 @@ def test_dashboard_runs_the_same_number_of_queries_for_10_and_200_items(client, 
         counts.append(_dashboard_queries(client, project))
     assert counts[0] == counts[1]
     # session, user, membership, labels, own progress, model, jobs, ranking notice, a running retrain (the model
-    # card says "retraining now"); then the counts: a snapshot of a big project is one row, a small project is
-    # its snapshot lookup, a capped size check and the count.
-    assert counts[0] == (9 + 1 if exact_max == 5 else 9 + 3)
+    # card says "retraining now"), the latest finished audit (the model card's audit line); then the counts: a
+    # snapshot of a big project is one row, a small project is its snapshot lookup, a capped size check and the
+    # count.
+    assert counts[0] == (10 + 1 if exact_max == 5 else 10 + 3)
 
 
 def test_dashboard_page_says_when_a_big_project_was_counted(client, people, settings,
