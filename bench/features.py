@@ -12,9 +12,13 @@ are twice as noisy as the rest. Per set and features:
 * ``next_round_recall`` / ``next_round_precision``: a simulated reviewer fixes every flagged item (and settles
   the flag), the model retrains and the search runs again with the reviewer's verdicts (each flag's score and
   whether the label was wrong, as review.services passes them): its flags against the wrong labels that
-  remain (precision 1.0 when it flags nothing; ``next_round_pooled`` sums the counts over seeds). ``next_round_ceiling_recall``: the best recall any margin
-  threshold reaches in that round without a false flag; ``remaining_model_agrees``: the share of the wrong
-  labels left that the retrained model itself predicts (no rule on its probabilities can flag them);
+  remain (precision 1.0 when it flags nothing; ``next_round_pooled`` sums the counts over seeds). Ceilings
+  (bench.ceiling: the best margin threshold, chosen knowing the truth): ``next_round_ceiling_recall`` /
+  ``next_round_ceiling_recall_p90``, the best recall any threshold on the retrained model reaches in that round
+  without a false flag / at precision 0.9; ``next_round_clean_model_recall_p90``, the same at precision 0.9 for
+  the ensemble trained on the *true* labels (what these features allow at all); ``remaining_model_agrees``: the
+  share of the wrong labels left that the retrained model itself predicts (no rule on its probabilities can
+  flag them);
 * ``noise_true_round_N`` / ``noise_low_round_N`` / ``noise_high_round_N``: the share of wrong labels before
   (round 1) and after (round 2) the reviewed round, and the model card's low and high estimates of it
   (ml.noise.wrong_label_estimate on the retrain's out-of-fold probabilities); ``noise_in_range_round_N``: the
@@ -45,6 +49,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from threadpoolctl import threadpool_limits
 
+from bench.ceiling import best_recall_at_precision
 from ml import active
 from ml.embedders import combine, get_embedder
 from ml.noise import ensemble_oof_proba, margins, search_mislabels, wrong_label_estimate
@@ -210,7 +215,8 @@ def two_rounds(X, y_true, noisy, n_classes, slices, seed) -> dict:
             "next_round_recall": r2, "next_round_precision": p2 if flagged2.any() else 1.0,
             "remaining_after_round_1": int(remaining.sum()), "flagged_round_2": int(flagged2.sum()),
             "right_round_2": int((flagged2 & remaining).sum()),
-            **next_round_ceiling(proba2, fixed, remaining, flagged)}
+            **next_round_ceiling(proba2, fixed, remaining, flagged,
+                                 ensemble_oof_proba(X, y_true, n_classes, random_state=seed + 1))}
 
 
 def model_card_noise(X, labels, wrong, n_classes, seed, when) -> dict:
@@ -223,17 +229,22 @@ def model_card_noise(X, labels, wrong, n_classes, seed, when) -> dict:
             f"noise_in_range_{when}": float(low <= true <= high)}
 
 
-def next_round_ceiling(proba, labels, remaining, reviewed) -> dict:
-    """What any margin threshold could do in round 2: the recall of the best one with no false flag among
-    the rows not reviewed (rows ranked by how strongly the retrained model contradicts their label), and
-    the share of the wrong labels left that the retrained model itself predicts (no rule can flag those)."""
+def next_round_ceiling(proba, labels, remaining, reviewed, clean_proba) -> dict:
+    """What any margin threshold could do in round 2 (bench.ceiling), over the rows not reviewed, ranked by how
+    strongly a model contradicts their label: the best recall with no false flag and at precision 0.9 (the
+    target's) on the retrained model; at precision 0.9 on the same ensemble trained on the true labels
+    (``clean_proba``), which bounds what these features can do; and the share of the wrong labels left that the
+    retrained model itself predicts (no rule on its probabilities can flag those)."""
     rows = np.flatnonzero(~reviewed)
-    order = rows[np.argsort(-margins(proba[rows], labels[rows]), kind="stable")]
-    clean = np.flatnonzero(~remaining[order])
-    before_first_clean = order[: clean[0] if clean.size else len(order)]
     left = max(int(remaining.sum()), 1)
     agrees = int((proba.argmax(axis=1) == labels)[remaining].sum())
-    return {"next_round_ceiling_recall": float(remaining[before_first_clean].sum() / left) if remaining.any() else 1.0,
+
+    def recall(p, precision):
+        return best_recall_at_precision(margins(p[rows], labels[rows]), remaining[rows], precision)
+
+    return {"next_round_ceiling_recall": recall(proba, 1.0),
+            "next_round_ceiling_recall_p90": recall(proba, 0.9),
+            "next_round_clean_model_recall_p90": recall(clean_proba, 0.9),
             "remaining_model_agrees": float(agrees / left) if remaining.any() else 0.0}
 
 
@@ -349,7 +360,8 @@ def run_image_set(name: str, n: int, seeds, features: list[str]) -> dict:
               f"{cell['next_round_recall']:.2f} P {cell['next_round_precision']:.2f} (pooled: "
               f"{cell['next_round_pooled']['right_round_2']}/{cell['next_round_pooled']['flagged_round_2']} right "
               f"of {cell['next_round_pooled']['remaining_after_round_1']} left; ceiling R "
-              f"{cell['next_round_ceiling_recall']:.2f})  full acc "
+              f"{cell['next_round_ceiling_recall']:.2f}, at P 0.9 {cell['next_round_ceiling_recall_p90']:.2f}, "
+              f"true-label model at P 0.9 {cell['next_round_clean_model_recall_p90']:.2f})  full acc "
               f"{cell['full_accuracy']:.3f}  wrong labels (true / card's range) before review "
               f"{cell['noise_true_round_1']:.2%} / {cell['noise_low_round_1']:.2%}-{cell['noise_high_round_1']:.2%}, "
               f"after {cell['noise_true_round_2']:.2%} / {cell['noise_low_round_2']:.2%}-{cell['noise_high_round_2']:.2%}"

@@ -11,6 +11,11 @@ references, side by side, per cell:
 * (b) ``same_proba_f1``: cleanlab defaults on the very probabilities Quorum's detector uses, so the
   detector's own rule is judged.
 
+Two ceilings (bench.ceiling: the best cut-off on the margin ranking, chosen knowing which labels are wrong):
+``same_proba_best_f1`` on Quorum's probabilities bounds every rule over them; ``clean_model_best_f1`` on the same
+out-of-fold ensemble trained on the *true* labels bounds what these features and this model family can do at
+all (no product sees the true labels). ``summary.ceiling_ratio_*`` divide their means by the anchor's.
+
 ``cleanlab_f1`` is kept equal to the anchor for readers of older results.
 """
 from __future__ import annotations
@@ -25,8 +30,9 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from threadpoolctl import threadpool_limits
 
+from bench.ceiling import best_cutoff_f1
 from ml import consensus as cons
-from ml.noise import ensemble_oof_proba, search_mislabels
+from ml.noise import ensemble_oof_proba, margins, search_mislabels
 from ml.training import out_of_fold_proba
 
 DATASETS = {"digits": load_digits, "breast_cancer": load_breast_cancer, "wine": load_wine}
@@ -73,11 +79,12 @@ def anchor_proba(X, y, n_classes: int, seed: int) -> np.ndarray:
     return cross_val_predict(model, X, y, cv=folds, method="predict_proba")
 
 
-def mislabel_cell(X, y, n_classes, kind, rate, seeds) -> dict:
-    """Mean precision/recall/F1 over ``seeds`` for Quorum and both cleanlab references on one cell."""
+def mislabel_cell(X, y, n_classes, kind, rate, seeds, clean_proba) -> dict:
+    """Mean precision/recall/F1 over ``seeds`` for Quorum and both cleanlab references on one cell, and the two
+    ceilings; ``clean_proba``: {seed: out-of-fold ensemble probabilities from the true labels}."""
     from cleanlab.filter import find_label_issues as cl_find
 
-    quorum, anchor, same = [], [], []
+    quorum, anchor, same, same_best, clean_best = [], [], [], [], []
     for seed in seeds:
         noisy = inject_noise(y, n_classes, kind, rate, seed)
         wrong = noisy != y
@@ -87,9 +94,13 @@ def mislabel_cell(X, y, n_classes, kind, rate, seeds) -> dict:
         same.append(precision_recall_f1(np.asarray(cl_find(noisy, proba), dtype=bool), wrong))
         anchor.append(precision_recall_f1(np.asarray(cl_find(noisy, anchor_proba(X, noisy, n_classes, seed)),
                                                      dtype=bool), wrong))
+        same_best.append(best_cutoff_f1(margins(proba, noisy), wrong))
+        clean_best.append(best_cutoff_f1(margins(clean_proba[seed], noisy), wrong))
     q, a, b = np.mean(quorum, axis=0), np.mean(anchor, axis=0), np.mean(same, axis=0)
     return {"quorum_f1": round(q[2], 4), "cleanlab_f1": round(a[2], 4), "anchor_f1": round(a[2], 4),
-            "same_proba_f1": round(b[2], 4), "quorum_precision": round(q[0], 4), "quorum_recall": round(q[1], 4)}
+            "same_proba_f1": round(b[2], 4), "quorum_precision": round(q[0], 4), "quorum_recall": round(q[1], 4),
+            "same_proba_best_f1": round(float(np.mean(same_best)), 4),
+            "clean_model_best_f1": round(float(np.mean(clean_best)), 4)}
 
 
 def run_mislabel(seeds) -> list[dict]:
@@ -97,14 +108,16 @@ def run_mislabel(seeds) -> list[dict]:
     for name, load in DATASETS.items():
         X, y = load(return_X_y=True)
         n_classes = len(np.unique(y))
+        clean_proba = {seed: ensemble_oof_proba(X, y, n_classes, random_state=seed) for seed in seeds}
         for kind in NOISES:
             for rate in RATES:
                 row = {"dataset": name, "noise": kind, "rate": rate}
-                row.update(mislabel_cell(X, y, n_classes, kind, rate, seeds))
+                row.update(mislabel_cell(X, y, n_classes, kind, rate, seeds, clean_proba))
                 rows.append(row)
                 print(f"{name:14s} {kind:10s} {rate:4.2f}  quorum F1 {row['quorum_f1']:.3f}  "
                       f"(P {row['quorum_precision']:.3f} R {row['quorum_recall']:.3f})  (a) anchor F1 {row['anchor_f1']:.3f}  "
-                      f"(b) same-proba F1 {row['same_proba_f1']:.3f}",
+                      f"(b) same-proba F1 {row['same_proba_f1']:.3f}  ceilings: same proba "
+                      f"{row['same_proba_best_f1']:.3f}, clean-label model {row['clean_model_best_f1']:.3f}",
                       flush=True)
     return rows
 
@@ -145,12 +158,18 @@ def summarise(rows: list[dict]) -> dict:
     q = np.array([r["quorum_f1"] for r in rows])
     a = np.array([r["anchor_f1"] for r in rows])
     b = np.array([r["same_proba_f1"] for r in rows])
+    ceiling = {key: round(float(np.mean([r[f"{key}_best_f1"] for r in rows]) / a.mean()), 4)
+               for key in ("same_proba", "clean_model")}
     return {"quorum_mean_f1": round(float(q.mean()), 4), "anchor_mean_f1": round(float(a.mean()), 4),
             "same_proba_mean_f1": round(float(b.mean()), 4),
             "ratio_vs_anchor": round(float(q.mean() / a.mean()), 4),
             "ratio_vs_same_probabilities": round(float(q.mean() / b.mean()), 4),
             "cells_won_vs_anchor": int((q > a).sum()),
             "cells_at_least_same_probabilities": int((q >= b).sum()), "cells": len(rows),
+            # the best any cut-off reaches, knowing the truth: on Quorum's probabilities, and on a model that
+            # learnt from the true labels (bench.ceiling)
+            "ceiling_ratio_same_probabilities": ceiling["same_proba"],
+            "ceiling_ratio_clean_model": ceiling["clean_model"],
             # kept for readers of older results: the anchor is the "cleanlab" baseline now
             "cleanlab_mean_f1": round(float(a.mean()), 4), "ratio": round(float(q.mean() / a.mean()), 4),
             "cells_won": int((q > a).sum())}
