@@ -53,8 +53,9 @@ class ModelVersion(models.Model):
     def wrong_labels(self) -> dict | None:
         """The estimate of wrong labels as the model card shows it (ml.noise.wrong_label_estimate): ``low`` and
         ``high`` percentages with their counts; ``high`` is None for versions stored before it was recorded,
-        or when it is not above ``low``. ``{"weak": True, "accuracy": ...}`` below WEAK_MODEL accuracy. None
-        without an estimate."""
+        or when it is not above ``low``. ``none`` when the model disagrees with no label at all: that is "none
+        found", not "0% wrong": wrong labels the model cannot tell from right ones may remain. ``{"weak": True,
+        "accuracy": ...}`` below WEAK_MODEL accuracy. None without an estimate."""
         m = self.metrics or {}
         if m.get("estimated_noise_rate") is None:
             return None
@@ -63,6 +64,7 @@ class ModelVersion(models.Model):
         n, low = m.get("n_labels"), m["estimated_noise_rate"]
         out = {"low": percent(low), "low_n": m.get("estimated_wrong_labels"), "n": n, "high": None, "high_n": None}
         high_n = m.get("model_disagreements")
+        out["none"] = bool(n) and not out["low_n"] and high_n == 0
         if n and high_n is not None and high_n > (out["low_n"] or 0):
             out.update(high=percent(high_n / n), high_n=high_n)
         return out

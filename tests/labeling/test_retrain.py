@@ -116,3 +116,9 @@ def test_the_model_card_never_rounds_a_small_share_of_wrong_labels_to_zero(image
     body = client.get(f"/projects/{image_project.pk}/").content.decode()
     assert "<strong>not estimated</strong>" in body and "right on only 20% of held-out labels" in body
     assert "79%" not in body
+    # a model that disagrees with no label found none; it did not measure 0% wrong
+    ModelVersion.objects.create(project=image_project, name="v4", n_train=45, cv_accuracy=1.0, metrics={
+        "estimated_noise_rate": 0.0, "estimated_wrong_labels": 0, "model_disagreements": 0, "n_labels": 45})
+    body = client.get(f"/projects/{image_project.pk}/").content.decode()
+    assert "<strong>none found</strong>" in body and "agrees with all 45 labels" in body
+    assert "<strong>0%</strong>" not in body
