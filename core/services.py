@@ -58,14 +58,38 @@ def project_create(*, name: str, kind: str, labels: list[str], owner, guidelines
     return project
 
 
+def label_spelling(name: str) -> str:
+    """What two label names that mean one class share: case folded, runs of spaces as one ("Positive",
+    "positive", "POSITIVE", "very  good" and "very good" each make one). A project keeps one name per spelling."""
+    return " ".join(name.split()).casefold()
+
+
+def spelling_clashes(names) -> list[list[str]]:
+    """Groups of two or more distinct ``names`` with one ``label_spelling``, in first-seen order."""
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        group = groups.setdefault(label_spelling(n), [])
+        if n not in group:
+            group.append(n)
+    return [g for g in groups.values() if len(g) > 1]
+
+
 def labels_set(*, project: Project, names: list[str]) -> list[Label]:
-    """Append labels (in order) to a project; each gets the next free key."""
+    """Append labels (in order) to a project; each gets the next free key.
+
+    Names that differ only in capitals or spaces are refused: they would split one class in two (a hand-typed
+    "Positive" next to "positive") and nothing could merge them afterwards without rewriting history.
+    """
     cleaned = [n.strip() for n in names if n.strip()]
     existing = list(project.labels.all())
     taken = {lab.name for lab in existing}
     dupes = sorted({n for n in cleaned if cleaned.count(n) > 1} | (set(cleaned) & taken))
     if dupes:
         raise QuorumError(f"Label names must be unique; repeated: {', '.join(dupes)}.")
+    if clashes := spelling_clashes([lab.name for lab in existing] + cleaned):
+        pairs = "; ".join(" and ".join(f"'{n}'" for n in g) for g in clashes)
+        raise QuorumError(f"Label names must differ by more than capitals or spaces: {pairs} would be two classes. "
+                          "Keep one spelling.")
     if len(existing) + len(cleaned) > len(KEYS):
         raise QuorumError(f"A project can have at most {len(KEYS)} labels (one keyboard key each).")
     for bad in cleaned:

@@ -6,7 +6,7 @@ collected, not raised one by one, and a single ImportErrors lists them before an
 from pathlib import Path
 
 from core.models import Item, Label, Project
-from core.services import labels_set
+from core.services import label_spelling, labels_set, spelling_clashes
 from data.parse import Row, iter_text_file
 from quorum.lib.errors import ImportErrors, ImportRowError, QuorumError
 
@@ -28,21 +28,62 @@ def label_error(row: Row, labels: dict[str, Label], name: str) -> ImportRowError
     """
     if row.label is None or not labels or row.label in labels:
         return None
-    if row.label_file is not None:  # from a manifest
-        file, line = row.label_file, row.label_line
-    else:
-        file, line = (name, row.line) if row.line is not None else (row.source_name, None)
+    file, line = _label_place(row, name)
+    alike = [n for n in labels if label_spelling(n) == label_spelling(row.label)]
+    if alike:
+        return ImportRowError(file=file, line=line, column=row.label_column, reason=(
+            f"label '{row.label}' is not in this project's labels, but '{alike[0]}' is (labels differ in capitals "
+            f"and spaces); write '{alike[0]}'"))
     return ImportRowError(file=file, line=line, column=row.label_column, reason=(
         f"label '{row.label}' is not in this project's labels ({', '.join(labels)}); add it to the project or fix the row"))
+
+
+def _label_place(row: Row, name: str) -> tuple[str, int | None]:
+    """Where ``row``'s label was read: the manifest's line for an image listed there, else the row's own."""
+    if row.label_file is not None:
+        return row.label_file, row.label_line
+    return (name, row.line) if row.line is not None else (row.source_name, None)
+
+
+def first_label_problems(first_seen: dict[str, tuple[str, int | None]]) -> list[ImportRowError]:
+    """A first import creates one label per name it uses, so names that differ only in capitals or spaces
+    ("Positive", "positive ") would become two classes: one problem per such group, at the first row of its
+    second spelling. ``first_seen``: {label name: (file, line) of its first row}, in the order of the file."""
+    problems = []
+    for group in spelling_clashes(first_seen):
+        where = ", ".join(f"'{n}' ({_at(*first_seen[n])})" for n in group)
+        problems.append(ImportRowError(file=first_seen[group[1]][0], line=first_seen[group[1]][1], reason=(
+            f"labels {where} differ only in capitals or spaces, and a first import would make each a class of "
+            "its own; use one spelling, or create the project's labels first")))
+    return problems
+
+
+def _at(file: str, line: int | None) -> str:
+    return f"line {line}" if line is not None else file
+
+
+def _first_seen(rows: list[Row], name: str) -> dict[str, tuple[str, int | None]]:
+    seen: dict[str, tuple[str, int | None]] = {}
+    for r in rows:
+        if r.label is not None and r.label not in seen:
+            seen[r.label] = _label_place(r, name)
+    return seen
 
 
 def resolve_labels(project: Project, rows: list[Row], name: str) -> tuple[dict[str, Label], list[str]]:
     """The project's labels, refusing rows with an unknown one; a first import creates the labels it names."""
     labels = project_labels(project)
-    errors = [e for r in rows if (e := label_error(r, labels, name))]
-    if errors:
+    if errors := label_problems(labels, rows, name):
         raise ImportErrors(errors)
     return labels, create_first_labels(project, labels, {r.label for r in rows if r.label is not None})
+
+
+def label_problems(labels: dict[str, Label], rows: list[Row], name: str) -> list[ImportRowError]:
+    """Every problem with ``rows``' labels, in the order of the file: labels the project does not have, or, for a
+    project without labels (which takes them from this import), names that differ only in capitals or spaces."""
+    if not labels:
+        return first_label_problems(_first_seen(rows, name))
+    return [e for r in rows if (e := label_error(r, labels, name))]
 
 
 def create_first_labels(project: Project, labels: dict[str, Label], names: set[str]) -> list[str]:
@@ -120,7 +161,8 @@ class Tally:
         self.name, self.labels, self.rows = name, labels, 0
         self.problems = Problems(name)  # the rows' own problems (unreadable, missing text, ...)
         self.label_problems = Problems(name)  # valid rows whose label the project does not have
-        self.label_names: set[str] = set()  # for a project without labels, which takes them from its first import
+        # for a project without labels, which takes them from its first import: each name and its first row
+        self.label_names: dict[str, tuple[str, int | None]] = {}
 
     def __bool__(self) -> bool:
         """True once the upload is known to be refused."""
@@ -132,8 +174,8 @@ class Tally:
             self.problems.add(r)
             return False
         self.rows += 1
-        if r.label is not None and not self.labels:
-            self.label_names.add(r.label)
+        if r.label is not None and not self.labels and r.label not in self.label_names:
+            self.label_names[r.label] = _label_place(r, self.name)
         if error := label_error(r, self.labels, self.name):
             self.label_problems.add(error)
             return False
@@ -150,7 +192,9 @@ class Tally:
         used = {r.label for r in rows}
         used.discard(None)
         if not self.labels:
-            self.label_names |= used
+            if not used <= self.label_names.keys():  # a name not seen before: where it first appears
+                for name, place in _first_seen(rows, self.name).items():
+                    self.label_names.setdefault(name, place)
             return rows
         if used <= self.labels.keys():  # the usual batch: every label known
             return rows
@@ -166,9 +210,10 @@ class Tally:
         """Every problem found, the rows' own and their labels', in the order of the file (as import_rows does)."""
         if not self and not self.rows:
             raise QuorumError(f"{self.name}: no items found.")
+        clashes = first_label_problems(self.label_names) if not self.labels else []
         merged = Problems(self.name)
-        merged.kept = by_line(self.problems.kept + self.label_problems.kept)[:MAX_ERRORS_KEPT]
-        merged.count = self.problems.count + self.label_problems.count
+        merged.kept = by_line(self.problems.kept + self.label_problems.kept + clashes)[:MAX_ERRORS_KEPT]
+        merged.count = self.problems.count + self.label_problems.count + len(clashes)
         merged.raise_any()
 
 

@@ -82,8 +82,7 @@ def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowErro
     if skipped and not rows:
         raise ImportErrors(skipped)  # nothing readable at all
     if errors:  # with the rows' label problems, so that no problem hides another
-        labels = validate.project_labels(project)
-        raise ImportErrors(validate.by_line(errors + [e for r in rows if (e := validate.label_error(r, labels, name))]))
+        raise ImportErrors(validate.by_line(errors + validate.label_problems(validate.project_labels(project), rows, name)))
     validate.check_parsed(rows, errors, name)
     validate.check_kind(project, rows, name)
     copies: list[Row] = []

@@ -60,6 +60,12 @@ def test_create_refuses_repeated_labels(api_as, people):
     response = api_as(people["manager"]).post(reverse("api:projects"), {**NEW, "labels": ["a", "b", "a"]}, format="json")
     assert response.status_code == 400 and "repeated: a" in response.json()["error"]["message"]
     assert not Project.objects.filter(name="Support tickets").exists()
+    # one class typed two ways is refused too, naming both
+    response = api_as(people["manager"]).post(reverse("api:projects"), {**NEW, "labels": ["Billing", "billing "]},
+                                              format="json")
+    assert response.status_code == 400
+    assert "'Billing' and 'billing' would be two classes" in response.json()["error"]["message"]
+    assert not Project.objects.filter(name="Support tickets").exists()
 
 
 def test_manager_changes_settings_others_may_not(api_as, people, text_project):
