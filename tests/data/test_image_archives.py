@@ -217,3 +217,19 @@ def test_a_realistic_archive_with_every_confounder_at_once(lamp, people, django_
     assert not lamp.labels.filter(name="dataset").exists()
     conflicted = items.get(source_name="lamp.zip/dataset/red/img_003.jpg")
     assert sorted(conflicted.events.filter(source="given").values_list("to_label__name", flat=True)) == ["green", "red"]
+
+
+def test_a_first_image_import_refuses_folders_that_name_one_class_two_ways(people):
+    from core.services import project_create
+
+    project = project_create(name="New", kind="image", labels=[], owner=people["manager"])
+    parsed = parse_archive("cats.zip", io.BytesIO(zipped({"Cat/a.jpg": photo(1), "cat/b.jpg": photo(2),
+                                                          "dog/c.jpg": photo(3)})))
+    with pytest.raises(ImportErrors) as caught:
+        import_rows(project=project, rows=parsed.rows, errors=parsed.errors, name="cats.zip")
+    [problem] = caught.value.errors
+    assert problem.message == (
+        "cats.zip/cat/b.jpg: labels 'Cat' (cats.zip/Cat/a.jpg), 'cat' (cats.zip/cat/b.jpg) differ only in capitals or "
+        "spaces, and a first import would make each a class of its own; use one spelling, or create the project's "
+        "labels first")
+    assert not project.labels.exists() and not Item.objects.filter(project=project).exists()
