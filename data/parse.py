@@ -249,6 +249,10 @@ def _decode_line(name: str, line_no: int, raw: bytes) -> "str | ImportRowError":
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if line_no == 1 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16's byte-order mark
+            return ImportRowError(file=name, line=1, reason=(
+                "the file is UTF-16 (as Excel's \"Unicode Text\" saves it), not UTF-8; save it as UTF-8 (in Excel: "
+                "\"CSV UTF-8 (Comma delimited)\")"))
         column = len(raw[:exc.start].decode("utf-8", "replace")) + 1
         return ImportRowError(file=name, line=line_no, column=column, reason=(
             f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"))
@@ -488,6 +492,12 @@ def _quote_problem(name: str, record: list[tuple[int, str]], csv_message: str) -
             reason = f"the quote that opens this value is never closed; close it, or {_QUOTE_HELP}"
         return ImportRowError(file=name, line=opened[0], column=opened[1], reason=reason), True
     line = record[0][0] if record else None
+    lone_cr = next(((n, t.index("\r") + 1) for n, t in record if "\r" in t.rstrip("\r\n")), None)
+    if "new-line character seen in unquoted field" in csv_message and lone_cr:
+        return ImportRowError(file=name, line=lone_cr[0], column=lone_cr[1], reason=(
+            "a carriage return alone ends a line here, as in files saved by old Mac programs, or sits inside a "
+            "value; save the file with standard line endings (in Excel: \"CSV UTF-8 (Comma delimited)\"), or put "
+            "that value in double quotes")), False
     return ImportRowError(file=name, line=line, reason=f"not valid CSV ({csv_message})"), False
 
 
@@ -513,7 +523,8 @@ def _width(text: str) -> int:
         return 0
 
 
-def _named_columns(name: str, header: list[str], names: tuple[str, ...]) -> tuple[list[str], list[ImportRowError]]:
+def _named_columns(name: str, header: list[str], names: tuple[str, ...],
+                   line: int = 1) -> tuple[list[str], list[ImportRowError]]:
     """``header`` with each of ``names`` (e.g. text, label) found however a spreadsheet wrote it: "Text",
     "LABEL" or "text " names that column when it is the only one that reads so. Two or more that read as the
     same name are a problem (which one holds the labels is not guessed). Other titles stay as written (they
@@ -524,7 +535,7 @@ def _named_columns(name: str, header: list[str], names: tuple[str, ...]) -> tupl
         if len(alike) == 1:
             out[alike[0]] = wanted
         elif len({header[i] for i in alike}) > 1:  # the same title twice is reported as such (_header_problems)
-            problems.append(ImportRowError(file=name, line=1, column=alike[1] + 1, reason=_read_alike(
+            problems.append(ImportRowError(file=name, line=line, column=alike[1] + 1, reason=_read_alike(
                 "columns", [f"'{header[i]}' (column {i + 1})" for i in alike], wanted)))
     return out, problems
 
@@ -532,10 +543,11 @@ def _named_columns(name: str, header: list[str], names: tuple[str, ...]) -> tupl
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
-def _header_problems(name: str, header: list[str], required: str, optional: tuple[str, ...]) -> list[ImportRowError]:
+def _header_problems(name: str, header: list[str], required: str, optional: tuple[str, ...],
+                    line: int = 1) -> list[ImportRowError]:
     problems = []
     if len(header) > MAX_METADATA_KEYS + 1 + len(optional):
-        problems.append(ImportRowError(file=name, line=1, reason=(
+        problems.append(ImportRowError(file=name, line=line, reason=(
             f"the header has {len(header):,} columns, over the limit of {MAX_METADATA_KEYS} metadata columns "
             f"besides '{required}' and {', '.join(repr(o) for o in optional)}; keep the columns you need")))
         return problems
@@ -543,16 +555,26 @@ def _header_problems(name: str, header: list[str], required: str, optional: tupl
         other = next((d for d in _DELIMITERS if len(header) == 1 and d in header[0]), None)
         hint = (f"; its values are separated by {_DELIMITERS[other]}, not commas: save the file as comma-separated "
                 "CSV (in Excel: \"CSV UTF-8 (Comma delimited)\")" if other else "")
-        problems.append(ImportRowError(file=name, line=1, reason=(
+        problems.append(ImportRowError(file=name, line=line, reason=(
             f"the header must have a '{required}' column (it has {', '.join(header) or 'none'}){hint}")))
     seen: set[str] = set()
     for col, title in enumerate(header, start=1):
-        if not title.strip():
-            problems.append(ImportRowError(file=name, line=1, column=col, reason="a column has no name; name it or remove it"))
-        elif title in seen:
-            problems.append(ImportRowError(file=name, line=1, column=col, reason=f"the column '{title}' appears twice"))
+        if title.strip() and title in seen:  # a column without a name is checked row by row (_unnamed_values)
+            problems.append(ImportRowError(file=name, line=line, column=col, reason=f"the column '{title}' appears twice"))
         seen.add(title)
     return problems
+
+
+def _unnamed_values(name: str, line_no: int, values: list[str], unnamed: list[int]) -> ImportRowError | None:
+    """A value in a column whose header has no name. Spreadsheets leave such columns behind (``text,label,,``,
+    empty cells once touched); while they stay empty they hold nothing and are left out, but a value there has
+    nowhere to go, so it is refused rather than dropped."""
+    for i in unnamed:
+        if i < len(values) and values[i].strip():
+            return ImportRowError(file=name, line=line_no, column=i + 1, reason=(
+                f"a value in column {i + 1}, whose header has no name; name the column in the header, or remove "
+                "the value"))
+    return None
 
 
 def iter_csv_records(name: str, stream, *, required: str = "text", optional: tuple[str, ...] = ("label",)):
@@ -585,16 +607,25 @@ def iter_csv_records(name: str, stream, *, required: str = "text", optional: tup
         line_no = lines.first_line()
         undecodable, refused = lines.undecodable()
         if header is None:
+            if line_no == 1 and not refused and (sep := _excel_separator(lines.record)) is not None:
+                if sep == ",":
+                    continue  # Excel's "sep=," line says what the file already is: the header comes next
+                yield ImportRowError(file=name, line=1, reason=(
+                    f"the file says its values are separated by '{sep}' (Excel's \"sep=\" line), not commas: save it "
+                    "as comma-separated CSV (in Excel: \"CSV UTF-8 (Comma delimited)\")"))
+                return
             if refused or not values:
                 yield from undecodable or [ImportRowError(file=name, line=line_no, reason=(
                     f"the first line must be the header, with a '{required}' column"))]
                 return
-            header, problems = _named_columns(name, values, (required, *optional))
-            problems = problems or _header_problems(name, header, required, optional)
+            header, problems = _named_columns(name, values, (required, *optional), line_no)
+            problems = problems or _header_problems(name, header, required, optional, line_no)
             if problems:
                 yield from problems
                 return
-            columns = {title: col for col, title in enumerate(header, start=1)}
+            unnamed = [i for i, title in enumerate(header) if not title.strip()]
+            named = [i for i, title in enumerate(header) if title.strip()]
+            columns = {header[i]: i + 1 for i in named}
             continue
         if not values:
             blank.append(line_no)
@@ -602,6 +633,8 @@ def iter_csv_records(name: str, stream, *, required: str = "text", optional: tup
         for number in blank:  # blank lines before a record: in the middle of the data
             yield ImportRowError(file=name, line=number, reason="empty line; remove it")
         blank = []
+        if unnamed and len(values) < len(header) and all(i in unnamed for i in range(len(values), len(header))):
+            values += [""] * (len(header) - len(values))  # only empty columns without a name are missing
         if refused:
             yield from undecodable
         elif len(values) != len(header):
@@ -610,8 +643,20 @@ def iter_csv_records(name: str, stream, *, required: str = "text", optional: tup
             yield swallowed
             lines.restart_after_first_line()
             reader = csv.reader(lines, strict=True)
-        else:
+        elif not unnamed:
             yield line_no, dict(zip(header, values, strict=True)), columns
+        elif problem := _unnamed_values(name, line_no, values, unnamed):
+            yield problem
+        else:
+            yield line_no, {header[i]: values[i] for i in named}, columns
+
+
+def _excel_separator(record: list[tuple[int, str]]) -> str | None:
+    """The separator an Excel "sep=" first line names (``sep=,`` or ``sep=;``), or None for any other line."""
+    if len(record) != 1:
+        return None
+    text = record[0][1].rstrip("\r\n")
+    return text[4:] if len(text) == 5 and text[:4].lower() == "sep=" else None
 
 
 def _column_count_problem(name: str, line_no: int, values: list[str], header: list[str]) -> ImportRowError:

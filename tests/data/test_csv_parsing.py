@@ -217,3 +217,43 @@ def test_a_json_record_with_two_spellings_of_one_field_is_refused(text_project, 
     assert _refused(run, text_project, "t.jsonl", data, tmp_path) == [
         "t.jsonl, line 2: the fields 'label', 'Label' both read as 'label'; keep one of them, or rename the others"]
     assert not Item.objects.filter(project=text_project).exists()
+
+
+EXCEL_HELP = 'in Excel: "CSV UTF-8 (Comma delimited)"'
+
+
+@pytest.mark.postgres  # the one-pass COPY path too
+@PATHS
+def test_a_spreadsheets_empty_columns_without_a_name_and_its_sep_line_are_left_out(text_project, tmp_path, run):
+    # Excel's "sep=," first line, and columns once touched: "text,label,," with every row ending in ",,"
+    # (or shorter, as some programs write it). Empty and unnamed, they hold nothing; nothing is lost without them.
+    data = b"sep=,\r\nText,Label,,\r\nMy order never arrived,negative,,\r\nThanks,positive\r\n"
+    result = run(text_project, "sheet.csv", data, tmp_path)
+    assert result.created == 2
+    item = Item.objects.get(text="My order never arrived")
+    assert (item.final_label.name, item.metadata, item.source_name) == ("negative", {}, "sheet.csv:3")
+
+
+@pytest.mark.postgres  # the one-pass COPY path too
+@PATHS
+def test_a_value_under_a_column_without_a_name_is_refused_not_dropped(text_project, tmp_path, run):
+    assert _refused(run, text_project, "x.csv", b"text,label,,\na,positive,,\nb,negative,,kept?\n", tmp_path) == [
+        "x.csv, line 3, column 4: a value in column 4, whose header has no name; name the column in the header, or "
+        "remove the value"]
+
+
+def test_files_saved_as_utf16_with_old_mac_line_ends_or_a_semicolon_sep_line_say_how_to_save_them(text_project, tmp_path):
+    utf16 = "text,label\ncafé,positive\n".encode("utf-16")
+    assert _refused(all_at_once, text_project, "u.csv", utf16, tmp_path) == [
+        "u.csv, line 1: the file is UTF-16 (as Excel's \"Unicode Text\" saves it), not UTF-8; save it as UTF-8 "
+        f"({EXCEL_HELP})"]
+    assert _refused(all_at_once, text_project, "mac.csv", b"text,label\rhello,positive\r", tmp_path) == [
+        "mac.csv, line 1, column 11: a carriage return alone ends a line here, as in files saved by old Mac "
+        f"programs, or sits inside a value; save the file with standard line endings ({EXCEL_HELP}), or put that "
+        "value in double quotes"]
+    assert _refused(all_at_once, text_project, "s.csv", b"sep=;\ntext;label\nhello;positive\n", tmp_path) == [
+        "s.csv, line 1: the file says its values are separated by ';' (Excel's \"sep=\" line), not commas: save it "
+        f"as comma-separated CSV ({EXCEL_HELP})"]
+    # after a sep= line the header is line 2, and its problems say so
+    assert _refused(all_at_once, text_project, "h.csv", b"sep=,\nbody,label\nhello,positive\n", tmp_path) == [
+        "h.csv, line 2: the header must have a 'text' column (it has body, label)"]
