@@ -293,7 +293,28 @@ def iter_jsonl_records(name: str, stream):
                 f"'{decoded[column - 1:column + 5]}' is half of a UTF-16 surrogate pair, not a character, and "
                 "cannot be stored; write the character itself (or its full pair of escapes) or remove it"))
             continue
+        if (key := _non_finite_key(obj)) is not None:
+            yield ImportRowError(file=name, line=line_no, reason=_non_finite_reason(key))
+            continue
         yield line_no, obj
+
+
+def _non_finite_key(obj: dict) -> str | None:
+    """The first key of a parsed record whose value (at any depth) is NaN or infinite (``NaN``, ``Infinity``,
+    ``1e400``). JSON has no such number: a database refuses it and orjson would write it as null, so it is
+    refused rather than lost. Only records orjson refused (JSONL) or the API's JSON arrays can hold one."""
+    for key, value in obj.items():
+        if isinstance(value, (float, dict, list)):
+            try:
+                json.dumps(value, allow_nan=False)
+            except ValueError:
+                return key
+    return None
+
+
+def _non_finite_reason(key: str) -> str:
+    return (f"the value of '{key}' is NaN or infinite, which JSON cannot store; write null for a missing value, "
+            "or the number in quotes")
 
 
 def _lone_surrogate_column(line: str) -> int | None:
@@ -364,6 +385,9 @@ def parse_records(name: str, records: list) -> tuple[list[Row], list[ImportRowEr
             errors.append(ImportRowError(file=name, line=i, reason=(
                 f"the value of '{bad}' holds half of a UTF-16 surrogate pair (an escape from \\ud800 to \\udfff "
                 "on its own), which is not a character and cannot be stored; write the character itself or remove it")))
+            continue
+        if (key := _non_finite_key(obj)) is not None:
+            errors.append(ImportRowError(file=name, line=i, reason=_non_finite_reason(key)))
             continue
         r = _text_row(name, i, obj)
         (rows.append(r) if isinstance(r, Row) else errors.extend(r))

@@ -46,6 +46,21 @@ def test_import_json_array_is_all_or_nothing_with_duplicates_reported(text_proje
     assert Item.objects.count() == 2
 
 
+@pytest.mark.postgres  # PostgreSQL's JSON refused it with a 500; SQLite's JSON check too; orjson wrote null
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_a_number_json_cannot_hold_is_refused_with_its_field_not_stored_as_null(text_project, people, content_type):
+    records = [{"text": "ok"}, {"text": "huge", "reading": 1e400}, {"text": "fine", "nested": {"x": [1.5]}}]
+    body = ((json.dumps(records) if content_type == "application/json" else "".join(json.dumps(r) + "\n" for r in records))
+            .replace("Infinity", "1e400"))
+    bad = _client(people["manager"]).post(f"/api/projects/{text_project.pk}/items/", body, content_type=content_type)
+    assert bad.status_code == 400, bad.content
+    name = "request body" if content_type == "application/json" else "request body.jsonl"
+    assert bad.json()["error"]["details"] == [{"file": name, "line": 2, "reason": (
+        "the value of 'reading' is NaN or infinite, which JSON cannot store; write null for a missing value, or the "
+        "number in quotes")}]
+    assert not Item.objects.exists()
+
+
 def test_annotator_cannot_import_and_outsider_gets_404(text_project, people):
     assert _client(people["alice"]).post(f"/api/projects/{text_project.pk}/items/", [{"text": "x"}],
                                          format="json").status_code == 403
