@@ -13,17 +13,17 @@ from core import jobs
 from core.models import Job, Project
 from data import one_pass, urlfetch
 from data.job_kinds import IMPORT
-from data.parse import STREAMING_SUFFIXES, parse_archive, parse_upload
+from data.parse import FILE_TYPES, STREAMING_SUFFIXES, parse_archive, parse_upload
 from data.write import ImportResult, import_rows, import_text_file
 from learning.schedule import request_retrain
 from quorum.lib.errors import QuorumError
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = (".csv", ".jsonl", ".ndjson", ".zip")
+ACCEPTED = (".csv", ".jsonl", ".ndjson", ".json", ".zip")
 # For a URL whose path does not end in a known suffix, the server's Content-Type decides.
 CONTENT_TYPES = {"text/csv": ".csv", "application/x-ndjson": ".jsonl", "application/jsonl": ".jsonl",
-                 "application/json-lines": ".jsonl", "application/zip": ".zip", "application/x-zip-compressed": ".zip"}
+                 "application/json-lines": ".jsonl", "application/json": ".json", "application/zip": ".zip", "application/x-zip-compressed": ".zip"}
 
 
 def _upload_dir() -> Path:
@@ -40,7 +40,7 @@ def start_import(*, project: Project, uploaded, user, queue_given: bool = False,
     """
     name = os.path.basename(uploaded.name or "upload")
     if not name.lower().endswith(ACCEPTED):
-        raise QuorumError(f"{name}: unsupported file type; upload .csv or .jsonl for text, .zip for images.")
+        raise QuorumError(f"{name}: unsupported file type; {FILE_TYPES}.")
     if uploaded.size > settings.QUORUM_MAX_UPLOAD_BYTES:
         raise QuorumError(f"{name} is {uploaded.size:,} bytes, over the {settings.QUORUM_MAX_UPLOAD_BYTES:,} byte limit.")
     path = _upload_dir() / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
@@ -62,7 +62,7 @@ def start_url_import(*, project: Project, url: str, user, queue_given: bool = Fa
     urlfetch.check_allowed(url, resolver=urlfetch.system_resolver)
     name = _name_from_url(url)
     if Path(name).suffix and not name.lower().endswith(ACCEPTED):
-        raise QuorumError(f"{url}: unsupported file type; import .csv or .jsonl for text, .zip for images.")
+        raise QuorumError(f"{url}: unsupported file type; {FILE_TYPES}.")
     job = jobs.create_job(project=project, kind=IMPORT, user=user,
                           params={"url": url, "name": name, "queue_given": queue_given, "strict": strict})
     jobs.enqueue_job(job)
@@ -86,8 +86,8 @@ def _download(job: Job) -> tuple[Path, str]:
         if not name.lower().endswith(ACCEPTED):
             suffix = CONTENT_TYPES.get(fetched.content_type.split(";")[0].strip().lower())
             if suffix is None:
-                raise QuorumError(f"{url}: the address does not end in .csv, .jsonl or .zip and the server calls the "
-                                  f"file '{fetched.content_type or 'nothing'}'; use a URL to a .csv, .jsonl or .zip file.")
+                raise QuorumError(f"{url}: the address does not end in .csv, .jsonl, .json or .zip and the server calls "
+                                  f"the file '{fetched.content_type or 'nothing'}'; use a URL to such a file.")
             name += suffix
     except BaseException:
         path.unlink(missing_ok=True)

@@ -373,25 +373,53 @@ def parse_jsonl(name: str, stream: io.BufferedIOBase) -> tuple[list[Row], list[I
     return _collect(iter_jsonl(name, stream))
 
 
-def parse_records(name: str, records: list) -> tuple[list[Row], list[ImportRowError]]:
-    """Rows from an already-parsed JSON array (the API's JSON body); "line" is the 1-based position."""
+def parse_records(name: str, records: list, *, unit: str = "line") -> tuple[list[Row], list[ImportRowError]]:
+    """Rows from an already-parsed JSON array (the API's JSON body, a .json file); "line" is the 1-based position,
+    which a problem calls ``unit`` ("record" for a file, whose lines it is not)."""
     rows, errors = [], []
+
+    def problem(i: int, reason: str) -> ImportRowError:
+        return ImportRowError(file=name, line=i, reason=reason, unit=unit)
+
     for i, obj in enumerate(records, start=1):
         if not isinstance(obj, dict):
-            errors.append(ImportRowError(file=name, line=i, reason="each entry must be a JSON object"))
+            errors.append(problem(i, "each entry must be a JSON object"))
             continue
         bad = _surrogate_key(obj)
         if bad is not None:
-            errors.append(ImportRowError(file=name, line=i, reason=(
+            errors.append(problem(i, (
                 f"the value of '{bad}' holds half of a UTF-16 surrogate pair (an escape from \\ud800 to \\udfff "
                 "on its own), which is not a character and cannot be stored; write the character itself or remove it")))
             continue
         if (key := _non_finite_key(obj)) is not None:
-            errors.append(ImportRowError(file=name, line=i, reason=_non_finite_reason(key)))
+            errors.append(problem(i, _non_finite_reason(key)))
             continue
         r = _text_row(name, i, obj)
-        (rows.append(r) if isinstance(r, Row) else errors.extend(r))
+        if isinstance(r, Row):
+            rows.append(r)
+        else:
+            errors.extend(e if unit == "line" else problem(i, e.reason) for e in r)
     return rows, errors
+
+
+def parse_json_array(name: str, stream) -> tuple[list[Row], list[ImportRowError]]:
+    """A .json file holding one array of records (as many tools export), read whole: the upload size limit
+    bounds it. A problem names the record (its position in the array); invalid JSON names line and column."""
+    data = stream.read()
+    decoded = _decode_line(name, 1, data.removeprefix(b"\xef\xbb\xbf"))
+    if isinstance(decoded, ImportRowError):
+        return [], [decoded]
+    try:
+        records = json.loads(decoded)
+    except json.JSONDecodeError as exc:
+        return [], [ImportRowError(file=name, line=exc.lineno, column=exc.colno, reason=f"not valid JSON ({exc.msg})")]
+    except RecursionError:
+        return [], [ImportRowError(file=name, line=None, reason="JSON nested too deeply")]
+    if not isinstance(records, list):
+        return [], [ImportRowError(file=name, line=None, reason=(
+            "a .json file must hold one array of records, [{\"text\": ...}, ...]; for one record per line, "
+            "name the file .jsonl"))]
+    return parse_records(name, records, unit="record")
 
 
 def _surrogate_key(obj: dict) -> str | None:
@@ -946,6 +974,11 @@ def parse_upload(name: str, fileobj) -> tuple[list[Row], list[ImportRowError]]:
         return parse_jsonl(name, fileobj)
     if lower.endswith(".csv"):
         return parse_csv(name, fileobj)
+    if lower.endswith(".json"):
+        return parse_json_array(name, fileobj)
     if lower.endswith(".zip"):
         return parse_zip(name, fileobj)
-    raise QuorumError(f"{name}: unsupported file type; upload .csv or .jsonl for text, .zip for images.")
+    raise QuorumError(f"{name}: unsupported file type; {FILE_TYPES}.")
+
+
+FILE_TYPES = "upload .csv, .jsonl or .json for text, .zip for images"

@@ -142,7 +142,7 @@ def check_parsed(rows: list[Row], errors: list[ImportRowError], name: str) -> No
 def check_kind(project: Project, rows: list[Row], name: str) -> None:
     wants_image = project.is_image
     if rows and wants_image != (rows[0].image_bytes is not None):
-        kind = "images (a .zip or folder)" if wants_image else "text (.csv or .jsonl)"
+        kind = "images (a .zip or folder)" if wants_image else "text (.csv, .jsonl or .json)"
         raise QuorumError(f"{name}: this is a {project.get_kind_display()} project; import {kind}.")
 
 

@@ -13,10 +13,10 @@ from quorum.lib.errors import QuorumError
 
 class ImportForm(forms.Form):
     file = forms.FileField(required=False, help_text=(
-        "Text: .csv or .jsonl with a 'text' column and an optional 'label' column. "
+        "Text: .csv, .jsonl or .json (an array of records) with a 'text' column and an optional 'label' column. "
         "Images: a .zip; sub-folder names become given labels, or a manifest (file, label, metadata) gives them."))
     url = forms.URLField(required=False, max_length=2000, label="Or a URL", assume_scheme="https",
-                         help_text="A .csv, .jsonl or .zip file on a public server; Quorum downloads it.",
+                         help_text="A .csv, .jsonl, .json or .zip file on a public server; Quorum downloads it.",
                          widget=forms.URLInput(attrs={"placeholder": "https://data.example.org/reviews.jsonl"}))
     queue_given = forms.BooleanField(required=False, label="Also send items that have a given label to annotators")
     strict = forms.BooleanField(required=False, label="Strict: refuse an image archive if any file in it cannot be read")

@@ -15,8 +15,9 @@ class QuorumError(Exception):
 class ImportRowError(QuorumError):
     code = "import_invalid"
 
-    def __init__(self, *, file: str, line: int | None, reason: str, column: int | None = None):
-        where = f"{file}, line {line}" if line is not None else file
+    def __init__(self, *, file: str, line: int | None, reason: str, column: int | None = None, unit: str = "line"):
+        # ``unit``: what ``line`` counts ("record" for the entries of a JSON array file)
+        where = f"{file}, {unit} {line}" if line is not None else file
         where += f", column {column}" if column is not None else ""
         super().__init__(f"{where}: {reason}")
         self.file, self.line, self.reason, self.column = file, line, reason, column

@@ -46,3 +46,31 @@ def test_strict_is_offered_and_refuses_the_archive(client, lamp, people, django_
     job = Job.objects.get(project=lamp, kind="import")
     assert job.state == "failed" and "photos.zip/red/broken.jpg: not a readable image" in job.error
     assert not lamp.items.exists()
+
+
+def test_a_json_array_file_imports_from_the_page_and_its_problems_name_the_record(
+        client, text_project, people, django_capture_on_commit_callbacks):
+    from core.models import Item
+
+    client.force_login(people["manager"])
+    records = (b'[\n  {"text": "battery died", "label": "negative", "shop": "A"},\n'
+               b'  {"text": "works fine", "label": "positive"},\n  {"text": "no label yet"}\n]\n')
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("data:import", args=[text_project.pk]),
+                               {"file": SimpleUploadedFile("export.json", b"\xef\xbb\xbf" + records)})
+    job = Job.objects.get(project=text_project, kind="import")
+    assert response.status_code == 302 and job.state == "succeeded", job.error
+    item = Item.objects.get(text="battery died")
+    assert (item.final_label.name, item.metadata, item.source_name) == ("negative", {"shop": "A"}, "export.json:1")
+    assert Item.objects.filter(project=text_project).count() == 3
+
+    def refused(name, data):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("data:import", args=[text_project.pk]), {"file": SimpleUploadedFile(name, data)})
+        return Job.objects.filter(project=text_project, kind="import").latest("id").error
+
+    # a problem names the record (its place in the array), not a line of the file
+    assert ("bad.json, record 2: missing the 'text' field" in refused("bad.json", b'[{"text": "a"}, {"txt": "b"}]')
+            and Item.objects.filter(project=text_project).count() == 3)
+    assert "broken.json, line 2, column 1: not valid JSON" in refused("broken.json", b'[{"text": "a"},\n]')
+    assert "one.json: a .json file must hold one array of records" in refused("one.json", b'{"text": "a"}')
