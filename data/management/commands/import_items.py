@@ -1,4 +1,4 @@
-"""Import a CSV/JSONL file, a zip or a folder of images into a project, with a progress bar."""
+"""Import a CSV/JSONL/JSON file, a zip or a folder of images into a project, with a progress bar."""
 import sys
 from pathlib import Path
 
@@ -18,7 +18,7 @@ def progress_bar(out, done: int, total: int, width: int = 40) -> None:
 
 
 class Command(BaseCommand):
-    help = "Import items into a project: .csv/.jsonl text, a .zip of images or a folder of images."
+    help = "Import items into a project: .csv/.jsonl/.json text, a .zip of images or a folder of images."
 
     def add_arguments(self, parser):
         parser.add_argument("project_id", type=int)
