@@ -167,15 +167,22 @@ def test_jsonl_problems_name_line_and_column(text_project, tmp_path, run):
         "t.jsonl, line 5, column 14: not valid UTF-8 (byte 0xe9); save the file as UTF-8"]
 
 
+@pytest.mark.postgres  # the one-pass COPY path too
 @PATHS
-def test_a_spreadsheets_header_names_its_columns_however_it_is_capitalised_or_spaced(text_project, tmp_path, run):
-    # Excel and Sheets users write "Text" and "Label " as often as "text": those columns are the text and the label,
-    # never metadata while the label is silently dropped.
-    data = b"Text,Label ,Channel\nMy order never arrived,negative,email\nThanks for the quick help,positive,chat\n"
+@pytest.mark.parametrize(("data", "metadata", "source"), [
+    # Excel and Sheets users write "Text" and "Label " as often as "text": those columns are the text and the
+    # label, never metadata while the label is silently dropped.
+    (b"Text,Label ,Channel\nMy order never arrived,negative,email\nThanks for the quick help,positive,chat\n",
+     {"Channel": "email"}, "sheet.csv:2"),
+    # Excel's "sep=," first line, and columns once touched: "text,label,," with every row ending in ",," (or
+    # shorter, as some programs write it). Empty and unnamed, they hold nothing; nothing is lost without them.
+    (b"sep=,\r\nText,Label,,\r\nMy order never arrived,negative,,\r\nThanks,positive\r\n", {}, "sheet.csv:3"),
+], ids=["header_spellings", "sep_line_and_empty_unnamed_columns"])
+def test_a_spreadsheets_csv_is_read_as_its_author_meant(text_project, tmp_path, run, data, metadata, source):
     result = run(text_project, "sheet.csv", data, tmp_path)
     assert result.created == 2
     item = Item.objects.get(text="My order never arrived")
-    assert (item.final_label.name, item.metadata) == ("negative", {"Channel": "email"})
+    assert (item.final_label.name, item.metadata, item.source_name) == ("negative", metadata, source)
 
 
 def test_a_header_that_names_a_column_twice_in_two_spellings_or_uses_semicolons_is_refused(text_project, tmp_path):
@@ -220,18 +227,6 @@ def test_a_json_record_with_two_spellings_of_one_field_is_refused(text_project, 
 
 
 EXCEL_HELP = 'in Excel: "CSV UTF-8 (Comma delimited)"'
-
-
-@pytest.mark.postgres  # the one-pass COPY path too
-@PATHS
-def test_a_spreadsheets_empty_columns_without_a_name_and_its_sep_line_are_left_out(text_project, tmp_path, run):
-    # Excel's "sep=," first line, and columns once touched: "text,label,," with every row ending in ",,"
-    # (or shorter, as some programs write it). Empty and unnamed, they hold nothing; nothing is lost without them.
-    data = b"sep=,\r\nText,Label,,\r\nMy order never arrived,negative,,\r\nThanks,positive\r\n"
-    result = run(text_project, "sheet.csv", data, tmp_path)
-    assert result.created == 2
-    item = Item.objects.get(text="My order never arrived")
-    assert (item.final_label.name, item.metadata, item.source_name) == ("negative", {}, "sheet.csv:3")
 
 
 @pytest.mark.postgres  # the one-pass COPY path too
