@@ -295,7 +295,7 @@ class DiffSerializer(serializers.Serializer):
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(required=False, help_text=".csv, .jsonl or .json (text projects), .zip (image projects)")
     url = serializers.URLField(required=False, max_length=2000, help_text=(
-        "Instead of `file`: an http(s) URL of a .csv, .jsonl or .zip file on a public server, downloaded by the "
+        "Instead of `file`: an http(s) URL of a .csv, .jsonl, .json or .zip file on a public server, downloaded by the "
         "server (only when QUORUM_ALLOW_URL_IMPORT=True)."))
     queue_given = serializers.BooleanField(required=False, default=False)
 

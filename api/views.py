@@ -110,7 +110,7 @@ class ItemList(generics.ListAPIView):
     @extend_schema(
         summary="Import items now, all or nothing (managers)",
         description="A JSON array, a JSONL body (`Content-Type: application/x-ndjson`), a CSV body "
-                    "(`text/csv`), or a `.csv`/`.jsonl` file in `file`. Every row is validated, in one "
+                    "(`text/csv`), or a `.csv`/`.jsonl`/`.json` file in `file`. Every row is validated, in one "
                     "transaction: if any row is wrong, nothing is stored and every problem is listed with its "
                     "line; duplicates (same content, in the upload or already in the project) are skipped "
                     "and counted. For large files you can also start a background import at `imports/`.",
