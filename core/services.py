@@ -86,7 +86,8 @@ def labels_set(*, project: Project, names: list[str]) -> list[Label]:
     dupes = sorted({n for n in cleaned if cleaned.count(n) > 1} | (set(cleaned) & taken))
     if dupes:
         raise QuorumError(f"Label names must be unique; repeated: {', '.join(dupes)}.")
-    if clashes := spelling_clashes([lab.name for lab in existing] + cleaned):
+    # (a project that has such a pair from before this check can still add other labels)
+    if clashes := [g for g in spelling_clashes([lab.name for lab in existing] + cleaned) if set(g) & set(cleaned)]:
         pairs = "; ".join(" and ".join(f"'{n}'" for n in g) for g in clashes)
         raise QuorumError(f"Label names must differ by more than capitals or spaces: {pairs} would be two classes. "
                           "Keep one spelling.")

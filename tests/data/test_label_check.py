@@ -97,3 +97,9 @@ def test_project_labels_that_differ_only_in_capitals_or_spaces_are_refused(text_
     assert list(text_project.labels.values_list("name", flat=True)) == ["positive", "negative", "neutral"]
     labels_set(project=text_project, names=["very good"])  # a new class is fine
     assert text_project.labels.count() == 4
+    # a project that got such a pair before this check was made can still add other labels
+    from core.models import Label
+
+    Label.objects.create(project=text_project, name="Neutral", key="x", order=9)
+    labels_set(project=text_project, names=["mixed"])
+    assert text_project.labels.filter(name="mixed").exists()
