@@ -32,8 +32,8 @@ def label_error(row: Row, labels: dict[str, Label], name: str) -> ImportRowError
     alike = [n for n in labels if label_spelling(n) == label_spelling(row.label)]
     if alike:
         return ImportRowError(file=file, line=line, column=row.label_column, reason=(
-            f"label '{row.label}' is not in this project's labels, but '{alike[0]}' is (labels differ in capitals "
-            f"and spaces); write '{alike[0]}'"))
+            f"label '{row.label}' is not in this project's labels, but '{alike[0]}' is (they differ only in "
+            f"capitals or spaces); write '{alike[0]}'"))
     return ImportRowError(file=file, line=line, column=row.label_column, reason=(
         f"label '{row.label}' is not in this project's labels ({', '.join(labels)}); add it to the project or fix the row"))
 

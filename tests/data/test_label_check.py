@@ -80,10 +80,10 @@ def test_a_label_spelt_another_way_names_the_projects_spelling(text_project, tmp
     with pytest.raises(ImportErrors) as caught:
         run(text_project, "x.csv", b"text,label\na,positive\nb,Positive\nc,NEUTRAL \n", tmp_path)
     assert [(e.line, e.reason) for e in caught.value.errors] == [
-        (3, "label 'Positive' is not in this project's labels, but 'positive' is (labels differ in capitals and "
-            "spaces); write 'positive'"),
-        (4, "label 'NEUTRAL' is not in this project's labels, but 'neutral' is (labels differ in capitals and "
-            "spaces); write 'neutral'")]
+        (3, "label 'Positive' is not in this project's labels, but 'positive' is (they differ only in "
+            "capitals or spaces); write 'positive'"),
+        (4, "label 'NEUTRAL' is not in this project's labels, but 'neutral' is (they differ only in "
+            "capitals or spaces); write 'neutral'")]
 
 
 def test_project_labels_that_differ_only_in_capitals_or_spaces_are_refused(text_project):
