@@ -145,6 +145,11 @@ class SkippedFileSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class DuplicateRowSerializer(serializers.Serializer):
+    row = serializers.CharField(help_text='Where the row was: "tickets.csv, line 7" or "photos.zip/red/a.jpg".')
+    item = serializers.IntegerField(help_text="The item it is a copy of.")
+
+
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField(help_text="Rows whose content was already in the upload or the project.")
@@ -154,6 +159,9 @@ class ImportResultSerializer(serializers.Serializer):
         required=False, help_text="Items whose exact copies arrived with different given labels; each is flagged "
                                   "for review.")
     conflicts = ConflictSerializer(many=True, required=False)
+    duplicate_rows = DuplicateRowSerializer(many=True, required=False, help_text=(
+        "The rows that added no item because their content was already in the upload or the project, each with "
+        "the item it is a copy of (first 1,000)."))
     skipped = SkippedFileSerializer(many=True, required=False, help_text="Unreadable files left out (first 1,000).")
     skipped_count = serializers.IntegerField(required=False)
     notes = serializers.ListField(child=serializers.CharField(), required=False,

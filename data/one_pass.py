@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from core.models import Item, Project
 from data import copy_insert
 from data.parse import STREAMING_SUFFIXES, Row, iter_text_file, parse_upload
-from data.validate import Tally, lean_copy, project_labels
+from data.validate import Tally, keep_copy, project_labels
 from data.write import ImportResult, import_rows, record_copies
 
 BATCH = 20_000
@@ -160,7 +160,7 @@ class _Outcome:
         self.tally = Tally(name, labels)
         self.seen = Prefixes()
         self.maybe: list[Row] = []  # rows of the last batch whose prefix was seen before: confirm in the database
-        self.batch_copies: list[Row] = []  # the last batch's labeled rows whose content came earlier in the upload
+        self.batch_copies: list[Row] = []  # the last batch's rows whose content came earlier in the upload (keep_copy)
         self.duplicates = 0
 
     def take(self, batch: list) -> list[Row]:
@@ -182,8 +182,7 @@ class _Outcome:
         for r in rows:
             if r.content_hash in in_batch:
                 self.duplicates += 1
-                if r.label is not None:
-                    self.batch_copies.append(lean_copy(r))
+                keep_copy(self.batch_copies, r)
             else:
                 in_batch.add(r.content_hash)
                 unique.append(r)
@@ -195,7 +194,7 @@ class _Written:
 
     def __init__(self):
         self.created = self.labeled = self.duplicates = 0
-        self.copies: list[Row] = []  # labeled rows whose content was already there: their labels are kept
+        self.copies: list[Row] = []  # rows whose content was already there (keep_copy): their labels are kept
 
     def count(self, rows: list[Row]) -> None:
         self.created += len(rows)
@@ -220,7 +219,8 @@ class _Written:
             return prepared
         old = [r for r in rows if r.content_hash in existing]
         self.duplicates += len(old)
-        self.copies.extend(lean_copy(r) for r in old if r.label is not None)
+        for r in old:
+            keep_copy(self.copies, r)
         return prepared.without({id(r) for r in old})
 
 

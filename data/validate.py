@@ -11,6 +11,7 @@ from data.parse import Row, iter_text_file
 from quorum.lib.errors import ImportErrors, ImportRowError, QuorumError
 
 MAX_ERRORS_KEPT = 1000  # a file of a million bad lines: keep the first problems, count the rest
+MAX_LISTED = 1000  # skipped files, duplicate rows and conflicting duplicates listed in a result; counts are exact
 
 
 # ---- labels ------------------------------------------------------------------------------------------------
@@ -254,16 +255,24 @@ def new_in_batch(project: Project, batch: list[Row], copies: list[Row] | None = 
 def new_rows(rows: list[Row], seen: set[str], copies: list[Row] | None = None) -> list[Row]:
     """The rows whose content is not in ``seen`` (hashes already in the project), first of each; fills ``seen``.
 
-    The others, when they carry a label, are appended to ``copies``.
+    The others go to ``copies`` (``keep_copy``).
     """
     unique = []
     for r in rows:
         if r.content_hash not in seen:
             seen.add(r.content_hash)
             unique.append(r)
-        elif copies is not None and r.label is not None:
-            copies.append(lean_copy(r))
+        elif copies is not None:
+            keep_copy(copies, r)
     return unique
+
+
+def keep_copy(copies: list[Row], row: Row) -> None:
+    """Keep a row whose content came before (``lean_copy``): always when it carries a label (evidence for the
+    item's history), and while ``copies`` is shorter than MAX_LISTED when it does not, so that the result can
+    say which rows were copies of which item without holding a million of them."""
+    if row.label is not None or len(copies) < MAX_LISTED:
+        copies.append(lean_copy(row))
 
 
 def lean_copy(row: Row) -> Row:

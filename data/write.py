@@ -23,7 +23,7 @@ from data.parse import Row, UnreadableFile, iter_text_file
 from quorum.lib.errors import ImportErrors, ImportRowError
 
 BATCH = 2000
-MAX_LISTED = 1000  # skipped files and conflicting duplicates listed in a result; the counts are exact
+MAX_LISTED = validate.MAX_LISTED
 MAJORITY_CAUSE = "import:majority"  # a final label moved to the majority of its copies' given labels
 
 
@@ -35,6 +35,7 @@ class ImportResult:
     labeled: int = 0  # items that have a new given label: new labeled items, and items their copies relabeled
     conflicting_duplicates: int = 0  # items whose copies arrived with two or more different given labels
     conflicts: list[dict] = field(default_factory=list)  # {"item", "labels": {name: copies}, "label"}
+    duplicate_rows: list[dict] = field(default_factory=list)  # {"row", "item"}: rows that were copies, and of what
     skipped: list[dict] = field(default_factory=list)  # {"file", "reason"}: unreadable files left out
     skipped_count: int = 0
     notes: list[str] = field(default_factory=list)
@@ -42,8 +43,8 @@ class ImportResult:
     def as_dict(self) -> dict:
         return {"created": self.created, "duplicates": self.duplicates, "labels_created": self.labels_created,
                 "labeled": self.labeled, "conflicting_duplicates": self.conflicting_duplicates,
-                "conflicts": self.conflicts, "skipped": self.skipped, "skipped_count": self.skipped_count,
-                "notes": self.notes}
+                "conflicts": self.conflicts, "duplicate_rows": self.duplicate_rows, "skipped": self.skipped,
+                "skipped_count": self.skipped_count, "notes": self.notes}
 
     def summary(self, project_name: str = "") -> str:
         """One line for the job's message (and the import command's last line)."""
@@ -108,8 +109,9 @@ def import_rows(*, project: Project, rows: list[Row], errors: list[ImportRowErro
 
 def record_copies(*, project: Project, labels: dict, copies: list[Row], name: str, queue_given: bool,
                   result: ImportResult) -> None:
-    """Add each labeled copy's given label to its item's history, settle given labels by majority, and flag
-    items whose copies disagree (``given_labels_conflict``); inside the caller's transaction.
+    """List the first MAX_LISTED copies with the item each is a copy of (``result.duplicate_rows``), add each
+    labeled copy's given label to its item's history, settle given labels by majority, and flag items whose
+    copies disagree (``given_labels_conflict``); inside the caller's transaction.
 
     A copy already in the history (same item, label and origin: the same file uploaded again) is not new
     evidence: it adds no event, and an item that gains nothing is neither counted nor flagged again.
@@ -122,6 +124,10 @@ def record_copies(*, project: Project, labels: dict, copies: list[Row], name: st
     for c in copies:
         item = items.get(c.content_hash)
         if item is None:
+            continue
+        if len(result.duplicate_rows) < MAX_LISTED:
+            result.duplicate_rows.append({"row": c.origin(name), "item": item.pk})
+        if c.label is None:
             continue
         key = (item.pk, labels[c.label].pk, f"imported from {c.origin(name)}")
         if key in known:

@@ -97,10 +97,12 @@ def test_bulk_import_json_array_reports_duplicates(api_as, people, items):
     response = api_as(people["manager"]).post(reverse("api:items", args=[items.pk]), [
         {"text": "good"}, {"text": "new one", "label": "neutral", "shop": "C"}, {"text": "new one"}], format="json")
     assert response.status_code == 201
+    good, new = Item.objects.get(text="good"), Item.objects.get(text="new one")
     assert response.json() == {"created": 1, "duplicates": 2, "labels_created": [], "labeled": 1,
                                "conflicting_duplicates": 0, "conflicts": [], "skipped": [], "skipped_count": 0,
-                               "notes": []}
-    assert Item.objects.get(text="new one").metadata == {"shop": "C"}
+                               "notes": [], "duplicate_rows": [{"row": "request body, line 1", "item": good.pk},
+                                                              {"row": "request body, line 3", "item": new.pk}]}
+    assert new.metadata == {"shop": "C"}
 
 
 def test_bulk_import_csv_upload_is_all_or_nothing(api_as, people, items):

@@ -135,3 +135,20 @@ def test_uploading_the_same_file_again_adds_no_evidence_and_does_not_reopen_a_se
     assert more.conflicting_duplicates == 1
     assert Flag.objects.get(item=item, status=Flag.Status.OPEN).explanation.startswith(
         "imported 5 times with labels negative (3) and positive (2)")
+
+
+@pytest.mark.postgres  # the one-pass COPY path too
+@EVERY_PATH
+def test_the_result_names_each_row_that_added_no_item_and_the_item_it_copies(text_project, tmp_path, run):
+    # two tickets with the same words but their own ids: the second adds no item, and the result says which
+    # row it was and of which item, so the id it carried can be traced; labeled or not
+    run(text_project, "old.csv", b"text,label,id\nrefund please,negative,T-1\n", tmp_path)
+    old = Item.objects.get(text="refund please")
+    result = run(text_project, "new.csv",
+                 b"text,label,id\nwhere is my parcel,,T-2\nrefund please,,T-3\nwhere is my parcel,negative,T-4\n",
+                 tmp_path)
+    parcel = Item.objects.get(text="where is my parcel")
+    assert (result.created, result.duplicates) == (1, 2)
+    assert sorted(result.as_dict()["duplicate_rows"], key=lambda d: d["row"]) == [
+        {"row": "new.csv, line 3", "item": old.pk}, {"row": "new.csv, line 4", "item": parcel.pk}]
+    assert parcel.metadata == {"id": "T-2"}  # the first row's metadata; the copy is listed, not merged

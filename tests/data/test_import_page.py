@@ -35,6 +35,10 @@ def test_the_result_of_an_archive_import_is_shown_with_its_skipped_files_and_con
         assert "<td><code>photos.zip/images/off/broken.jpg</code></td><td>not a readable image" in html
         assert "1 item arrived as exact copies with different labels: flagged for review" in html
         assert "red ×1, green ×1" in html
+        copied = job.result["duplicate_rows"][0]["item"]
+        assert "1 row added no item: its content was already there" in html
+        assert (f"<td><code>photos.zip/images/green/a_copy.jpg</code></td><td><a href=\"/items/{copied}/\">item "
+                f"{copied}</a>") in html
 
 
 def test_strict_is_offered_and_refuses_the_archive(client, lamp, people, django_capture_on_commit_callbacks):
