@@ -49,9 +49,10 @@ def maybe_retrain(*, project: Project, due=NOT_READ, unseen: int = 0) -> Job | N
     params = json.loads(params) if isinstance(params, str) else (params or {})
     if state == Job.State.QUEUED or (state == Job.State.RUNNING and params.get("rerun")):
         return None  # a retrain that has not started (or will run again) takes the new labels anyway
-    if int(total or 0) + unseen - int(params.get(ANNOTATIONS_AT, 0)) < every:
+    now = int(total or 0) + unseen
+    if now - int(params.get(ANNOTATIONS_AT, 0)) < every:
         return None
-    return request_retrain(project=project, user=None)
+    return request_retrain(project=project, user=None, annotations_at=now)
 
 
 def on_annotation_total_shifted(sender, project_id: int, delta: int, **kwargs) -> None:
@@ -65,11 +66,15 @@ def on_annotation_total_shifted(sender, project_id: int, delta: int, **kwargs) -
         job.save(update_fields=["params"])
 
 
-def request_retrain(*, project: Project, user) -> Job:
-    """Queue a retrain, or, if one is already queued or running, ask it to run once more afterwards."""
+def request_retrain(*, project: Project, user, annotations_at: int | None = None) -> Job:
+    """Queue a retrain, or, if one is already queued or running, ask it to run once more afterwards.
+
+    ``annotations_at``: the project's count of first annotations now, when the caller has just read it
+    (``maybe_retrain``); otherwise it is summed here (``annotation_total``)."""
+    if annotations_at is None:
+        annotations_at = annotation_total(project)
     with transaction.atomic():
-        job, created = jobs.request_job(project=project, kind=RETRAIN, user=user,
-                                        params={ANNOTATIONS_AT: annotation_total(project)})
+        job, created = jobs.request_job(project=project, kind=RETRAIN, user=user, params={ANNOTATIONS_AT: annotations_at})
         if not created and job.state == Job.State.RUNNING and not job.params.get("rerun"):
             job.params = {**job.params, "rerun": True}
             job.save(update_fields=["params"])

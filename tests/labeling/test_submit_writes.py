@@ -97,6 +97,10 @@ def test_a_retrain_is_queued_by_the_every_th_submit_since_the_last_one(text_proj
     # The every-th label queues it (the statement that reads the check cannot see the label it inserts, and
     # counts it all the same); the next one finds it queued and adds none.
     assert queued == [0] * (every - 1) + [1, 1]
+    # its reference is the count at the label that queued it, that label included (the submit passes on what
+    # its statement read, plus the label it could not see)
+    job = Job.objects.get(project=text_project, kind=RETRAIN, state=Job.State.QUEUED)
+    assert job.params[ANNOTATIONS_AT] == every
 
 
 def test_labels_given_before_a_retrain_was_queued_do_not_count_towards_the_next(text_project, people):
